@@ -1,0 +1,1 @@
+"""Connectors: each outside system behind one small interface (see base.py)."""

@@ -1,0 +1,253 @@
+"""The hub's tables (SQLAlchemy 2). Every row belongs to a workspace.
+
+Enum-like columns are plain strings checked against the tuples below (one source of truth,
+CustomerOS weakness #11): the database never decides an ordering.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+ICP_FITS = ("strong", "moderate", "not_a_fit", "unknown")
+QUARANTINE = ("active", "quarantined")
+LINK_STATUSES = ("pending", "created", "adopted", "updated", "error")
+CONNECTION_HEALTH = ("ok", "auth_failed", "access_denied", "paused", "unknown")
+RUN_STATUSES = ("running", "succeeded", "partial", "failed", "deferred")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite hands back naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return as_utc(value)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return as_utc(value)
+
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: dict[Any, Any] = {datetime: UtcDateTime(), dict[str, Any]: JSON}
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Workspace(Base):
+    __tablename__ = "workspaces"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class User(Base):
+    """A person on the team (a rep who owns leads)."""
+
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("workspace_id", "email"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    email: Mapped[str] = mapped_column(String(320))
+    first_name: Mapped[str | None] = mapped_column(String(200))
+    last_name: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Company(Base):
+    """A company; `is_lead` marks the workspace's company leads."""
+
+    __tablename__ = "companies"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "domain"),
+        CheckConstraint(_in("icp_fit", ICP_FITS), name="icp_fit"),
+        CheckConstraint(_in("quarantine", QUARANTINE), name="quarantine"),
+        Index("ix_companies_ws_updated", "workspace_id", "updated_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    name: Mapped[str | None] = mapped_column(String(255))
+    domain: Mapped[str | None] = mapped_column(String(255))
+    website: Mapped[str | None] = mapped_column(String(2048))
+    industry: Mapped[str | None] = mapped_column(String(255))
+    employee_count: Mapped[int | None] = mapped_column(Integer)
+    icp_fit: Mapped[str] = mapped_column(String(20), default="unknown")
+    stage: Mapped[str | None] = mapped_column(String(40))
+    is_lead: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_customer: Mapped[bool] = mapped_column(Boolean, default=False)
+    quarantine: Mapped[str] = mapped_column(String(20), default="active")
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Connection(Base):
+    """One authorised link to an outside system. Credentials are sealed (secrets.SecretBox)."""
+
+    __tablename__ = "connections"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "name"),
+        CheckConstraint(_in("health", CONNECTION_HEALTH), name="health"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(100))
+    base_url: Mapped[str] = mapped_column(String(2048))
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    credentials: Mapped[str | None] = mapped_column(Text)
+    # Bumped on every credential write: token rotation is a compare-and-swap on this.
+    credentials_version: Mapped[int] = mapped_column(Integer, default=0)
+    remote_scope: Mapped[str | None] = mapped_column(String(100))
+    health: Mapped[str] = mapped_column(String(20), default="unknown")
+    health_detail: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class UserLink(Base):
+    """A remote user (an Apollo user, a Salesforce user) and the hub user it maps to."""
+
+    __tablename__ = "user_links"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "remote_system", "remote_scope", "remote_user_id"),
+        UniqueConstraint("workspace_id", "remote_system", "remote_scope", "hub_user_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    remote_system: Mapped[str] = mapped_column(String(40))
+    remote_scope: Mapped[str] = mapped_column(String(100))
+    remote_user_id: Mapped[str] = mapped_column(String(100))
+    remote_email: Mapped[str | None] = mapped_column(String(320))
+    remote_name: Mapped[str | None] = mapped_column(String(400))
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    hub_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    mapped_by: Mapped[str | None] = mapped_column(String(20))  # auto | manual
+    synced_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RecordLink(Base):
+    """The durable pairing of a hub record with a remote record, unique on both sides.
+
+    Keyed by the remote *scope* (the Apollo team, the Salesforce org), not by our connection
+    row, so disconnecting and reconnecting the same team never re-creates its records.
+    A `pending` row with no remote_id is a create intent written before the API call.
+    """
+
+    __tablename__ = "record_links"
+    __table_args__ = (
+        UniqueConstraint(
+            "workspace_id", "remote_system", "remote_scope", "remote_object", "hub_object", "hub_id"
+        ),
+        UniqueConstraint(
+            "workspace_id", "remote_system", "remote_scope", "remote_object", "remote_id"
+        ),
+        CheckConstraint(_in("status", LINK_STATUSES), name="status"),
+        Index("ix_record_links_retry", "workspace_id", "status", "next_attempt_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    remote_system: Mapped[str] = mapped_column(String(40))
+    remote_scope: Mapped[str] = mapped_column(String(100))
+    remote_object: Mapped[str] = mapped_column(String(60))
+    hub_object: Mapped[str] = mapped_column(String(60))
+    hub_id: Mapped[int] = mapped_column(Integer)
+    remote_id: Mapped[str | None] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    payload_hash: Mapped[str | None] = mapped_column(String(64))
+    pushed: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column()
+    stale_reason: Mapped[str | None] = mapped_column(Text)
+    last_run_id: Mapped[int | None] = mapped_column(Integer)
+    last_synced_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SyncRun(Base):
+    __tablename__ = "sync_runs"
+    __table_args__ = (CheckConstraint(_in("status", RUN_STATUSES), name="status"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    job: Mapped[str] = mapped_column(String(60))
+    connection_id: Mapped[int | None] = mapped_column(ForeignKey("connections.id"))
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column()
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    api_calls: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str | None] = mapped_column(Text)
+
+
+class ErrorLogEntry(Base):
+    """A permanent (or exhausted) failure, with what a person needs to fix it."""
+
+    __tablename__ = "error_log"
+    __table_args__ = (Index("ix_error_log_open", "workspace_id", "resolved_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("sync_runs.id"))
+    connection_id: Mapped[int | None] = mapped_column(ForeignKey("connections.id"))
+    job: Mapped[str] = mapped_column(String(60))
+    hub_object: Mapped[str | None] = mapped_column(String(60))
+    hub_id: Mapped[int | None] = mapped_column(Integer)
+    remote_id: Mapped[str | None] = mapped_column(String(100))
+    field: Mapped[str | None] = mapped_column(String(120))
+    error_class: Mapped[str] = mapped_column(String(30))
+    message: Mapped[str] = mapped_column(Text)
+    hint: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column()
+
+
+class JobLease(Base):
+    """One lease per (job, connection): runs of one connection never overlap."""
+
+    __tablename__ = "job_leases"
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(100))
+    expires_at: Mapped[datetime | None] = mapped_column()
+    last_run_at: Mapped[datetime | None] = mapped_column()

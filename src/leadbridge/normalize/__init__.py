@@ -1,0 +1,6 @@
+"""Pure normalisation helpers: no I/O, no network, deterministic."""
+
+from leadbridge.normalize.domain import normalize_domain, website_for
+from leadbridge.normalize.email import normalize_email
+
+__all__ = ["normalize_domain", "normalize_email", "website_for"]

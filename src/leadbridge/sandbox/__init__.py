@@ -1,0 +1,1 @@
+"""Local emulators of the Apollo, Salesforce and HubSpot APIs (FastAPI apps), with fault knobs."""
