@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -37,7 +37,9 @@ class OAuthTokens:
         return (now or time.time()) >= self.expires_at - skew
 
     def __repr__(self) -> str:  # never print tokens, even by accident
-        return f"OAuthTokens(expires_at={self.expires_at!r}, has_refresh={bool(self.refresh_token)})"
+        return (
+            f"OAuthTokens(expires_at={self.expires_at!r}, has_refresh={bool(self.refresh_token)})"
+        )
 
 
 class TokenStore(Protocol):
@@ -118,7 +120,7 @@ class HeaderKeyAuth(httpx.Auth):
         self.header = header
         self._key = key
 
-    def auth_flow(self, request: httpx.Request):  # type: ignore[no-untyped-def]
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         request.headers[self.header] = self._key
         yield request
 

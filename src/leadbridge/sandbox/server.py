@@ -64,9 +64,10 @@ class ServedApp:
         return f"{self.scheme}://{host}:{self.port}"
 
     def start(self, timeout: float = 15.0) -> ServedApp:
-        self.server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
         self._thread = threading.Thread(
-            target=lambda: asyncio.run(self.server.serve()), name=f"sandbox:{self.port}", daemon=True
+            target=lambda: asyncio.run(self.server.serve()),
+            name=f"sandbox:{self.port}",
+            daemon=True,
         )
         self._thread.start()
         deadline = time.monotonic() + timeout
@@ -85,6 +86,9 @@ class ServedApp:
         return self.start()
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.stop()
