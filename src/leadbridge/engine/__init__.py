@@ -1,1 +1,1 @@
-"""engine."""
+"""The engine: qualify, plan (pure), apply (I/O), explain. Plan and run share one classifier."""

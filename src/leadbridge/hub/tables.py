@@ -196,6 +196,9 @@ class RecordLink(Base):
     remote_id: Mapped[str | None] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(20))
     last_error: Mapped[str | None] = mapped_column(Text)
+    error_class: Mapped[str | None] = mapped_column(String(30))
+    # Hash of the payload that failed permanently: unchanged data is not resent blindly.
+    failed_hash: Mapped[str | None] = mapped_column(String(64))
     payload_hash: Mapped[str | None] = mapped_column(String(64))
     pushed: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

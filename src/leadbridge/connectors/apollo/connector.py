@@ -1,0 +1,255 @@
+"""Hub company payloads -> Apollo accounts, through the bulk endpoints, one result per input.
+
+Creates go through bulk_create with run_dedupe, so an account Apollo already has is adopted,
+never duplicated; a resend after a lost answer adopts what the first attempt made. Apollo's
+dedupe also matches by *name*, which can pair two different companies: an existing account
+is adopted only when its domain is ours (or it has none); a same-name account with another
+domain is not ours, and ours is created on its own with POST /accounts.
+
+A 422 for a batch is bisected down to the record(s) that cause it, so one bad record fails
+alone (ARCHITECTURE principle 8). Connection-level errors (auth, access, budget) propagate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from leadbridge.connectors.apollo.client import BULK_UPDATE_MAX, ApolloClient, chunked
+from leadbridge.connectors.base import WriteResult
+from leadbridge.connectors.errors import (
+    ConnectorError,
+    PermanentError,
+    RateLimitedError,
+    TransientError,
+)
+from leadbridge.normalize import normalize_domain
+
+
+@dataclass(frozen=True)
+class AccountPayload:
+    """What we push for one company: the fields Apollo owns a copy of."""
+
+    name: str
+    domain: str
+    owner_id: str
+    website: str | None = None
+
+    def digest(self) -> str:
+        data = json.dumps(self.as_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(data.encode()).hexdigest()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "domain": self.domain,
+            "owner_id": self.owner_id,
+            "website": self.website,
+        }
+
+    def to_apollo(self, website_field_id: str | None) -> dict[str, Any]:
+        body: dict[str, Any] = {"name": self.name, "domain": self.domain, "owner_id": self.owner_id}
+        if website_field_id and self.website:
+            body["typed_custom_fields"] = {website_field_id: self.website}
+        return body
+
+
+@dataclass(frozen=True)
+class CreateItem:
+    ref: Any
+    payload: AccountPayload
+
+
+@dataclass(frozen=True)
+class UpdateItem:
+    ref: Any
+    remote_id: str
+    payload: AccountPayload
+    previous: AccountPayload | None = None
+
+
+class ApolloAccounts:
+    def __init__(self, client: ApolloClient, *, website_field_id: str | None = None) -> None:
+        self.client = client
+        self.website_field_id = website_field_id
+
+    # --- creates --------------------------------------------------------------------------------
+
+    async def create(self, items: Sequence[CreateItem], batch_size: int) -> list[WriteResult]:
+        results: dict[int, WriteResult] = {}
+        for chunk in chunked(list(enumerate(items)), max(1, min(batch_size, 100))):
+            for index, result in await self._create_chunk(chunk):
+                results[index] = result
+        return [results[i] for i in range(len(items))]
+
+    async def _create_chunk(
+        self, chunk: list[tuple[int, CreateItem]]
+    ) -> list[tuple[int, WriteResult]]:
+        body = [item.payload.to_apollo(self.website_field_id) for _, item in chunk]
+        try:
+            created, existing = await self.client.bulk_create_accounts(body, run_dedupe=True)
+        except PermanentError as exc:
+            if len(chunk) == 1:
+                index, item = chunk[0]
+                return [(index, WriteResult(ref=item.ref, error=_with_hint(exc)))]
+            middle = len(chunk) // 2
+            return await self._create_chunk(chunk[:middle]) + await self._create_chunk(
+                chunk[middle:]
+            )
+        except RateLimitedError:
+            raise  # the window is spent: the run defers, later batches would fail the same way
+        except TransientError as exc:
+            return [(i, WriteResult(ref=item.ref, error=exc)) for i, item in chunk]
+
+        out: list[tuple[int, WriteResult]] = []
+        adopted: list[tuple[int, CreateItem, dict[str, Any]]] = []
+        by_domain = {normalize_domain(a.get("domain")): a for a in created if a.get("domain")}
+        existing_by_domain = {
+            normalize_domain(a.get("domain")): a for a in existing if a.get("domain")
+        }
+        existing_by_name = {str(a.get("name") or "").strip().lower(): a for a in existing}
+        for index, item in chunk:
+            mine = by_domain.get(item.payload.domain)
+            if mine is not None:
+                out.append((index, WriteResult(item.ref, mine["id"], created=True, record=mine)))
+                continue
+            match = existing_by_domain.get(item.payload.domain)
+            if match is None:
+                match = existing_by_name.get(item.payload.name.strip().lower())
+            if match is None:
+                error = TransientError("Apollo answered without this account; retried next run")
+                out.append((index, WriteResult(item.ref, error=error)))
+            elif normalize_domain(match.get("domain")) in (item.payload.domain, None):
+                adopted.append((index, item, match))
+            else:
+                out.append((index, await self._create_alone(item)))
+        out.extend(await self._align_adopted(adopted))
+        return out
+
+    async def _create_alone(self, item: CreateItem) -> WriteResult:
+        """A same-name account of another company blocks dedupe; create ours without it,
+        after checking (by name search) that an earlier attempt did not already do so."""
+        try:
+            found, _ = await self.client.search_accounts(name=item.payload.name, per_page=100)
+            for account in found:
+                if normalize_domain(account.get("domain")) == item.payload.domain:
+                    return (await self._align_adopted([(0, item, account)]))[0][1]
+            account = await self.client.create_account(
+                item.payload.to_apollo(self.website_field_id)
+            )
+        except (PermanentError, TransientError) as exc:
+            return WriteResult(item.ref, error=_with_hint(exc))
+        return WriteResult(item.ref, account["id"], created=True, record=account)
+
+    async def _align_adopted(
+        self, adopted: list[tuple[int, CreateItem, dict[str, Any]]]
+    ) -> list[tuple[int, WriteResult]]:
+        """Adopted accounts come back unmodified: bring owner/name/website to our payload."""
+        stale = [
+            UpdateItem(ref=(index, item.ref), remote_id=str(account["id"]), payload=item.payload)
+            for index, item, account in adopted
+            if not self._matches(account, item.payload)
+        ]
+        updated = {r.ref[0]: r for r in await self.update(stale)} if stale else {}
+        out = []
+        for index, item, account in adopted:
+            result = updated.get(index)
+            error = result.error if result else None
+            out.append(
+                (
+                    index,
+                    WriteResult(
+                        item.ref, str(account["id"]), created=False, error=error, record=account
+                    ),
+                )
+            )
+        return out
+
+    def _matches(self, account: dict[str, Any], payload: AccountPayload) -> bool:
+        if account.get("owner_id") != payload.owner_id or account.get("name") != payload.name:
+            return False
+        if self.website_field_id and payload.website:
+            fields = account.get("typed_custom_fields") or {}
+            return bool(fields.get(self.website_field_id) == payload.website)
+        return True
+
+    # --- updates --------------------------------------------------------------------------------
+
+    async def update(self, items: Sequence[UpdateItem]) -> list[WriteResult]:
+        """bulk_update (≤1000) for name/owner/website; bulk_update has no domain attribute,
+        so a changed domain goes through PATCH /accounts/{id}, one call per account."""
+        results: dict[int, WriteResult] = {}
+        bulk: list[tuple[int, UpdateItem]] = []
+        for index, item in enumerate(items):
+            if item.previous is not None and item.previous.domain != item.payload.domain:
+                results[index] = await self._patch(item)
+            else:
+                bulk.append((index, item))
+        for chunk in chunked(bulk, BULK_UPDATE_MAX):
+            for index, result in await self._update_chunk(chunk):
+                results[index] = result
+        return [results[i] for i in range(len(items))]
+
+    async def _patch(self, item: UpdateItem) -> WriteResult:
+        try:
+            account = await self.client.update_account(
+                item.remote_id, item.payload.to_apollo(self.website_field_id)
+            )
+        except (PermanentError, TransientError) as exc:
+            return WriteResult(item.ref, item.remote_id, error=_with_hint(exc))
+        return WriteResult(item.ref, item.remote_id, record=account)
+
+    async def _update_chunk(
+        self, chunk: list[tuple[int, UpdateItem]]
+    ) -> list[tuple[int, WriteResult]]:
+        attributes = []
+        for _, item in chunk:
+            body = item.payload.to_apollo(self.website_field_id)
+            body.pop("domain")
+            attributes.append({"id": item.remote_id, **body})
+        try:
+            accounts = await self.client.bulk_update_accounts(attributes)
+        except PermanentError as exc:
+            if len(chunk) == 1:
+                index, item = chunk[0]
+                return [(index, WriteResult(item.ref, item.remote_id, error=_with_hint(exc)))]
+            middle = len(chunk) // 2
+            return await self._update_chunk(chunk[:middle]) + await self._update_chunk(
+                chunk[middle:]
+            )
+        except RateLimitedError:
+            raise
+        except TransientError as exc:
+            return [(i, WriteResult(item.ref, item.remote_id, error=exc)) for i, item in chunk]
+        answered = {str(a.get("id")): a for a in accounts}
+        out = []
+        for index, item in chunk:
+            record = answered.get(item.remote_id)
+            error: ConnectorError | None = None
+            if record is None:
+                error = TransientError("Apollo's bulk_update answer left this account out")
+            out.append((index, WriteResult(item.ref, item.remote_id, error=error, record=record)))
+        return out
+
+
+def _with_hint(exc: ConnectorError) -> ConnectorError:
+    """Attach a fix hint to the Apollo 422s a person can act on."""
+    if not isinstance(exc, PermanentError) or exc.hint:
+        return exc
+    text = exc.message.lower()
+    hint = None
+    if "owner" in text:
+        hint = (
+            "the owner is not an active user of this Apollo team: run `leadbridge users sync`, "
+            "then map the lead's owner with `leadbridge users map`"
+        )
+    elif "not a valid id" in text:
+        hint = "the linked Apollo account no longer exists; `leadbridge errors retry` relinks it"
+    elif "name or domain" in text:
+        hint = "give the company a name and a valid domain in the hub"
+    if hint:
+        exc.hint = hint
+    return exc

@@ -1,0 +1,106 @@
+"""Opening an Apollo client for a stored connection: API key, or OAuth with safe refresh."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+
+from leadbridge.connectors.apollo.client import ApolloClient
+from leadbridge.connectors.errors import AuthError
+from leadbridge.connectors.http import RetryPolicy, Sleep, body_of
+from leadbridge.connectors.oauth import HeaderKeyAuth, OAuthSession, OAuthTokens, RefreshingAuth
+from leadbridge.hub.connections import (
+    ConnectionInfo,
+    Connections,
+    ConnectionTokenStore,
+    tokens_from,
+)
+
+
+def token_url(base_url: str) -> str:
+    return base_url.rstrip("/") + "/api/v1/oauth/token"
+
+
+def tokens_from_response(body: dict[str, Any]) -> OAuthTokens:
+    expires_in = body.get("expires_in")
+    created = body.get("created_at") or time.time()
+    return OAuthTokens(
+        access_token=str(body["access_token"]),
+        refresh_token=body.get("refresh_token"),
+        expires_at=float(created) + float(expires_in) if expires_in else None,
+    )
+
+
+async def exchange_token(
+    base_url: str,
+    form: dict[str, str],
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> OAuthTokens:
+    """POST the token endpoint (code exchange or refresh); AuthError when it says no."""
+    async with httpx.AsyncClient(transport=transport, timeout=30) as http:
+        response = await http.post(token_url(base_url), data=form)
+    body = body_of(response)
+    if response.status_code != 200 or not isinstance(body, dict) or "access_token" not in body:
+        detail = (
+            body.get("error_description") or body.get("error") if isinstance(body, dict) else ""
+        )
+        raise AuthError(
+            f"Apollo token endpoint refused the grant ({response.status_code} {detail or ''}); "
+            "reconnect with `leadbridge connect apollo --oauth`",
+            status=response.status_code,
+        )
+    return tokens_from_response(body)
+
+
+def open_apollo(
+    connections: Connections,
+    connection: ConnectionInfo,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    policy: RetryPolicy | None = None,
+    sleep: Sleep | None = None,
+) -> ApolloClient:
+    creds, _ = connections.credentials(connection.id)
+    auth: httpx.Auth
+    if creds.get("api_key"):
+        auth = HeaderKeyAuth("x-api-key", str(creds["api_key"]))
+    elif creds.get("access_token"):
+        store = ConnectionTokenStore(connections, connection.id)
+        client_id, client_secret = str(creds["client_id"]), str(creds["client_secret"])
+
+        async def refresh(tokens: OAuthTokens) -> OAuthTokens:
+            # Another process may have rotated the pair already: use its tokens, since ours
+            # were revoked by that rotation.
+            stored = store.load()
+            if stored and stored.access_token != tokens.access_token and not stored.expiring(60):
+                return stored
+            current = stored or tokens
+            return await exchange_token(
+                connection.base_url,
+                {
+                    "grant_type": "refresh_token",
+                    "refresh_token": current.refresh_token or "",
+                    "client_id": client_id,
+                    "client_secret": client_secret,
+                },
+                transport=transport,
+            )
+
+        session = OAuthSession(tokens_from(creds), refresh, store, skew=300)
+        auth = RefreshingAuth(session)
+    else:
+        raise AuthError(
+            "this Apollo connection has no credentials: run `leadbridge connect apollo`"
+        )
+    rate = connection.settings.get("rate_per_second")
+    return ApolloClient(
+        connection.base_url,
+        auth=auth,
+        transport=transport,
+        policy=policy,
+        rate_per_second=float(rate) if rate else None,
+        sleep=sleep,
+    )

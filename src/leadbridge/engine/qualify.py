@@ -1,0 +1,139 @@
+"""Which company leads qualify for the Apollo push: every criterion, each with its verdict.
+
+Pure functions over plain values. `explain` prints these criteria one by one; the planner uses
+the same list, so a preview never disagrees with a run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from leadbridge.normalize import normalize_domain
+
+QUALIFYING_FITS = ("strong", "moderate")
+# Not ranks: a customer or a not-a-fit lead never passes a stage threshold, however the list
+# is ordered (CustomerOS weakness #11: Postgres enum order put them above ready_to_buy).
+NON_RANK_STAGES = ("customer", "not_a_fit")
+DEFAULT_STAGES = ("pending", "target", "education", "solution", "evaluation", "ready_to_buy")
+
+
+@dataclass(frozen=True)
+class Lead:
+    id: int
+    name: str | None
+    domain: str | None
+    website: str | None
+    icp_fit: str
+    stage: str | None
+    is_lead: bool
+    is_customer: bool
+    quarantine: str
+    owner_id: int | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class StageLadder:
+    stages: tuple[str, ...] = DEFAULT_STAGES
+    threshold: str = "target"
+
+    def __post_init__(self) -> None:
+        bad = [s for s in self.stages if s in NON_RANK_STAGES]
+        if bad:
+            raise ValueError(f"{', '.join(bad)} cannot be a rank in the stage list")
+        if len(set(self.stages)) != len(self.stages):
+            raise ValueError("the stage list names a stage twice")
+        if self.threshold not in self.stages:
+            raise ValueError(
+                f"stage threshold {self.threshold!r} is not one of: {', '.join(self.stages)}"
+            )
+
+    def above_threshold(self, stage: str | None) -> bool:
+        if stage is None or stage not in self.stages:
+            return False
+        return self.stages.index(stage) > self.stages.index(self.threshold)
+
+
+@dataclass(frozen=True)
+class OwnerDirectory:
+    """Hub user id -> Apollo user id, for mapped users only; `deleted` are mapped to a deleted
+    Apollo user (never used as owners)."""
+
+    active: dict[int, str] = field(default_factory=dict)
+    deleted: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True)
+class Criterion:
+    name: str
+    passed: bool
+    detail: str
+
+
+def criteria(lead: Lead, ladder: StageLadder, owners: OwnerDirectory) -> list[Criterion]:
+    """Every qualification criterion for one lead, in a fixed order."""
+    domain = normalize_domain(lead.domain)
+    stage = lead.stage or "no stage"
+    checks = [
+        Criterion(
+            "company lead",
+            lead.is_lead,
+            "is a company lead" if lead.is_lead else "is a company but not marked as a lead",
+        ),
+        Criterion(
+            "not a customer",
+            not lead.is_customer and lead.stage != "customer",
+            "not a customer" if not lead.is_customer else "is already a customer",
+        ),
+        Criterion(
+            "ICP fit",
+            lead.icp_fit in QUALIFYING_FITS,
+            f"ICP fit is {lead.icp_fit} (needs moderate or strong)",
+        ),
+        Criterion(
+            "stage",
+            ladder.above_threshold(lead.stage),
+            f"stage is {stage} (needs above {ladder.threshold}: "
+            f"{', '.join(ladder.stages[ladder.stages.index(ladder.threshold) + 1 :]) or 'none'})",
+        ),
+        Criterion(
+            "not quarantined",
+            lead.quarantine == "active",
+            f"quarantine status is {lead.quarantine}",
+        ),
+        Criterion(
+            "name",
+            bool(lead.name and lead.name.strip()),
+            f"name is {lead.name!r}" if lead.name and lead.name.strip() else "has no name",
+        ),
+        Criterion(
+            "domain",
+            domain is not None and domain == lead.domain,
+            f"primary domain is {lead.domain}"
+            if domain is not None and domain == lead.domain
+            else f"has no valid primary domain ({lead.domain!r})",
+        ),
+        _owner_criterion(lead, owners),
+    ]
+    return checks
+
+
+def _owner_criterion(lead: Lead, owners: OwnerDirectory) -> Criterion:
+    if lead.owner_id is None:
+        return Criterion("owner", False, "has no owner assigned")
+    if lead.owner_id in owners.active:
+        return Criterion("owner", True, f"owner maps to Apollo user {owners.active[lead.owner_id]}")
+    if lead.owner_id in owners.deleted:
+        return Criterion("owner", False, "owner maps to a deleted Apollo user")
+    return Criterion("owner", False, "owner has no Apollo user mapping (`leadbridge users map`)")
+
+
+def failures(checks: Sequence[Criterion]) -> list[Criterion]:
+    return [c for c in checks if not c.passed]
+
+
+def settling(lead: Lead, now: datetime, settle: timedelta) -> bool:
+    """Modified within the settle buffer: wait for the next run (edits may still be coming)."""
+    return lead.updated_at > now - settle
