@@ -1,1 +1,1 @@
-"""cli."""
+"""The `leadbridge` command line: thin Typer commands that call services and render with Rich."""

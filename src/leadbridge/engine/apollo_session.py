@@ -20,6 +20,9 @@ from leadbridge.hub.connections import (
 
 
 def token_url(base_url: str) -> str:
+    """Apollo serves tokens from app.apollo.io, not from the API host; a sandbox from itself."""
+    if "api.apollo.io" in base_url:
+        return "https://app.apollo.io/api/v1/oauth/token"
     return base_url.rstrip("/") + "/api/v1/oauth/token"
 
 

@@ -1,1 +1,1 @@
-"""web."""
+"""The web face of `leadbridge serve`: health and status as JSON (the dashboard comes later)."""

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 05:41:23.183568
+Create Date: 2026-11-23 05:50:06.067129
 """
 
 import sqlalchemy as sa
@@ -76,6 +76,8 @@ def upgrade() -> None:
         sa.Column("remote_id", sa.String(length=100), nullable=True),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("error_class", sa.String(length=30), nullable=True),
+        sa.Column("failed_hash", sa.String(length=64), nullable=True),
         sa.Column("payload_hash", sa.String(length=64), nullable=True),
         sa.Column("pushed", sa.JSON(), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
