@@ -22,7 +22,9 @@ def _pg_available() -> str | None:
     try:
         import psycopg
 
-        with psycopg.connect(PG_URL.replace("postgresql://", "postgresql://", 1), connect_timeout=3):
+        with psycopg.connect(
+            PG_URL.replace("postgresql://", "postgresql://", 1), connect_timeout=3
+        ):
             return None
     except Exception as exc:  # the reason is shown in the skip message
         return f"PostgreSQL not reachable at {PG_URL}: {exc.__class__.__name__}: {exc}"

@@ -39,8 +39,14 @@ def test_default_workspace_is_created_once(any_hub: Hub) -> None:
 
 def test_record_links_are_unique_on_both_sides(any_hub: Hub) -> None:
     ws = any_hub.workspace_id
-    common = dict(workspace_id=ws, remote_system="apollo", remote_scope="t1",
-                  remote_object="account", hub_object="company", status="created")
+    common = dict(
+        workspace_id=ws,
+        remote_system="apollo",
+        remote_scope="t1",
+        remote_object="account",
+        hub_object="company",
+        status="created",
+    )
     with any_hub.session() as s:
         s.add(RecordLink(hub_id=1, remote_id="a1", **common))
     with pytest.raises(IntegrityError), any_hub.session() as s:
@@ -62,8 +68,13 @@ def test_check_constraints_reject_unknown_enum_values(any_hub: Hub) -> None:
 def test_credentials_are_sealed_at_rest(any_hub: Hub) -> None:
     box = SecretBox(Fernet.generate_key())
     conns = Connections(any_hub, box)
-    info = conns.save(kind="apollo", name="apollo", base_url="http://127.0.0.1:1",
-                      credentials={"api_key": "sk-live-SECRET-123"}, remote_scope="t1")
+    info = conns.save(
+        kind="apollo",
+        name="apollo",
+        base_url="http://127.0.0.1:1",
+        credentials={"api_key": "sk-live-SECRET-123"},
+        remote_scope="t1",
+    )
     with any_hub.engine.connect() as conn:
         raw = conn.execute(text("SELECT credentials FROM connections")).scalar_one()
     assert "SECRET" not in raw
@@ -74,14 +85,27 @@ def test_credentials_are_sealed_at_rest(any_hub: Hub) -> None:
 
 def test_token_store_persists_rotated_tokens_atomically(any_hub: Hub) -> None:
     conns = Connections(any_hub, SecretBox(Fernet.generate_key()))
-    info = conns.save(kind="apollo", name="apollo", base_url="http://x",
-                      credentials={"access_token": "a1", "refresh_token": "r1", "client_id": "c",
-                                   "client_secret": "s", "expires_at": 1.0})
+    info = conns.save(
+        kind="apollo",
+        name="apollo",
+        base_url="http://x",
+        credentials={
+            "access_token": "a1",
+            "refresh_token": "r1",
+            "client_id": "c",
+            "client_secret": "s",
+            "expires_at": 1.0,
+        },
+    )
     _, version = conns.credentials(info.id)
     store = ConnectionTokenStore(conns, info.id)
     asyncio.run(store.save(OAuthTokens("a2", "r2", 99.0)))
     creds, new_version = conns.credentials(info.id)
-    assert (creds["access_token"], creds["refresh_token"], creds["client_secret"]) == ("a2", "r2", "s")
+    assert (creds["access_token"], creds["refresh_token"], creds["client_secret"]) == (
+        "a2",
+        "r2",
+        "s",
+    )
     assert new_version == version + 1
     loaded = store.load()
     assert loaded is not None and loaded.refresh_token == "r2"
@@ -93,18 +117,27 @@ def write(path: Path, body: str) -> Path:
     return path
 
 
-def test_import_companies_reports_bad_rows_and_writes_the_good(any_hub: Hub, tmp_path: Path) -> None:
+def test_import_companies_reports_bad_rows_and_writes_the_good(
+    any_hub: Hub, tmp_path: Path
+) -> None:
     import_users(any_hub, write(tmp_path / "u.csv", "email,first_name\nann@team.io,Ann\n"))
-    report = import_companies(any_hub, write(tmp_path / "c.csv", (
-        "Company Name,Website,ICP Fit,Stage,Owner Email,Employees,Quarantine\n"
-        "Acme,https://www.acme.com/,strong,evaluation,ann@team.io,120,\n"
-        "NoDomain,,strong,evaluation,ann@team.io,5,\n"
-        "Bad Fit,bad.io,excellent,evaluation,ann@team.io,5,\n"
-        "Ghost,ghost.io,strong,evaluation,nobody@team.io,5,\n"
-        "Dup,acme.com,strong,evaluation,,5,\n"
-        "Count,count.io,moderate,target,,12x,\n"
-        "Beta,beta.io,moderate,solution,,\"1,200\",yes\n"
-    )), STAGES)
+    report = import_companies(
+        any_hub,
+        write(
+            tmp_path / "c.csv",
+            (
+                "Company Name,Website,ICP Fit,Stage,Owner Email,Employees,Quarantine\n"
+                "Acme,https://www.acme.com/,strong,evaluation,ann@team.io,120,\n"
+                "NoDomain,,strong,evaluation,ann@team.io,5,\n"
+                "Bad Fit,bad.io,excellent,evaluation,ann@team.io,5,\n"
+                "Ghost,ghost.io,strong,evaluation,nobody@team.io,5,\n"
+                "Dup,acme.com,strong,evaluation,,5,\n"
+                "Count,count.io,moderate,target,,12x,\n"
+                'Beta,beta.io,moderate,solution,,"1,200",yes\n'
+            ),
+        ),
+        STAGES,
+    )
     assert (report.created, report.updated) == (2, 0)
     reasons = dict(report.errors)
     assert reasons[3] == "missing domain"
@@ -119,8 +152,12 @@ def test_import_companies_reports_bad_rows_and_writes_the_good(any_hub: Hub, tmp
     assert rows["beta.io"].quarantine == "quarantined" and rows["beta.io"].employee_count == 1200
 
 
-def test_reimport_upserts_by_domain_and_leaves_untouched_rows_alone(any_hub: Hub, tmp_path: Path) -> None:
-    csv1 = write(tmp_path / "a.csv", "name,domain,icp_fit\nAcme,acme.com,strong\nBeta,beta.io,moderate\n")
+def test_reimport_upserts_by_domain_and_leaves_untouched_rows_alone(
+    any_hub: Hub, tmp_path: Path
+) -> None:
+    csv1 = write(
+        tmp_path / "a.csv", "name,domain,icp_fit\nAcme,acme.com,strong\nBeta,beta.io,moderate\n"
+    )
     import_companies(any_hub, csv1, STAGES)
     with any_hub.session() as s:
         before = {c.domain: c.updated_at for c in s.scalars(select(Company))}
@@ -135,8 +172,9 @@ def test_reimport_upserts_by_domain_and_leaves_untouched_rows_alone(any_hub: Hub
 
 
 def test_strict_import_writes_nothing_when_a_row_is_bad(any_hub: Hub, tmp_path: Path) -> None:
-    report = import_companies(any_hub, write(tmp_path / "c.csv", "name,domain\nA,a.com\nB,\n"),
-                              STAGES, strict=True)
+    report = import_companies(
+        any_hub, write(tmp_path / "c.csv", "name,domain\nA,a.com\nB,\n"), STAGES, strict=True
+    )
     assert not report.written and report.errors == [(3, "missing domain")]
     with any_hub.session() as s:
         assert s.scalars(select(Company)).all() == []
@@ -150,15 +188,23 @@ def test_import_file_errors_are_clear(hub: Hub, tmp_path: Path) -> None:
     (tmp_path / "bin.csv").write_bytes(b"\xff\xfe\x00garbage")
     with pytest.raises(ImportFileError, match="not UTF-8"):
         import_companies(hub, tmp_path / "bin.csv", STAGES)
-    report = import_companies(hub, write(tmp_path / "y.csv", "name,domain\nA,a.com,extra\n"), STAGES)
+    report = import_companies(
+        hub, write(tmp_path / "y.csv", "name,domain\nA,a.com,extra\n"), STAGES
+    )
     assert "more cells than header" in report.errors[0][1]
 
 
 def test_import_users_validates_emails(any_hub: Hub, tmp_path: Path) -> None:
-    report = import_users(any_hub, write(tmp_path / "u.csv", (
-        "Email,First Name,Active\nAnn@Team.io,Ann,yes\nbob@,Bob,yes\nann@team.io,Ann2,yes\n"
-        "cy@team.io,Cy,maybe\n"
-    )))
+    report = import_users(
+        any_hub,
+        write(
+            tmp_path / "u.csv",
+            (
+                "Email,First Name,Active\nAnn@Team.io,Ann,yes\nbob@,Bob,yes\nann@team.io,Ann2,yes\n"
+                "cy@team.io,Cy,maybe\n"
+            ),
+        ),
+    )
     assert report.created == 1
     assert [n for n, _ in report.errors] == [3, 4, 5]
     with any_hub.session() as s:
@@ -181,8 +227,13 @@ def test_lease_excludes_a_second_holder_until_released_or_expired(any_hub: Hub) 
 
 def test_connection_rows_never_hold_plain_secrets_in_settings(any_hub: Hub) -> None:
     conns = Connections(any_hub, SecretBox(Fernet.generate_key()))
-    conns.save(kind="apollo", name="a", base_url="http://x", credentials={"api_key": "k-123"},
-               settings={"apollo_push": {"batch_size": 50}})
+    conns.save(
+        kind="apollo",
+        name="a",
+        base_url="http://x",
+        credentials={"api_key": "k-123"},
+        settings={"apollo_push": {"batch_size": 50}},
+    )
     with any_hub.session() as s:
         row = s.scalar(select(Connection))
         assert row is not None and "k-123" not in str(row.settings)

@@ -46,27 +46,44 @@ class Sleeps:
 
 
 def client(script: Script, sleeps: Sleeps, **kw: object) -> ApiClient:
-    return ApiClient("http://api.test/", classify=classify, transport=httpx.MockTransport(script),
-                     policy=RetryPolicy(max_attempts=4), sleep=sleeps, **kw)  # type: ignore[arg-type]
+    return ApiClient(
+        "http://api.test/",
+        classify=classify,
+        transport=httpx.MockTransport(script),
+        policy=RetryPolicy(max_attempts=4),
+        sleep=sleeps,
+        **kw,
+    )  # type: ignore[arg-type]
 
 
 async def test_5xx_is_retried_then_succeeds() -> None:
-    script, sleeps = Script(httpx.Response(500, json={"error": "x"}), httpx.Response(200, json={"ok": 1})), Sleeps()
+    script, sleeps = (
+        Script(httpx.Response(500, json={"error": "x"}), httpx.Response(200, json={"ok": 1})),
+        Sleeps(),
+    )
     assert await client(script, sleeps).json("GET", "thing") == {"ok": 1}
     assert len(script.requests) == 2 and len(sleeps.waits) == 1
 
 
 async def test_429_waits_for_retry_after_exactly() -> None:
-    script, sleeps = Script(
-        httpx.Response(429, headers={"retry-after": "7"}, json={"message": "per minute"}),
-        httpx.Response(200, json={}),
-    ), Sleeps()
+    script, sleeps = (
+        Script(
+            httpx.Response(429, headers={"retry-after": "7"}, json={"message": "per minute"}),
+            httpx.Response(200, json={}),
+        ),
+        Sleeps(),
+    )
     await client(script, sleeps).json("POST", "accounts/bulk_create", json={})
-    assert sleeps.waits == [pytest.approx(7.0, abs=0.05)]  # 429 is safe to resend even for POST: nothing was applied
+    assert sleeps.waits == [
+        pytest.approx(7.0, abs=0.05)
+    ]  # 429 is safe to resend even for POST: nothing was applied
 
 
 async def test_a_long_retry_after_ends_the_call_for_the_run_to_defer() -> None:
-    script, sleeps = Script(httpx.Response(429, headers={"retry-after": "3600"}, json={"message": "hourly"})), Sleeps()
+    script, sleeps = (
+        Script(httpx.Response(429, headers={"retry-after": "3600"}, json={"message": "hourly"})),
+        Sleeps(),
+    )
     with pytest.raises(RateLimitedError) as info:
         await client(script, sleeps).json("GET", "x")
     assert info.value.retry_after == 3600 and sleeps.waits == []
@@ -78,7 +95,9 @@ async def test_5xx_on_post_is_not_resent_unless_marked_safe() -> None:
         await client(script, sleeps).json("POST", "accounts", json={})
     assert len(script.requests) == 1
     script = Script(httpx.Response(500, json={"error": "boom"}), httpx.Response(200, json={"a": 1}))
-    assert await client(script, sleeps).json("POST", "accounts/bulk_create", json={}, retry_unsafe=True) == {"a": 1}
+    assert await client(script, sleeps).json(
+        "POST", "accounts/bulk_create", json={}, retry_unsafe=True
+    ) == {"a": 1}
 
 
 async def test_read_timeout_on_post_is_not_resent() -> None:
@@ -97,12 +116,25 @@ async def test_connect_errors_are_retried_even_for_post() -> None:
 @pytest.mark.parametrize(
     ("response", "error"),
     [
-        (httpx.Response(401, text="Invalid API key. See https://docs.apollo.io/reference/authentication"), AuthError),
-        (httpx.Response(403, json={"error": "not authorized", "error_code": "API_INACCESSIBLE"}), AccessDeniedError),
-        (httpx.Response(422, json={"error": "Please specify at least a name or domain."}), PermanentError),
+        (
+            httpx.Response(
+                401, text="Invalid API key. See https://docs.apollo.io/reference/authentication"
+            ),
+            AuthError,
+        ),
+        (
+            httpx.Response(403, json={"error": "not authorized", "error_code": "API_INACCESSIBLE"}),
+            AccessDeniedError,
+        ),
+        (
+            httpx.Response(422, json={"error": "Please specify at least a name or domain."}),
+            PermanentError,
+        ),
     ],
 )
-async def test_final_errors_are_typed_and_not_retried(response: httpx.Response, error: type[Exception]) -> None:
+async def test_final_errors_are_typed_and_not_retried(
+    response: httpx.Response, error: type[Exception]
+) -> None:
     script, sleeps = Script(response), Sleeps()
     with pytest.raises(error):
         await client(script, sleeps).json("GET", "x")
@@ -143,8 +175,12 @@ async def test_concurrent_401s_refresh_once_and_persist_first() -> None:
         return httpx.Response(401, json={"error_code": "INVALID_ACCESS_TOKEN"})
 
     session = OAuthSession(OAuthTokens("old", "r1", None), refresh, Store())
-    api = ApiClient("http://api.test/", classify=classify, auth=RefreshingAuth(session),
-                    transport=httpx.MockTransport(handler))
+    api = ApiClient(
+        "http://api.test/",
+        classify=classify,
+        auth=RefreshingAuth(session),
+        transport=httpx.MockTransport(handler),
+    )
     results = await asyncio.gather(*(api.json("GET", "x") for _ in range(5)))
     assert results == [{"ok": True}] * 5
     assert refreshes == 1 and [t.access_token for t in saved] == ["new"]
@@ -157,6 +193,13 @@ def test_retry_after_parses_seconds_and_dates() -> None:
 
 
 def test_redact_hides_secrets_everywhere() -> None:
-    data = {"api_key": "k", "nested": [{"refresh_token": "r"}], "note": "Authorization: Bearer abc.def"}
-    assert redact(data) == {"api_key": "***", "nested": [{"refresh_token": "***"}],
-                            "note": "Authorization: Bearer ***"}
+    data = {
+        "api_key": "k",
+        "nested": [{"refresh_token": "r"}],
+        "note": "Authorization: Bearer abc.def",
+    }
+    assert redact(data) == {
+        "api_key": "***",
+        "nested": [{"refresh_token": "***"}],
+        "note": "Authorization: Bearer ***",
+    }

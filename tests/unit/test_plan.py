@@ -82,7 +82,7 @@ def test_each_criterion_alone_blocks_the_push(change: dict[str, object], criteri
     item = plan_lead(lead(**change), None, RULES, OWNERS, NOW)
     assert item.action is Action.SKIP
     assert item.reason_key == criterion
-    assert [c.name for c in failures(item.checks)][0] == criterion
+    assert next(c.name for c in failures(item.checks)) == criterion
 
 
 def test_customer_and_not_a_fit_never_pass_any_threshold() -> None:
@@ -159,16 +159,30 @@ def test_retry_gates() -> None:
     l0 = lead()
     payload = payload_for(l0, OWNERS)
     assert payload is not None
-    transient = LinkState(10, None, "error", attempts=2, error_class="transient", last_error="500",
-                          next_attempt_at=NOW + timedelta(minutes=3))
+    transient = LinkState(
+        10,
+        None,
+        "error",
+        attempts=2,
+        error_class="transient",
+        last_error="500",
+        next_attempt_at=NOW + timedelta(minutes=3),
+    )
     assert plan_lead(l0, transient, RULES, OWNERS, NOW).action is Action.WAIT
     due = replace(transient, next_attempt_at=NOW - timedelta(seconds=1))
     assert plan_lead(l0, due, RULES, OWNERS, NOW).action is Action.CREATE
     exhausted = replace(due, attempts=RULES.max_attempts)
     item = plan_lead(l0, exhausted, RULES, OWNERS, NOW)
     assert item.action is Action.SKIP and "gave up" in item.reason
-    permanent = LinkState(10, None, "error", attempts=1, error_class="permanent",
-                          last_error="owner not on team", failed_hash=payload.digest())
+    permanent = LinkState(
+        10,
+        None,
+        "error",
+        attempts=1,
+        error_class="permanent",
+        last_error="owner not on team",
+        failed_hash=payload.digest(),
+    )
     assert plan_lead(l0, permanent, RULES, OWNERS, NOW).action is Action.SKIP
     # the data changed since the permanent failure: one more try
     assert plan_lead(replace(l0, owner_id=2), permanent, RULES, OWNERS, NOW).action is Action.CREATE
@@ -180,8 +194,14 @@ def test_pending_intent_is_recreated_for_dedupe_recovery() -> None:
 
 
 def test_remote_plan_tells_adopt_from_create() -> None:
-    plan = build_plan([lead(), lead(id=11, domain="beta.io", name="Beta")], {}, RULES, OWNERS, NOW,
-                      remote_domains=frozenset({"beta.io"}))
+    plan = build_plan(
+        [lead(), lead(id=11, domain="beta.io", name="Beta")],
+        {},
+        RULES,
+        OWNERS,
+        NOW,
+        remote_domains=frozenset({"beta.io"}),
+    )
     assert [i.action for i in plan.items] == [Action.CREATE, Action.ADOPT]
 
 
@@ -199,8 +219,9 @@ fits = st.sampled_from(["strong", "moderate", "not_a_fit", "unknown"])
 )
 def test_create_iff_every_criterion_holds(stage, fit, quarantine, customer, owner, threshold):  # type: ignore[no-untyped-def]
     rules = PushRules(ladder=StageLadder(DEFAULT_STAGES, threshold))
-    candidate = lead(stage=stage, icp_fit=fit, quarantine=quarantine, is_customer=customer,
-                     owner_id=owner)
+    candidate = lead(
+        stage=stage, icp_fit=fit, quarantine=quarantine, is_customer=customer, owner_id=owner
+    )
     expected = (
         fit in ("strong", "moderate")
         and stage in DEFAULT_STAGES

@@ -1,0 +1,106 @@
+"""An Apollo sandbox on a real loopback socket, a hub, a connected team, seeded reps."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import update
+
+from leadbridge.engine.apollo_connect import connect_with_key
+from leadbridge.engine.apollo_push import ApolloPush, RunReport
+from leadbridge.hub.connections import ConnectionInfo, Connections
+from leadbridge.hub.db import Hub
+from leadbridge.hub.imports import import_companies, import_users
+from leadbridge.hub.tables import Company, utcnow
+from leadbridge.sandbox.server import ServedApp
+
+STAGES = ["pending", "target", "education", "solution", "evaluation", "ready_to_buy"]
+REPS = ["ann@team.example", "ben@team.example", "cy@team.example"]
+
+
+@dataclass
+class World:
+    sandbox: Any
+    url: str
+    hub: Hub
+    connections: Connections
+    tmp: Path
+    apollo_users: dict[str, str]  # rep e-mail -> Apollo user id
+
+    @property
+    def connection(self) -> ConnectionInfo:
+        return self.connections.get("apollo")
+
+    def push(self, **kw: Any) -> ApolloPush:
+        return ApolloPush(self.hub, self.connections, self.connection, **kw)
+
+    def run(self, **kw: Any) -> RunReport:
+        return asyncio.run(self.push().run(**kw))
+
+    def companies(self, rows: list[dict[str, Any]], age: timedelta = timedelta(hours=1)) -> None:
+        """Import company rows via CSV (the real path), then age them past the settle buffer."""
+        path = self.tmp / f"companies-{len(list(self.tmp.iterdir()))}.csv"
+        columns = ["name", "domain", "icp_fit", "stage", "quarantine", "customer", "owner"]
+        lines = [",".join(columns)]
+        for r in rows:
+            lines.append(",".join(str(r.get(c, "")) for c in columns))
+        path.write_text("\n".join(lines) + "\n")
+        report = import_companies(self.hub, path, STAGES)
+        assert not report.errors, report.errors
+        self.age(age)
+
+    def age(self, age: timedelta) -> None:
+        with self.hub.session() as s:
+            s.execute(update(Company).values(updated_at=utcnow() - age))
+
+    def accounts(self) -> list[dict[str, Any]]:
+        return list(self.sandbox.accounts())
+
+
+def lead(domain: str, **kw: Any) -> dict[str, Any]:
+    row = {
+        "name": domain.split(".")[0].title(),
+        "domain": domain,
+        "icp_fit": "strong",
+        "stage": "evaluation",
+        "quarantine": "active",
+        "customer": "false",
+        "owner": REPS[0],
+    }
+    row.update(kw)
+    return row
+
+
+@pytest.fixture
+def apollo_sandbox() -> Any:
+    from leadbridge.sandbox.apollo import ApolloSandbox
+
+    sandbox = ApolloSandbox(seed=3)
+    sandbox.knobs.set_rate_limits(minute=100_000, hour=1_000_000, day=10_000_000)
+    return sandbox
+
+
+@pytest.fixture
+def world(
+    apollo_sandbox: Any, hub: Hub, connections: Connections, tmp_path: Path
+) -> Iterator[World]:
+    users = {
+        email: apollo_sandbox.add_user(email=email, first_name=email[:3].title(), last_name="Rep")[
+            "id"
+        ]
+        for email in REPS
+    }
+    (tmp_path / "users.csv").write_text("email\n" + "\n".join(REPS) + "\n")
+    import_users(hub, tmp_path / "users.csv")
+    data = tmp_path / "data"
+    data.mkdir()
+    with ServedApp(apollo_sandbox.app) as served:
+        key = apollo_sandbox.issue_api_key(master=True)
+        asyncio.run(connect_with_key(connections, name="apollo", base_url=served.url, key=key))
+        yield World(apollo_sandbox, served.url, hub, connections, data, users)

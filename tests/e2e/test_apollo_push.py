@@ -1,0 +1,156 @@
+"""The lead push against the Apollo sandbox over real sockets: what Apollo then holds."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import Counter
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from leadbridge.engine.plan import Action
+from leadbridge.engine.users import sync_users
+from leadbridge.hub.tables import Company, ErrorLogEntry, RecordLink, User
+
+from .conftest import REPS, STAGES, World, lead
+
+
+def domains_of(accounts: list[dict]) -> Counter[str]:
+    return Counter(a["domain"] for a in accounts)
+
+
+def test_only_qualified_companies_become_exactly_one_account_with_the_mapped_owner(
+    world: World,
+) -> None:
+    rng = random.Random(5)
+    rows, expected = [], {}
+    for i in range(240):
+        row = lead(
+            f"co{i}.com",
+            icp_fit=rng.choice(["strong", "moderate", "not_a_fit", "unknown"]),
+            stage=rng.choice([*STAGES, "customer", "not_a_fit", ""]),
+            quarantine=rng.choice(["active"] * 4 + ["quarantined"]),
+            owner=rng.choice([*REPS, ""]),
+        )
+        row["customer"] = "true" if row["stage"] == "customer" else "false"
+        rows.append(row)
+        qualifies = (
+            row["icp_fit"] in ("strong", "moderate")
+            and row["stage"] in STAGES[2:]  # above the default threshold "target"
+            and row["quarantine"] == "active"
+            and row["owner"]
+        )
+        if qualifies:
+            expected[row["domain"]] = world.apollo_users[row["owner"]]
+    world.companies(rows)
+
+    report = world.run()
+
+    assert report.status == "succeeded", report.message
+    accounts = world.accounts()
+    assert domains_of(accounts) == Counter(expected.keys())  # each exactly once, nothing else
+    assert {a["domain"]: a["owner_id"] for a in accounts} == expected
+    assert report.counts["created"] == len(expected)
+    with world.hub.session() as s:
+        links = s.scalars(select(RecordLink)).all()
+    assert {link.remote_id for link in links} == {a["id"] for a in accounts}
+    assert all(link.status == "created" and link.payload_hash for link in links)
+
+
+def test_preexisting_accounts_are_adopted_and_given_the_mapped_owner(world: World) -> None:
+    other_owner = world.apollo_users[REPS[2]]
+    existing = world.sandbox.add_account(name="Old Acme", domain="acme.com", owner_id=other_owner)
+    world.companies([lead("acme.com", name="Acme", owner=REPS[0]), lead("beta.io")])
+
+    report = world.run()
+
+    assert (report.counts["adopted"], report.counts["created"]) == (1, 1)
+    accounts = {a["domain"]: a for a in world.accounts()}
+    assert len(world.accounts()) == 2
+    assert accounts["acme.com"]["id"] == existing["id"]
+    assert accounts["acme.com"]["owner_id"] == world.apollo_users[REPS[0]]
+    assert accounts["acme.com"]["name"] == "Acme"
+    with world.hub.session() as s:
+        link = s.scalar(select(RecordLink).where(RecordLink.remote_id == existing["id"]))
+    assert link is not None and link.status == "adopted"
+
+
+def test_a_renamed_lead_updates_its_account_and_a_second_run_changes_nothing(world: World) -> None:
+    world.companies([lead("acme.com", name="Acme"), lead("beta.io", name="Beta")])
+    world.run()
+    calls_before = dict(world.sandbox.calls)
+    accounts_before = {a["id"]: a for a in world.accounts()}
+
+    second = world.run()
+
+    assert second.counts["unchanged"] == 2 and second.counts["created"] == 0
+    writes = {k: v - calls_before.get(k, 0) for k, v in world.sandbox.calls.items()}
+    assert not any(v for k, v in writes.items() if "bulk" in k or "PATCH" in k), writes
+    assert {a["id"]: a for a in world.accounts()} == accounts_before
+
+    with world.hub.session() as s:
+        s.execute(update(Company).where(Company.domain == "acme.com").values(name="Acme Corp"))
+    world.age(timedelta(minutes=10))
+    third = world.run()
+
+    assert third.counts["updated"] == 1
+    names = {a["domain"]: a["name"] for a in world.accounts()}
+    assert names == {"acme.com": "Acme Corp", "beta.io": "Beta"}
+
+
+def test_a_changed_owner_and_domain_reach_apollo(world: World) -> None:
+    world.companies([lead("acme.com")])
+    world.run()
+    with world.hub.session() as s:
+        ben_id = s.scalar(select(User.id).where(User.email == REPS[1]))
+        s.execute(update(Company).values(domain="acme.io", owner_id=ben_id))
+    world.age(timedelta(minutes=10))
+
+    report = world.run()
+
+    assert report.counts["updated"] == 1
+    (account,) = world.accounts()
+    assert (account["domain"], account["owner_id"]) == ("acme.io", world.apollo_users[REPS[1]])
+
+
+def test_settle_buffer_and_touches(world: World) -> None:
+    world.companies([lead("acme.com")], age=timedelta(minutes=1))
+    report = world.run()
+    assert report.skipped["settle buffer"] == 1 and world.accounts() == []
+    world.age(timedelta(minutes=6))
+    assert world.run().counts["created"] == 1
+
+
+def test_a_deleted_owner_is_a_permanent_error_with_a_clear_message(world: World) -> None:
+    world.companies([lead("acme.com", owner=REPS[1]), lead("beta.io", owner=REPS[0])])
+    asyncio.run(sync_users_once(world))
+    # The rep's Apollo user is deleted after our last user sync: Apollo answers 422 for it.
+    world.sandbox.delete_user(world.apollo_users[REPS[1]])
+
+    report = asyncio.run(world.push().run(sync_users_first=False))
+
+    assert report.counts["created"] == 1 and report.counts["failed"] == 1
+    assert [a["domain"] for a in world.accounts()] == ["beta.io"]
+    with world.hub.session() as s:
+        (entry,) = s.scalars(select(ErrorLogEntry)).all()
+        link = s.scalar(select(RecordLink).where(RecordLink.status == "error"))
+    assert entry.error_class == "permanent" and "owner" in entry.message.lower()
+    assert entry.hint and "users sync" in entry.hint
+    assert link is not None and link.remote_id is None and link.error_class == "permanent"
+    # The same failing payload is not resent blindly ...
+    acme = next(i for i in world.push().plan().items if i.domain == "acme.com")
+    assert acme.action is Action.SKIP and acme.reason_key == "failed (permanent)"
+    # ... and a normal run syncs users first, so it sees the owner is gone and says so.
+    world.run()
+    acme = next(i for i in world.push().plan().items if i.domain == "acme.com")
+    assert acme.action is Action.SKIP and "deleted Apollo user" in acme.reason
+
+
+async def sync_users_once(world: World) -> None:
+    push = world.push()
+    client = push.client()
+    try:
+        await sync_users(world.hub, client, push.scope)
+    finally:
+        await client.aclose()
