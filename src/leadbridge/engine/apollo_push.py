@@ -274,8 +274,13 @@ class ApolloPush:
                         attempts=0,
                     )
                     s.add(link)
-                if link.status == "pending" and link.last_run_id != run_id:
-                    self._recovering.add(item.lead_id)  # an earlier run died mid-call
+                # An earlier run died mid-call, or its create failed in a way that may have
+                # landed (a timeout, a lost answer): a dedupe match now is our own account.
+                unconfirmed = link.status == "pending" or (
+                    link.status == "error" and link.error_class != "permanent"
+                )
+                if unconfirmed and link.remote_id is None and link.last_run_id != run_id:
+                    self._recovering.add(item.lead_id)
                 link.status = "pending"
                 link.last_run_id = run_id
 
