@@ -146,6 +146,8 @@ class ApolloPush:
                 report.status = "deferred"
                 report.message = f"stopped early, the rest waits for the next run: {exc}"
             finally:
+                if report.status == "running":  # an unexpected crash: recorded, then raised
+                    report.status, report.message = "failed", "crashed; see the log"
                 report.api_calls = client.calls.total
                 await client.aclose()
                 self._finish_run(report)

@@ -181,20 +181,9 @@ def plan_lead(
         reason = "; ".join(c.detail for c in failed)
         if linked:
             assert link is not None
-            detail = f"no longer qualifies: {reason}"
-            if link.stale_reason != detail:
-                return item(
-                    action=Action.DETACH,
-                    reason=detail + " (Apollo account left as is)",
-                    reason_key=first.name,
-                    remote_id=link.remote_id,
-                )
-            return item(
-                action=Action.SKIP,
-                reason=detail + " (Apollo account left as is)",
-                reason_key=first.name,
-                remote_id=link.remote_id,
-            )
+            detail = f"no longer qualifies: {reason} (Apollo account left as is)"
+            action = Action.DETACH if link.stale_reason != detail else Action.SKIP
+            return item(action, detail, first.name, remote_id=link.remote_id)
         return item(action=Action.SKIP, reason=reason, reason_key=first.name)
 
     assert payload is not None

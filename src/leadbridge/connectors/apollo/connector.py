@@ -149,7 +149,17 @@ class ApolloAccounts:
     ) -> list[tuple[int, WriteResult]]:
         """Adopted accounts come back unmodified: bring owner/name/website to our payload."""
         stale = [
-            UpdateItem(ref=(index, item.ref), remote_id=str(account["id"]), payload=item.payload)
+            UpdateItem(
+                ref=(index, item.ref),
+                remote_id=str(account["id"]),
+                payload=item.payload,
+                # An account adopted by name may have no domain: PATCH gives it ours.
+                previous=AccountPayload(
+                    name=str(account.get("name") or ""),
+                    domain=normalize_domain(account.get("domain")) or "",
+                    owner_id=str(account.get("owner_id") or ""),
+                ),
+            )
             for index, item, account in adopted
             if not self._matches(account, item.payload)
         ]
@@ -170,6 +180,8 @@ class ApolloAccounts:
 
     def _matches(self, account: dict[str, Any], payload: AccountPayload) -> bool:
         if account.get("owner_id") != payload.owner_id or account.get("name") != payload.name:
+            return False
+        if normalize_domain(account.get("domain")) != payload.domain:
             return False
         if self.website_field_id and payload.website:
             fields = account.get("typed_custom_fields") or {}
