@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import secrets as pysecrets
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import httpx
@@ -18,6 +19,7 @@ from leadbridge.connectors.apollo.client import ApolloClient
 from leadbridge.connectors.errors import AuthError
 from leadbridge.connectors.oauth import HeaderKeyAuth, OAuthTokens
 from leadbridge.engine.apollo_session import exchange_token
+from leadbridge.engine.users import sync_users
 from leadbridge.hub.connections import ConnectionInfo, Connections
 
 OAUTH_SCOPES = (
@@ -35,17 +37,28 @@ def authorize_url(base_url: str) -> str:
 
 
 async def _team_of(client: ApolloClient) -> str:
-    try:
-        profile = await client.api_profile()
-        team = profile.get("team_id")
-        if not team:
-            users = await client.users()
-            team = users[0].get("team_id") if users else None
-    finally:
-        await client.aclose()
+    profile = await client.api_profile()
+    team = profile.get("team_id")
+    if not team:
+        users = await client.users()
+        team = users[0].get("team_id") if users else None
     if not team:
         raise AuthError("Apollo answered without a team id; cannot key the links by team")
     return str(team)
+
+
+async def _verify_and_save(
+    connections: Connections, client: ApolloClient, **save: Any
+) -> ConnectionInfo:
+    """Learn the team, save the connection, and map the team's users right away (so the
+    first plan already knows who owns what)."""
+    try:
+        team = await _team_of(client)
+        info = connections.save(kind="apollo", remote_scope=team, **save)
+        await sync_users(connections.hub, client, team)
+    finally:
+        await client.aclose()
+    return info
 
 
 async def connect_with_key(
@@ -57,9 +70,8 @@ async def connect_with_key(
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> ConnectionInfo:
     client = ApolloClient(base_url, auth=HeaderKeyAuth("x-api-key", key), transport=transport)
-    team = await _team_of(client)
-    return connections.save(
-        kind="apollo", name=name, base_url=base_url, credentials={"api_key": key}, remote_scope=team
+    return await _verify_and_save(
+        connections, client, name=name, base_url=base_url, credentials={"api_key": key}
     )
 
 
@@ -79,9 +91,9 @@ async def save_oauth(
         raise AuthError("the new token was rejected")
 
     auth = RefreshingAuth(OAuthSession(tokens, no_refresh))
-    team = await _team_of(ApolloClient(base_url, auth=auth, transport=transport))
-    return connections.save(
-        kind="apollo",
+    return await _verify_and_save(
+        connections,
+        ApolloClient(base_url, auth=auth, transport=transport),
         name=name,
         base_url=base_url,
         credentials={
@@ -91,7 +103,6 @@ async def save_oauth(
             "refresh_token": tokens.refresh_token,
             "expires_at": tokens.expires_at,
         },
-        remote_scope=team,
     )
 
 
