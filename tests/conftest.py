@@ -12,7 +12,7 @@ from cryptography.fernet import Fernet
 
 from leadbridge.hub.connections import Connections
 from leadbridge.hub.db import Hub, make_engine, migrate
-from leadbridge.secrets import SecretBox
+from leadbridge.secrets import SecretBox, load_or_create_key
 from leadbridge.settings import get_settings
 
 PG_URL = os.environ.get("LEADBRIDGE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -88,7 +88,8 @@ def hub(tmp_path: Path) -> Iterator[Hub]:
 
 @pytest.fixture
 def box() -> SecretBox:
-    return SecretBox(Fernet.generate_key())
+    """The key of this test's environment, so a `leadbridge` subprocess can open the hub."""
+    return SecretBox(load_or_create_key())
 
 
 @pytest.fixture

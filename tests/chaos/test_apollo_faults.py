@@ -18,7 +18,7 @@ import httpx
 from sqlalchemy import select, update
 
 from leadbridge.connectors.http import RetryPolicy
-from leadbridge.engine.apollo_connect import connect_with_oauth
+from leadbridge.engine.apollo_connect import OAUTH_SCOPES, connect_with_oauth
 from leadbridge.engine.apollo_push import ApolloPush
 from leadbridge.hub.tables import JobLease, RecordLink, utcnow
 from leadbridge.settings import get_settings
@@ -96,7 +96,7 @@ def test_oauth_tokens_expire_and_rotate_mid_run(
                 "redirect_uri": "http://127.0.0.1:9/callback",
                 "response_type": "code",
                 "state": "s1",
-                "scope": "",
+                "scope": OAUTH_SCOPES,
             },
             follow_redirects=False,
         )
@@ -152,7 +152,8 @@ def test_sigkill_midway_then_rerun_leaves_no_duplicate_and_misses_nothing(world:
     child.send_signal(signal.SIGKILL)
     child.wait()
     partial = len(world.accounts())
-    assert 0 < partial < len(domains), "the kill must land mid-run"
+    output = child.stdout.read().decode() if child.stdout else ""
+    assert 0 < partial < len(domains), f"the kill must land mid-run: {output}"
     with world.hub.session() as s:
         pending = s.scalars(select(RecordLink).where(RecordLink.status == "pending")).all()
     world.sandbox.knobs.latency_after_commit = 0.0

@@ -141,10 +141,18 @@ async def test_final_errors_are_typed_and_not_retried(
     assert len(script.requests) == 1
 
 
-async def test_garbage_body_is_a_protocol_error() -> None:
-    script, sleeps = Script(httpx.Response(200, text="<html>oops</html>")), Sleeps()
+async def test_a_garbled_answer_to_a_safe_request_is_resent_then_reported() -> None:
+    garbage = httpx.Response(200, text="<html>oops</html>")
+    script, sleeps = Script(garbage, httpx.Response(200, json={"ok": 1})), Sleeps()
+    assert await client(script, sleeps).json("GET", "x") == {"ok": 1}
+    script = Script(*[httpx.Response(200, text="<html>oops</html>") for _ in range(4)])
     with pytest.raises(ProtocolError, match="expected JSON"):
         await client(script, sleeps).json("GET", "x")
+    assert len(script.requests) == 4  # the policy's max_attempts
+    script = Script(httpx.Response(200, text="<html>oops</html>"))
+    with pytest.raises(ProtocolError):  # a POST that may have landed is not resent
+        await client(script, sleeps).json("POST", "accounts", json={})
+    assert len(script.requests) == 1
 
 
 async def test_budget_ceiling_stops_before_sending() -> None:

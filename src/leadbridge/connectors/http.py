@@ -281,8 +281,20 @@ class ApiClient:
         return response
 
     async def json(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = await self.request(method, path, **kwargs)
-        return parse_json(response)
+        """The parsed body; a garbled answer to a request that is safe to resend is resent
+        (with backoff, within the retry policy) before ProtocolError reaches the caller."""
+        policy = self.transport.policy
+        safe = method.upper() in IDEMPOTENT_METHODS or kwargs.get("retry_unsafe", False)
+        attempt = 0
+        while True:
+            response = await self.request(method, path, **kwargs)
+            try:
+                return parse_json(response)
+            except ProtocolError:
+                attempt += 1
+                if not safe or attempt >= policy.max_attempts:
+                    raise
+                await self.transport.sleep(policy.backoff(attempt))
 
     async def aclose(self) -> None:
         await self.http.aclose()

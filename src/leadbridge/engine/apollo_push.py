@@ -36,6 +36,7 @@ from leadbridge.connectors.errors import (
     ConnectorError,
     PermanentError,
     RateLimitedError,
+    TransientError,
     error_class_name,
 )
 from leadbridge.connectors.http import RetryPolicy, Sleep
@@ -145,6 +146,9 @@ class ApolloPush:
             except (RateLimitedError, BudgetExhaustedError) as exc:
                 report.status = "deferred"
                 report.message = f"stopped early, the rest waits for the next run: {exc}"
+            except TransientError as exc:
+                report.status = "failed"
+                report.message = f"Apollo kept failing ({exc}); the next run picks up from here"
             finally:
                 if report.status == "running":  # an unexpected crash: recorded, then raised
                     report.status, report.message = "failed", "crashed; see the log"
