@@ -154,3 +154,25 @@ async def sync_users_once(world: World) -> None:
         await sync_users(world.hub, client, push.scope)
     finally:
         await client.aclose()
+
+
+def test_a_same_name_account_of_another_company_is_not_adopted(world: World) -> None:
+    theirs = world.sandbox.add_account(name="Acme", domain="acme-hardware.com", owner_id=None)
+    world.companies([lead("acme.com", name="Acme"), lead("beta.io", name="Beta")])
+    before = dict(world.sandbox.calls)
+
+    report = world.run()
+
+    assert report.counts["created"] == 2 and report.counts["adopted"] == 0
+    accounts = {a["domain"]: a for a in world.accounts()}
+    assert accounts["acme-hardware.com"] == {
+        **theirs,
+        "updated_at": accounts["acme-hardware.com"]["updated_at"],
+    }
+    assert accounts["acme.com"]["name"] == "Acme"  # the probe name was put back
+    assert accounts["acme.com"]["owner_id"] == world.apollo_users[REPS[0]]
+    spent = {
+        k: v - before.get(k, 0) for k, v in world.sandbox.calls.items() if v - before.get(k, 0)
+    }
+    assert spent["POST /api/v1/accounts/bulk_create"] == 2  # the batch, then the probe
+    assert spent["POST /api/v1/accounts/bulk_update"] == 1  # the rename

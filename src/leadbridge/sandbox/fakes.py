@@ -52,6 +52,7 @@ def companies(count: int, seed: int = 1) -> Iterator[FakeCompany]:
     """`count` companies with unique domains."""
     rng = random.Random(seed)
     seen: set[str] = set()
+    names: set[str] = set()
     while len(seen) < count:
         a, b = rng.choice(_PREFIX), rng.choice(_CORE)
         n = len(seen)
@@ -60,8 +61,13 @@ def companies(count: int, seed: int = 1) -> Iterator[FakeCompany]:
         if domain in seen:
             continue
         seen.add(domain)
+        # Real lead lists rarely repeat an exact name: a repeat gets a distinguishing number.
+        name = f"{a} {b}"
+        if name in names:
+            name = f"{a} {b} {n}"
+        names.add(name)
         yield FakeCompany(
-            name=f"{a} {b}{rng.choice(_SUFFIX)}",
+            name=f"{name}{rng.choice(_SUFFIX)}",
             domain=domain,
             industry=rng.choice(INDUSTRIES),
             employees=int(rng.lognormvariate(4, 1.4)) + 1,

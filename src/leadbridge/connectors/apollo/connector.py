@@ -2,9 +2,12 @@
 
 Creates go through bulk_create with run_dedupe, so an account Apollo already has is adopted,
 never duplicated; a resend after a lost answer adopts what the first attempt made. Apollo's
-dedupe also matches by *name*, which can pair two different companies: an existing account
-is adopted only when its domain is ours (or it has none); a same-name account with another
-domain is not ours, and ours is created on its own with POST /accounts.
+dedupe also matches by *name* (in an order Apollo does not document), which can pair two
+different companies: an existing account is adopted only when its domain is ours (or it has
+none). Items that met a same-name account of another domain are sent again, in one more
+bulk_create, under a name unique to their domain ("Acme (acme.com)"), so that dedupe can only
+match them by domain; what that creates is renamed by the same bulk_update that aligns adopted
+accounts. At most two extra calls per batch, and safe whatever Apollo's match order.
 
 A 422 for a batch is bisected down to the record(s) that cause it, so one bad record fails
 alone (ARCHITECTURE principle 8). Connection-level errors (auth, access, budget) propagate.
@@ -86,26 +89,33 @@ class ApolloAccounts:
         return [results[i] for i in range(len(items))]
 
     async def _create_chunk(
-        self, chunk: list[tuple[int, CreateItem]]
+        self, chunk: list[tuple[int, CreateItem]], *, probe: bool = False
     ) -> list[tuple[int, WriteResult]]:
-        body = [item.payload.to_apollo(self.website_field_id) for _, item in chunk]
+        """One bulk_create. With `probe`, each account is sent under a name unique to its
+        domain, so Apollo's dedupe can match it only by domain (see the module docstring)."""
+        body = []
+        for _, item in chunk:
+            account = item.payload.to_apollo(self.website_field_id)
+            if probe:
+                account["name"] = probe_name(item.payload)
+            body.append(account)
         try:
             created, existing = await self.client.bulk_create_accounts(body, run_dedupe=True)
+        except RateLimitedError:
+            raise  # the window is spent: the run defers, later batches would fail the same way
         except PermanentError as exc:
             if len(chunk) == 1:
                 index, item = chunk[0]
                 return [(index, WriteResult(ref=item.ref, error=_with_hint(exc)))]
             middle = len(chunk) // 2
-            return await self._create_chunk(chunk[:middle]) + await self._create_chunk(
-                chunk[middle:]
-            )
-        except RateLimitedError:
-            raise  # the window is spent: the run defers, later batches would fail the same way
+            first = await self._create_chunk(chunk[:middle], probe=probe)
+            return first + await self._create_chunk(chunk[middle:], probe=probe)
         except TransientError as exc:
             return [(i, WriteResult(ref=item.ref, error=exc)) for i, item in chunk]
 
         out: list[tuple[int, WriteResult]] = []
-        adopted: list[tuple[int, CreateItem, dict[str, Any]]] = []
+        adopted: list[tuple[int, CreateItem, dict[str, Any], bool]] = []
+        collided: list[tuple[int, CreateItem]] = []
         by_domain = {normalize_domain(a.get("domain")): a for a in created if a.get("domain")}
         existing_by_domain = {
             normalize_domain(a.get("domain")): a for a in existing if a.get("domain")
@@ -114,40 +124,39 @@ class ApolloAccounts:
         for index, item in chunk:
             mine = by_domain.get(item.payload.domain)
             if mine is not None:
-                out.append((index, WriteResult(item.ref, mine["id"], created=True, record=mine)))
+                if probe:  # ours, under the probe name: the alignment below renames it
+                    adopted.append((index, item, mine, True))
+                else:
+                    result = WriteResult(item.ref, mine["id"], created=True, record=mine)
+                    out.append((index, result))
                 continue
             match = existing_by_domain.get(item.payload.domain)
+            sent_name = probe_name(item.payload) if probe else item.payload.name
             if match is None:
-                match = existing_by_name.get(item.payload.name.strip().lower())
+                match = existing_by_name.get(sent_name.strip().lower())
             if match is None:
                 error = TransientError("Apollo answered without this account; retried next run")
                 out.append((index, WriteResult(item.ref, error=error)))
             elif normalize_domain(match.get("domain")) in (item.payload.domain, None):
-                adopted.append((index, item, match))
+                adopted.append((index, item, match, False))
+            elif not probe:
+                collided.append((index, item))  # same name, another company's domain
             else:
-                out.append((index, await self._create_alone(item)))
+                error = TransientError(
+                    f"Apollo matched {sent_name!r} to account {match.get('id')} of another "
+                    f"domain ({match.get('domain')}); retried next run"
+                )
+                out.append((index, WriteResult(item.ref, error=error)))
+        if collided:
+            out.extend(await self._create_chunk(collided, probe=True))
         out.extend(await self._align_adopted(adopted))
         return out
 
-    async def _create_alone(self, item: CreateItem) -> WriteResult:
-        """A same-name account of another company blocks dedupe; create ours without it,
-        after checking (by name search) that an earlier attempt did not already do so."""
-        try:
-            found, _ = await self.client.search_accounts(name=item.payload.name, per_page=100)
-            for account in found:
-                if normalize_domain(account.get("domain")) == item.payload.domain:
-                    return (await self._align_adopted([(0, item, account)]))[0][1]
-            account = await self.client.create_account(
-                item.payload.to_apollo(self.website_field_id)
-            )
-        except (PermanentError, TransientError) as exc:
-            return WriteResult(item.ref, error=_with_hint(exc))
-        return WriteResult(item.ref, account["id"], created=True, record=account)
-
     async def _align_adopted(
-        self, adopted: list[tuple[int, CreateItem, dict[str, Any]]]
+        self, adopted: list[tuple[int, CreateItem, dict[str, Any], bool]]
     ) -> list[tuple[int, WriteResult]]:
-        """Adopted accounts come back unmodified: bring owner/name/website to our payload."""
+        """Adopted accounts come back unmodified (and probe-created ones under the probe
+        name): one bulk_update brings owner, name and website to our payload."""
         stale = [
             UpdateItem(
                 ref=(index, item.ref),
@@ -160,19 +169,22 @@ class ApolloAccounts:
                     owner_id=str(account.get("owner_id") or ""),
                 ),
             )
-            for index, item, account in adopted
+            for index, item, account, _ in adopted
             if not self._matches(account, item.payload)
         ]
         updated = {r.ref[0]: r for r in await self.update(stale)} if stale else {}
         out = []
-        for index, item, account in adopted:
+        for index, item, account, made_by_us in adopted:
             result = updated.get(index)
-            error = result.error if result else None
             out.append(
                 (
                     index,
                     WriteResult(
-                        item.ref, str(account["id"]), created=False, error=error, record=account
+                        item.ref,
+                        str(account["id"]),
+                        created=made_by_us,
+                        error=result.error if result else None,
+                        record=account,
                     ),
                 )
             )
@@ -245,6 +257,10 @@ class ApolloAccounts:
                 error = TransientError("Apollo's bulk_update answer left this account out")
             out.append((index, WriteResult(item.ref, item.remote_id, error=error, record=record)))
         return out
+
+
+def probe_name(payload: AccountPayload) -> str:
+    return f"{payload.name} ({payload.domain})"
 
 
 def _with_hint(exc: ConnectorError) -> ConnectorError:

@@ -57,6 +57,7 @@ class ApolloSandbox:
         with self.state.lock:
             account = self.state.new_account({}, self.state.admin["id"])
             account.update(fields, name=name, domain=domain_of(domain), owner_id=owner_id)
+            self.state.reindex(account)
             return dict(account)
 
     def accounts(self) -> list[dict[str, Any]]:

@@ -218,6 +218,7 @@ def build_app(state: ApolloState) -> FastAPI:
             else:
                 account["custom_field_errors"][field_id] = "Custom field not found"
         account["updated_at"] = state.now_iso()
+        state.reindex(account)
 
     def account_or_422(account_id: str, name: str = "account_id") -> dict[str, Any]:
         account = state.accounts.get(account_id)
@@ -335,7 +336,10 @@ def build_app(state: ApolloState) -> FastAPI:
         return {"created_accounts": created, "existing_accounts": existing}
 
     def find_match(item: dict[str, Any], dedupe: bool) -> dict[str, Any] | None:
-        crm_ids = {
+        """Apollo's bulk_create dedupe: CRM ids always; with run_dedupe also domain,
+        organization_id, then name. Two items of one request with the same domain: the second
+        matches the first (it is in the index by then)."""
+        crm_ids = [
             str(v)
             for v in (
                 item.get("salesforce_id"),
@@ -343,33 +347,19 @@ def build_app(state: ApolloState) -> FastAPI:
                 *(item.get("merged_crm_ids") or []),
             )
             if v
-        }
-        domain, org = domain_of(item.get("domain")), item.get("organization_id")
-        name = str(item.get("name") or "").strip().lower()
-        # Two items of one request with the same domain: the second matches the first.
-        for account in state.accounts.values():
-            ids = {
-                str(v)
-                for v in (
-                    account.get("salesforce_id"),
-                    account.get("hubspot_id"),
-                    *(account.get("merged_crm_ids") or []),
-                )
-                if v
-            }
-            if crm_ids & ids:
-                return account
-        if not dedupe:
-            return None
-        for account in state.accounts.values():
-            if domain and account.get("domain") == domain:
-                return account
-        for account in state.accounts.values():
-            if org and account.get("organization_id") == org:
-                return account
-        for account in state.accounts.values():
-            if name and str(account.get("name") or "").strip().lower() == name:
-                return account
+        ]
+        keys: list[tuple[str, Any]] = [("crm", v) for v in crm_ids]
+        if dedupe:
+            keys += [
+                ("domain", domain_of(item.get("domain"))),
+                ("org", item.get("organization_id")),
+                ("name", str(item.get("name") or "").strip().lower()),
+            ]
+        for key in keys:
+            if key[1]:
+                found = state.index.get((key[0], str(key[1])))
+                if found:
+                    return state.accounts[next(iter(found))]
         return None
 
     @api.post("/accounts/bulk_update")

@@ -102,6 +102,9 @@ class ApolloState:
         self.team_id = self.new_id()
         self.users: dict[str, dict[str, Any]] = {}
         self.accounts: dict[str, dict[str, Any]] = {}
+        # Dedupe keys -> account ids: ("domain", d), ("name", lower), ("org", id), ("crm", id).
+        self.index: dict[tuple[str, str], set[str]] = {}
+        self._keys: dict[str, list[tuple[str, str]]] = {}
         self.stages = [
             {
                 "id": self.new_id(),
@@ -199,7 +202,29 @@ class ApolloState:
             "source_display_name": "Created from API",
         }
         self.accounts[account["id"]] = account
+        self.reindex(account)
         return account
+
+    def reindex(self, account: dict[str, Any]) -> None:
+        for key in self._keys.pop(account["id"], []):
+            self.index.get(key, set()).discard(account["id"])
+        keys = [
+            ("domain", account.get("domain")),
+            ("org", account.get("organization_id")),
+            ("name", str(account.get("name") or "").strip().lower()),
+        ]
+        keys += [
+            ("crm", v)
+            for v in (
+                account.get("salesforce_id"),
+                account.get("hubspot_id"),
+                *(account.get("merged_crm_ids") or []),
+            )
+        ]
+        kept = [(kind, str(value)) for kind, value in keys if value]
+        for key in kept:
+            self.index.setdefault(key, set()).add(account["id"])
+        self._keys[account["id"]] = kept
 
     def issue_api_key(self, *, master: bool = True, scopes: list[str] | None = None) -> str:
         key = secrets.token_urlsafe(16)
