@@ -81,18 +81,6 @@ def sandbox_apollo(
     run(port=port, seed_users=users, seed_accounts=accounts, seed=seed)
 
 
-@sandbox_app.command("salesforce")
-def sandbox_salesforce(
-    port: Annotated[int, typer.Option(help="loopback port")] = 8790,
-    https: Annotated[bool, typer.Option(help="serve HTTPS with a generated CA")] = True,
-    seed: Annotated[int, typer.Option(help="random seed")] = 1,
-) -> None:
-    """Serve the Salesforce sandbox on 127.0.0.1:PORT."""
-    from leadbridge.sandbox.salesforce import run
-
-    run(port=port, https=https, seed=seed)
-
-
 @connect_app.command("apollo")
 @friendly
 def connect_apollo(
