@@ -176,3 +176,43 @@ def test_a_same_name_account_of_another_company_is_not_adopted(world: World) -> 
     }
     assert spent["POST /api/v1/accounts/bulk_create"] == 2  # the batch, then the probe
     assert spent["POST /api/v1/accounts/bulk_update"] == 1  # the rename
+
+
+def test_the_website_goes_to_the_configured_custom_field(world: World) -> None:
+    world.companies([lead("acme.com")])
+    world.run()
+    (account,) = world.accounts()
+    website_field = next(
+        f["id"] for f in world.sandbox.state.custom_fields if f["name"] == "Website"
+    )
+    assert account["typed_custom_fields"] == {website_field: "https://acme.com"}
+
+
+def test_a_manual_mapping_overrides_the_email_match_and_survives_user_syncs(world: World) -> None:
+    from leadbridge.engine.users import map_user
+
+    world.companies([lead("acme.com", owner=REPS[0])])
+    map_user(world.hub, world.connection.remote_scope or "", REPS[0], world.apollo_users[REPS[2]])
+
+    world.run()  # the run syncs users first: the manual mapping must hold
+
+    (account,) = world.accounts()
+    assert account["owner_id"] == world.apollo_users[REPS[2]]
+
+
+def test_errors_retry_resends_a_permanent_failure_after_the_fix(world: World) -> None:
+    from leadbridge.engine.errors import open_errors, retry_errors
+
+    world.companies([lead("acme.com", owner=REPS[1])])
+    asyncio.run(sync_users_once(world))
+    world.sandbox.delete_user(world.apollo_users[REPS[1]])
+    asyncio.run(world.push().run(sync_users_first=False))
+    assert world.accounts() == [] and len(open_errors(world.hub)) == 1
+    # The admin restores the rep in Apollo, then asks for a retry.
+    world.sandbox.state.users[world.apollo_users[REPS[1]]]["deleted"] = False
+    assert retry_errors(world.hub) == 1
+    assert open_errors(world.hub) == []
+
+    report = world.run()
+
+    assert report.counts["created"] == 1 and [a["domain"] for a in world.accounts()] == ["acme.com"]

@@ -63,6 +63,9 @@ def test_the_whole_flow_from_the_command_line(served: Any, tmp_path: Path) -> No
     assert "1 create" in result.output and "1 skip" in result.output
     assert "ICP fit is not_a_fit" in result.output
 
+    world_account = lb("plan", "apollo-push", "--remote", "--show", "0").output
+    assert "1 create" in world_account  # Apollo has no acme.com yet
+
     result = lb("explain", "https://www.nope.com/x")
     assert "✗ ICP fit" in result.output and "skip" in result.output
 
