@@ -79,6 +79,7 @@ class ServedApp:
 
     def stop(self) -> None:
         self.server.should_exit = True
+        self.server.force_exit = True  # do not wait for idle keep-alive clients
         if self._thread is not None:
             self._thread.join(timeout=10)
 
