@@ -225,10 +225,13 @@ class Org:
         with self.lock:
             name = self.canonical(sobject) or sobject
             f = self.field_of(name, ext_field)
-            if f is None or not (f.get("externalId") or f["name"] == "Id"):
+            # externalId fields, idLookup fields (Contact.Email) and Id itself can key an upsert.
+            if f is None or not (f.get("externalId") or f.get("idLookup")):
                 return SaveResult(
                     None, False, [err("NOT_FOUND", "The requested resource does not exist")]
                 )
+            if f["name"] == "Id" and ext_value is None:
+                return self.create(name, fields, user_id=user_id)  # "Id": null inserts
             matches = self.matches(name, f["name"], ext_value)
             if len(matches) > 1:
                 return SaveResult(
