@@ -81,6 +81,18 @@ def sandbox_apollo(
     run(port=port, seed_users=users, seed_accounts=accounts, seed=seed)
 
 
+@sandbox_app.command("salesforce")
+def sandbox_salesforce(
+    port: Annotated[int, typer.Option(help="loopback port")] = 8790,
+    https: Annotated[bool, typer.Option(help="serve HTTPS with a generated CA")] = True,
+    seed: Annotated[int, typer.Option(help="random seed")] = 1,
+) -> None:
+    """Serve the Salesforce sandbox on 127.0.0.1:PORT (prints its CA file and a session id)."""
+    from leadbridge.sandbox.salesforce import run as run_salesforce
+
+    run_salesforce(port=port, https=https, seed=seed)
+
+
 @connect_app.command("apollo")
 @friendly
 def connect_apollo(

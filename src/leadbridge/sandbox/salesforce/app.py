@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import html
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -187,7 +188,7 @@ def build_app(
             f"unable to obtain exclusive access to this record or 1 records: {record_id or ''}",
         )
 
-    # --- versions and resources (free: they do not count) ------------------------------------------
+    # --- versions and resources (free: they do not count) -----------------------------------------
 
     @app.get("/services/data")
     @app.get("/services/data/")
@@ -306,7 +307,7 @@ def build_app(
             "recentItems": [],
         }
 
-    # --- getUpdated / getDeleted -------------------------------------------------------------------
+    # --- getUpdated / getDeleted ------------------------------------------------------------------
 
     def window(request: Request) -> tuple[datetime, datetime]:
         try:
@@ -378,7 +379,7 @@ def build_app(
             "latestDateCovered": soql.format_value("datetime", end),
         }
 
-    # --- record CRUD and upsert --------------------------------------------------------------------
+    # --- record CRUD and upsert -------------------------------------------------------------------
 
     @api.post("/sobjects/{name}")
     @api.post("/sobjects/{name}/")
@@ -538,7 +539,7 @@ def build_app(
     async def query_all_more(version: str, locator: str, request: Request) -> dict[str, Any]:
         return await more(version, locator, request, True)
 
-    # --- sObject Collections -------------------------------------------------------------------------
+    # --- sObject Collections ----------------------------------------------------------------------
 
     def collection_records(body: Any) -> tuple[list[dict[str, Any]], bool]:
         if not isinstance(body, dict) or not isinstance(body.get("records"), list):
@@ -555,10 +556,11 @@ def build_app(
             )
         return body["records"], bool(body.get("allOrNone", False))
 
-    def apply_all(ops: list[Any], all_or_none: bool) -> list[dict[str, Any]]:
+    def apply_all(ops: list[Any], all_or_none: bool) -> list[SaveResult]:
         """Run each op (a callable answering (SaveResult, undo)); with allOrNone, any failure
         undoes the successes and marks them rolled back."""
-        results, undo = [], []
+        results: list[SaveResult] = []
+        undo: list[Callable[[], None]] = []
         with org.lock:
             for op in ops:
                 result, rollback = op()
@@ -570,55 +572,53 @@ def build_app(
                     rollback()
                 rolled = err(
                     "ALL_OR_NONE_OPERATION_ROLLED_BACK",
-                    "Record rolled back because not all records were valid and the request was using AllOrNone header",
+                    "Record rolled back because not all records were valid and the request was "
+                    "using AllOrNone header",
                 )
                 results = [SaveResult(None, False, [rolled]) if r.success else r for r in results]
         return results
 
+    def restore(sobject: str, before: dict[str, Any] | None) -> Callable[[], None] | None:
+        if before is None:
+            return None
+        return lambda: org.records[sobject].__setitem__(before["Id"], before)
+
+    def forget(sobject: str, record_id: str | None) -> Callable[[], None]:
+        def undo() -> None:
+            org.records[sobject].pop(record_id or "", None)
+
+        return undo
+
     def write_op(
-        kind: str, sobject: str | None, record: dict[str, Any], user_id: str, ext: str | None = None
-    ) -> Any:
-        def run() -> tuple[SaveResult, Any]:
+        kind: str, sobject: str | None, record: dict[str, Any], user_id: str, ext: str = ""
+    ) -> Callable[[], tuple[SaveResult, Callable[[], None] | None]]:
+        """One record of a collection call: (result, how to undo it) for allOrNone."""
+
+        def run() -> tuple[SaveResult, Callable[[], None] | None]:
             rtype = sobject or (record.get("attributes") or {}).get("type")
-            canonical = org.canonical(str(rtype or ""))
-            if canonical is None:
-                return SaveResult(
-                    None, False, [err("INVALID_TYPE", "Must send a concrete entity type.")]
-                ), None
+            name = org.canonical(str(rtype or ""))
+            if name is None:
+                failure = err("INVALID_TYPE", "Must send a concrete entity type.")
+                return SaveResult(None, False, [failure]), None
             fields = {k: v for k, v in record.items() if k != "attributes"}
             if lock_row():
                 return SaveResult(None, False, [locked(fields.get("id") or fields.get("Id"))]), None
             if kind == "create":
                 if "id" in fields or "Id" in fields:
-                    return SaveResult(
-                        None,
-                        False,
-                        [err("INVALID_FIELD", "cannot specify Id in an insert call", ["Id"])],
-                    ), None
-                result = org.create(canonical, fields, user_id=user_id)
-                return result, (
-                    lambda: org.records[canonical].pop(result.id, None)
-                ) if result.success else None
+                    failure = err("INVALID_FIELD", "cannot specify Id in an insert call", ["Id"])
+                    return SaveResult(None, False, [failure]), None
+                result = org.create(name, fields, user_id=user_id)
+                return result, forget(name, result.id)
             if kind == "update":
                 record_id = str(fields.pop("id", None) or fields.pop("Id", "") or "")
-                before = copy.deepcopy(org.row(canonical, record_id))
-                result = org.update(canonical, record_id, fields, user_id=user_id)
-                return result, (
-                    lambda: org.records[canonical].__setitem__(result.id, before)
-                ) if before else None
-            value = fields.pop(ext or "", None)
-            existing = (
-                org.matches(canonical, org.field_of(canonical, ext or "")["name"], value)
-                if org.field_of(canonical, ext or "")
-                else []
-            )
+                before = copy.deepcopy(org.row(name, record_id))
+                return org.update(name, record_id, fields, user_id=user_id), restore(name, before)
+            key = org.field_of(name, ext)
+            value = fields.pop(key["name"] if key else ext, None)
+            existing = org.matches(name, key["name"], value) if key else []
             before = copy.deepcopy(existing[0]) if len(existing) == 1 else None
-            result = org.upsert(canonical, ext or "", value, fields, user_id=user_id)
-            if result.created:
-                return result, (lambda: org.records[canonical].pop(result.id, None))
-            return result, (
-                lambda: org.records[canonical].__setitem__(result.id, before)
-            ) if before else None
+            result = org.upsert(name, ext, value, fields, user_id=user_id)
+            return result, forget(name, result.id) if result.created else restore(name, before)
 
         return run
 
@@ -692,7 +692,7 @@ def build_app(
 
     app.include_router(api)
 
-    # --- OAuth 2.0 ----------------------------------------------------------------------------------
+    # --- OAuth 2.0 --------------------------------------------------------------------------------
 
     def identity_url(user_id: str) -> str:
         return f"{base['login']}/id/{org.id}/{user_id}"
@@ -784,7 +784,10 @@ def build_app(
         if app_ is None:
             return "error=invalid_client_id&error_description=client identifier invalid"
         if params.get("redirect_uri") not in app_["redirect_uris"]:
-            return "error=redirect_uri_mismatch&error_description=redirect_uri must match configuration"
+            return (
+                "error=redirect_uri_mismatch&error_description="
+                "redirect_uri must match configuration"
+            )
         if params.get("response_type") != "code":
             return "error=unsupported_response_type"
         return None

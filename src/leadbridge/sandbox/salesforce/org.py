@@ -240,7 +240,8 @@ class Org:
                     [
                         err(
                             "DUPLICATE_EXTERNAL_ID",
-                            f"{f['label']}: more than one record found for external id field: {[m['Id'] for m in matches]}",
+                            f"{f['label']}: more than one record found for external id "
+                            f"field: {[m['Id'] for m in matches]}",
                             [f["name"]],
                         )
                     ],
@@ -352,7 +353,8 @@ class Org:
                         raise DmlError(
                             err(
                                 "DUPLICATE_VALUE",
-                                f"duplicate value found: {f['name']} duplicates value on record with id: {other['Id']}",
+                                f"duplicate value found: {f['name']} duplicates value on "
+                                f"record with id: {other['Id']}",
                                 [f["name"]],
                             )
                         )

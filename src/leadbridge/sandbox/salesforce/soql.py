@@ -303,9 +303,13 @@ class Evaluator:
         self.source = source
         obj = source.canonical(q.sobject)
         if obj is None:
+            col = q.text.find(q.sobject) + 1
             raise SoqlError(
                 "INVALID_TYPE",
-                f"\n{q.text}\n{'^':>{q.text.find(q.sobject) + 1}}\nERROR at Row:1:Column:{q.text.find(q.sobject) + 1}\nsObject type '{q.sobject}' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.",
+                f"\n{q.text}\n{'^':>{col}}\nERROR at Row:1:Column:{col}\nsObject type "
+                f"'{q.sobject}' is not supported. If you are attempting to use a custom object, be "
+                "sure to append the '__c' after the entity name. Please reference your WSDL or "
+                "the describe call for the appropriate names.",
             )
         self.obj = obj
         self.describe = source.describe(obj)
@@ -398,13 +402,11 @@ class Evaluator:
         self.type_error(tok, leaf)
 
     def type_error(self, tok: Tok, leaf: dict[str, Any]) -> None:
+        quoted = " and should not be enclosed in quotes" if tok.kind == "str" else ""
         raise SoqlError(
             "INVALID_FIELD",
-            f"\n{self.q.text}\nERROR at Row:1:Column:{tok.pos + 1}\nvalue of filter criterion for "
-            f"field '{leaf['name']}' must be of type {leaf['type']} and should not be enclosed in quotes"
-            if tok.kind == "str"
-            else f"\n{self.q.text}\nERROR at Row:1:Column:{tok.pos + 1}\nvalue of filter criterion for "
-            f"field '{leaf['name']}' must be of type {leaf['type']}",
+            f"\n{self.q.text}\nERROR at Row:1:Column:{tok.pos + 1}\nvalue of filter criterion "
+            f"for field '{leaf['name']}' must be of type {leaf['type']}{quoted}",
         )
 
     def test(self, cond: Cond, row: dict[str, Any]) -> bool:
