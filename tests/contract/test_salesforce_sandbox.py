@@ -168,3 +168,82 @@ def test_record_errors_have_the_real_codes(sf_org: ServedOrg) -> None:
             "/services/data/v59.0/query", params={"q": "SELECT Nope FROM Lead"}, headers=auth
         )
         assert r.status_code == 400 and r.json()[0]["errorCode"] == "INVALID_FIELD"
+
+
+def test_duplicate_rules_alert_and_block(sf_org: ServedOrg) -> None:
+    from leadbridge.sandbox.salesforce.org import DuplicateRule, ValidationRule
+
+    org = sf_org.sandbox.org
+    org.duplicate_rules["Contact"].append(DuplicateRule("Contact_Email_Alert", ("Email",)))
+    org.duplicate_rules["Lead"].append(DuplicateRule("Lead_Block", ("Email",), block=True))
+    org.validation_rules["Account"].append(
+        ValidationRule(
+            "Need_Website", lambda r: not r.get("Website"), "Give the account a website", "Website"
+        )
+    )
+    first = org.create("Contact", {"LastName": "A", "Email": "a@x.io"}).id
+    org.create("Lead", {"LastName": "A", "Company": "X", "Email": "a@x.io"})
+    auth = sf_org.auth()
+    url = "/services/data/v59.0/sobjects"
+    with client(sf_org) as http:
+        r = http.post(f"{url}/Contact/", headers=auth, json={"LastName": "B", "Email": "A@x.io"})
+        (body,) = r.json()
+        assert r.status_code == 400 and body["errorCode"] == "DUPLICATES_DETECTED"
+        assert body["duplicateResult"]["allowSave"] is True
+        match = body["duplicateResult"]["matchResults"][0]["matchRecords"][0]["record"]
+        assert match["Id"] == first
+        saved = http.post(
+            f"{url}/Contact/",
+            json={"LastName": "B", "Email": "a@x.io"},
+            headers={**auth, "Sforce-Duplicate-Rule-Header": "allowSave=true"},
+        )
+        assert saved.status_code == 201
+        blocked = http.post(
+            f"{url}/Lead/",
+            json={"LastName": "B", "Company": "Y", "Email": "a@x.io"},
+            headers={**auth, "Sforce-Duplicate-Rule-Header": "allowSave=true"},
+        )
+        assert blocked.json()[0]["duplicateResult"]["allowSave"] is False
+        r = http.post(f"{url}/Account/", headers=auth, json={"Name": "No site"})
+        assert r.json() == [
+            {
+                "message": "Give the account a website",
+                "errorCode": "FIELD_CUSTOM_VALIDATION_EXCEPTION",
+                "fields": ["Website"],
+            }
+        ]
+    assert len([r for r in org.rows("Contact")]) == 2 and len(org.rows("Lead")) == 1
+
+
+def test_admin_convert_merge_and_undelete_as_clients_see_them(sf_org: ServedOrg) -> None:
+    org = sf_org.sandbox.org
+    lead = org.create("Lead", {"LastName": "Lee", "Company": "Acme", "Email": "lee@acme.io"}).id
+    keep = org.create("Contact", {"LastName": "Keep"}).id
+    lose = org.create("Contact", {"LastName": "Lose"}).id
+    auth = sf_org.auth()
+    data = "/services/data/v59.0"
+    with client(sf_org) as http:
+        converted = http.post(f"/__admin__/convert/{lead}").json()
+        row = org.row("Lead", lead)
+        assert row["IsConverted"] and row["ConvertedContactId"] == converted["contactId"]
+        r = http.patch(f"{data}/sobjects/Lead/{lead}", headers=auth, json={"Title": "x"})
+        assert r.json()[0]["errorCode"] == "CANNOT_UPDATE_CONVERTED_LEAD"
+        assert org.row("Contact", converted["contactId"])["Email"] == "lee@acme.io"
+
+        assert (
+            http.post(f"/__admin__/merge/Contact/{keep}", params={"losers": lose}).status_code
+            == 200
+        )
+        q = (
+            "SELECT Id, MasterRecordId FROM Contact "
+            "WHERE IsDeleted = true AND MasterRecordId != null"
+        )
+        merged = http.get(f"{data}/queryAll/", params={"q": q}, headers=auth).json()["records"]
+        assert [(m["Id"], m["MasterRecordId"]) for m in merged] == [(lose, keep)]
+        live = http.get(
+            f"{data}/query/", params={"q": "SELECT Id FROM Contact"}, headers=auth
+        ).json()
+        assert lose not in [r["Id"] for r in live["records"]]
+
+        assert http.post(f"/__admin__/undelete/Contact/{lose}").status_code == 200
+        assert not org.row("Contact", lose)["IsDeleted"]

@@ -26,7 +26,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 from leadbridge.sandbox.salesforce import schema, soql
 from leadbridge.sandbox.salesforce.ids import to18
-from leadbridge.sandbox.salesforce.org import Org, SaveResult, err
+from leadbridge.sandbox.salesforce.org import DmlError, Org, SaveResult, err
 
 VERSIONS = ("57.0", "58.0", "59.0", "60.0", "61.0", "62.0")
 INVALID_SESSION = [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
@@ -73,6 +73,18 @@ class Reply(Exception):
 
 
 def rest_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Single-record errors: errorCode (not statusCode); a duplicate keeps its duplicateResult
+    ahead of the code and message, as recorded."""
+    dups = [e for e in errors if "duplicateResult" in e]
+    if dups:
+        return [
+            {
+                "duplicateResult": e["duplicateResult"],
+                "errorCode": e["statusCode"],
+                "message": e["message"],
+            }
+            for e in dups
+        ]
     return [
         {"message": e["message"], "errorCode": e["statusCode"], "fields": e.get("fields", [])}
         for e in errors
@@ -89,6 +101,70 @@ def serialize(
         if wanted is None or f["name"].lower() in wanted:
             out[f["name"]] = soql.format_value(f["type"], row.get(f["name"]))
     return out
+
+
+def admin_router(org: Org, knobs: SalesforceKnobs) -> APIRouter:
+    """What users do in the Salesforce UI or through SOAP/Apex, which REST cannot: the
+    sandbox's own surface under /__admin__/, never part of the emulated API."""
+    admin = APIRouter(prefix="/__admin__")
+
+    def guarded(action: Callable[[], Any]) -> Any:
+        try:
+            return action()
+        except DmlError as exc:
+            raise Reply(400, rest_errors(exc.errors)) from None
+        except (KeyError, ValueError) as exc:
+            raise Reply(400, {"error": str(exc)}) from None
+
+    @admin.post("/convert/{lead_id}")
+    async def convert(lead_id: str, create_opportunity: bool = False) -> Any:
+        return guarded(lambda: org.convert_lead(lead_id, create_opportunity=create_opportunity))
+
+    @admin.post("/merge/{sobject}/{master_id}")
+    async def merge(sobject: str, master_id: str, losers: str) -> Any:
+        guarded(lambda: org.merge(sobject, master_id, losers.split(",")))
+        return {"merged": True}
+
+    @admin.post("/undelete/{sobject}/{record_id}")
+    async def undelete(sobject: str, record_id: str) -> Any:
+        guarded(lambda: org.undelete(sobject, record_id))
+        return {"undeleted": True}
+
+    @admin.post("/bump/{sobject}/{record_id}")
+    async def bump(sobject: str, record_id: str, request: Request) -> Any:
+        body = await request.json()
+        user = body.pop("__user_id", None) or org.add_user("rep@sandbox.example", "Sales", "Rep")
+        return guarded(lambda: org.bump(sobject, record_id, body, user).body())
+
+    @admin.post("/limits")
+    async def set_limits(daily: int, used: int | None = None) -> Any:
+        org.daily_limit = daily
+        if used is not None:
+            org.api_usage = used
+        return {"daily": org.daily_limit, "used": org.api_usage}
+
+    @admin.post("/fields/{sobject}/{name}")
+    async def add_field(
+        sobject: str, name: str, kind: str = "string", external_id: bool = False
+    ) -> Any:
+        return guarded(
+            lambda: org.add_custom_field(sobject, name, kind, external_id=external_id)["name"]
+        )
+
+    @admin.post("/picklists/{sobject}/{name}")
+    async def restrict(sobject: str, name: str, restricted: bool = True) -> Any:
+        guarded(lambda: org.restrict_picklist(sobject, name, restricted))
+        return {"restricted": restricted}
+
+    @admin.post("/knobs")
+    async def set_knobs(request: Request) -> Any:
+        for key, value in (await request.json()).items():
+            if not hasattr(knobs, key):
+                raise Reply(400, {"error": f"unknown knob {key}"})
+            setattr(knobs, key, value)
+        return vars(knobs)
+
+    return admin
 
 
 def build_app(
@@ -176,6 +252,10 @@ def build_app(
                     }
                 ],
             ) from None
+
+    def allow_save(request: Request) -> bool:
+        header = request.headers.get("sforce-duplicate-rule-header", "")
+        return any(p.strip().lower() == "allowsave=true" for p in header.split(";"))
 
     def lock_row() -> bool:
         return (
@@ -389,7 +469,7 @@ def build_app(
         body = await json_body(request)
         if lock_row():
             raise Reply(400, rest_errors([locked(None)]))
-        result = org.create(canonical, body, user_id=s.user_id)
+        result = org.create(canonical, body, user_id=s.user_id, allow_dup_save=allow_save(request))
         if not result.success:
             raise Reply(400, rest_errors(result.errors))
         return JSONResponse({"id": result.id, "success": True, "errors": []}, 201)
@@ -411,7 +491,9 @@ def build_app(
         body = await json_body(request)
         if lock_row():
             raise Reply(400, rest_errors([locked(record_id)]))
-        result = org.update(canonical, record_id, body, user_id=s.user_id)
+        result = org.update(
+            canonical, record_id, body, user_id=s.user_id, allow_dup_save=allow_save(request)
+        )
         if not result.success:
             code = result.errors[0]["statusCode"]
             raise Reply(
@@ -466,7 +548,9 @@ def build_app(
                     for r in org.matches(canonical, f["name"], value)
                 ],
             )
-        result = org.upsert(canonical, ext_field, value, body, user_id=s.user_id)
+        result = org.upsert(
+            canonical, ext_field, value, body, user_id=s.user_id, allow_dup_save=allow_save(request)
+        )
         if not result.success:
             status = 404 if result.errors[0]["statusCode"] == "NOT_FOUND" else 400
             raise Reply(status, rest_errors(result.errors))
@@ -691,6 +775,7 @@ def build_app(
         return [r.body() for r in apply_all([op(i) for i in ids], all_or_none)]
 
     app.include_router(api)
+    app.include_router(admin_router(org, knobs))
 
     # --- OAuth 2.0 --------------------------------------------------------------------------------
 

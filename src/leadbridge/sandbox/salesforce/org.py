@@ -32,10 +32,35 @@ class SaveResult:
     created: bool = False
 
     def body(self, with_created: bool = False) -> dict[str, Any]:
-        out: dict[str, Any] = {"id": self.id, "success": self.success, "errors": self.errors}
+        # Collections carry statusCode/message/fields only (no duplicateResult).
+        errors = [{k: v for k, v in e.items() if k != "duplicateResult"} for e in self.errors]
+        out: dict[str, Any] = {"id": self.id, "success": self.success, "errors": errors}
         if with_created:
             out["created"] = self.created
         return out
+
+
+@dataclass
+class ValidationRule:
+    """An admin's rule: when `fails(row)` is true the save is refused with `message`."""
+
+    name: str
+    fails: Callable[[dict[str, Any]], bool]
+    message: str
+    field: str | None = None
+
+
+@dataclass
+class DuplicateRule:
+    """Matches on the listed fields (case-insensitive, all must be equal and non-empty);
+    `block` refuses the save, an alert can be saved past with the allowSave header."""
+
+    name: str
+    match_fields: tuple[str, ...]
+    block: bool = False
+    message: str = (
+        "You're creating a duplicate record. We recommend you use an existing record instead."
+    )
 
 
 def err(code: str, message: str, fields: list[str] | None = None) -> dict[str, Any]:
@@ -60,6 +85,8 @@ class Org:
         self._canonical = {n.lower(): n for n in self.describes}
         self.records: dict[str, dict[str, dict[str, Any]]] = {n: {} for n in self.describes}
         self.deleted_log: dict[str, list[tuple[str, datetime]]] = {n: [] for n in self.describes}
+        self.validation_rules: dict[str, list[ValidationRule]] = {n: [] for n in self.describes}
+        self.duplicate_rules: dict[str, list[DuplicateRule]] = {n: [] for n in self.describes}
         self.daily_limit = 15_000
         self.api_usage = 0
         self.integration_user = self._seed_user(
@@ -169,7 +196,12 @@ class Org:
     # --- DML --------------------------------------------------------------------------------------
 
     def create(
-        self, sobject: str, fields: dict[str, Any], *, user_id: str | None = None
+        self,
+        sobject: str,
+        fields: dict[str, Any],
+        *,
+        user_id: str | None = None,
+        allow_dup_save: bool = False,
     ) -> SaveResult:
         with self.lock:
             name = self.canonical(sobject)
@@ -185,6 +217,7 @@ class Org:
                 row.update(values)
                 self._check_required(name, row)
                 self._check_unique(name, row)
+                self._check_rules(name, row, allow_dup_save)
             except DmlError as exc:
                 return SaveResult(None, False, exc.errors)
             _compound_name(name, row)
@@ -192,7 +225,13 @@ class Org:
             return SaveResult(row["Id"], True, created=True)
 
     def update(
-        self, sobject: str, record_id: str, fields: dict[str, Any], *, user_id: str | None = None
+        self,
+        sobject: str,
+        record_id: str,
+        fields: dict[str, Any],
+        *,
+        user_id: str | None = None,
+        allow_dup_save: bool = False,
     ) -> SaveResult:
         with self.lock:
             name = self.canonical(sobject) or sobject
@@ -206,6 +245,7 @@ class Org:
                 merged = {**row, **values}
                 self._check_required(name, merged)
                 self._check_unique(name, merged, exclude=row["Id"])
+                self._check_rules(name, merged, allow_dup_save)
             except DmlError as exc:
                 return SaveResult(to18(record_id), False, exc.errors)
             row.update(values)
@@ -221,6 +261,7 @@ class Org:
         fields: dict[str, Any],
         *,
         user_id: str | None = None,
+        allow_dup_save: bool = False,
     ) -> SaveResult:
         with self.lock:
             name = self.canonical(sobject) or sobject
@@ -231,7 +272,7 @@ class Org:
                     None, False, [err("NOT_FOUND", "The requested resource does not exist")]
                 )
             if f["name"] == "Id" and ext_value is None:
-                return self.create(name, fields, user_id=user_id)  # "Id": null inserts
+                return self.create(name, fields, user_id=user_id, allow_dup_save=allow_dup_save)
             matches = self.matches(name, f["name"], ext_value)
             if len(matches) > 1:
                 return SaveResult(
@@ -247,11 +288,13 @@ class Org:
                     ],
                 )
             if matches:
-                return self.update(name, matches[0]["Id"], fields, user_id=user_id)
+                return self.update(
+                    name, matches[0]["Id"], fields, user_id=user_id, allow_dup_save=allow_dup_save
+                )
             values = dict(fields)
             if f["name"] != "Id":
                 values[f["name"]] = ext_value
-            return self.create(name, values, user_id=user_id)
+            return self.create(name, values, user_id=user_id, allow_dup_save=allow_dup_save)
 
     def matches(self, sobject: str, field_name: str, value: Any) -> list[dict[str, Any]]:
         if value is None:
@@ -283,6 +326,121 @@ class Org:
             self._touch(row, user_id)
             self.deleted_log[name].append((row["Id"], row["SystemModstamp"]))
             return SaveResult(row["Id"], True)
+
+    def _check_rules(self, sobject: str, row: dict[str, Any], allow_dup_save: bool) -> None:
+        for rule in self.validation_rules[sobject]:
+            if rule.fails(row):
+                fields = [rule.field] if rule.field else []
+                raise DmlError(err("FIELD_CUSTOM_VALIDATION_EXCEPTION", rule.message, fields))
+        for dup in self.duplicate_rules[sobject]:
+            values = [str(row.get(f) or "").strip().lower() for f in dup.match_fields]
+            if not all(values):
+                continue
+            found = [
+                r
+                for r in self.records[sobject].values()
+                if not r["IsDeleted"]
+                and r["Id"] != row.get("Id")
+                and [str(r.get(f) or "").strip().lower() for f in dup.match_fields] == values
+            ]
+            if found and (dup.block or not allow_dup_save):
+                raise DmlError(duplicates_detected(sobject, dup, found))
+
+    # --- what users do in the UI or through SOAP/Apex (the sandbox's admin surface) ------------
+
+    def convert_lead(
+        self,
+        lead_id: str,
+        *,
+        account_id: str | None = None,
+        create_opportunity: bool = False,
+        user_id: str | None = None,
+    ) -> dict[str, str | None]:
+        """convertLead(): a contact (and an account unless given), optionally an opportunity;
+        the lead becomes read-only with IsConverted and the converted ids set."""
+        with self.lock:
+            lead = self._existing("Lead", lead_id)
+            if lead.get("IsConverted"):
+                raise DmlError(
+                    err("CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead")
+                )
+            if account_id is None:
+                account = self.create(
+                    "Account", {"Name": lead["Company"]}, user_id=user_id, allow_dup_save=True
+                )
+                account_id = account.id
+            contact = self.create(
+                "Contact",
+                {k: lead.get(k) for k in ("FirstName", "LastName", "Email", "Title", "Phone")}
+                | {"AccountId": account_id},
+                user_id=user_id,
+                allow_dup_save=True,
+            )
+            opportunity_id = None
+            if create_opportunity:
+                opportunity_id = self.create(
+                    "Opportunity",
+                    {
+                        "Name": f"{lead['Company']}-",
+                        "StageName": "Prospecting",
+                        "CloseDate": self.now().date().isoformat(),
+                        "AccountId": account_id,
+                    },
+                    user_id=user_id,
+                ).id
+            lead.update(
+                IsConverted=True,
+                ConvertedAccountId=account_id,
+                ConvertedContactId=contact.id,
+                ConvertedOpportunityId=opportunity_id,
+                ConvertedDate=self.now().date(),
+                Status="Closed - Converted",
+            )
+            self._touch(lead, user_id)
+            return {
+                "accountId": account_id,
+                "contactId": contact.id,
+                "opportunityId": opportunity_id,
+            }
+
+    def merge(
+        self, sobject: str, master_id: str, loser_ids: list[str], *, user_id: str | None = None
+    ) -> None:
+        """merge(): losers go to the recycle bin with MasterRecordId = the master, and their
+        children are re-parented to it (Lead, Contact, Account only; at most 2 losers)."""
+        name = self.canonical(sobject) or sobject
+        if name not in ("Lead", "Contact", "Account"):
+            raise DmlError(err("INVALID_TYPE", f"merge is not supported for {name}"))
+        if not 1 <= len(loser_ids) <= 2:
+            raise DmlError(err("INVALID_OPERATION", "merge takes a master and one or two records"))
+        with self.lock:
+            master = self._existing(name, master_id)
+            for loser_id in loser_ids:
+                loser = self._existing(name, loser_id)
+                for rows in self.records.values():
+                    for child in rows.values():
+                        for key in ("AccountId", "WhoId", "WhatId", "ParentId"):
+                            if child.get(key) == loser["Id"]:
+                                child[key] = master["Id"]
+                                self._touch(child, user_id)
+                loser["MasterRecordId"] = master["Id"]
+                self.delete(name, loser["Id"], user_id=user_id)
+            self._touch(master, user_id)
+
+    def undelete(self, sobject: str, record_id: str, *, user_id: str | None = None) -> None:
+        with self.lock:
+            row = self.row(sobject, record_id)
+            if row is None or not row["IsDeleted"]:
+                raise DmlError(err("UNDELETE_FAILED", "Entity is not in the recycle bin"))
+            row["IsDeleted"] = False
+            row["MasterRecordId"] = None
+            self._touch(row, user_id)
+
+    def bump(
+        self, sobject: str, record_id: str, fields: dict[str, Any], user_id: str
+    ) -> SaveResult:
+        """An edit by another user (a rep in the UI): LastModifiedById is theirs."""
+        return self.update(sobject, record_id, fields, user_id=user_id, allow_dup_save=True)
 
     def _existing(self, sobject: str, record_id: str) -> dict[str, Any]:
         full = to18(record_id)
@@ -492,6 +650,46 @@ class Org:
                 )
             return full
         return value
+
+
+def duplicates_detected(
+    sobject: str, rule: DuplicateRule, found: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The DUPLICATES_DETECTED error with its duplicateResult, as the REST API sends it."""
+    records = [
+        {
+            "additionalInformation": [],
+            "fieldDiffs": [],
+            "matchConfidence": 100.0,
+            "record": {
+                "attributes": {
+                    "type": sobject,
+                    "url": f"/services/data/v59.0/sobjects/{sobject}/{r['Id']}",
+                },
+                "Id": r["Id"],
+            },
+        }
+        for r in found
+    ]
+    error = err("DUPLICATES_DETECTED", rule.message)
+    error["duplicateResult"] = {
+        "allowSave": not rule.block,
+        "duplicateRule": rule.name,
+        "duplicateRuleEntityType": sobject,
+        "errorMessage": rule.message,
+        "matchResults": [
+            {
+                "entityType": sobject,
+                "errors": [],
+                "matchEngine": "ExactMatchEngine",
+                "matchRecords": records,
+                "rule": f"{rule.name}_Match",
+                "size": len(records),
+                "success": True,
+            }
+        ],
+    }
+    return error
 
 
 def _compound_name(sobject: str, row: dict[str, Any]) -> None:
