@@ -16,6 +16,7 @@ seen come again, harmlessly (the engine's writes are idempotent on (Id, SystemMo
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -33,7 +34,7 @@ from leadbridge.connectors.salesforce.client import (
 )
 
 Op = Literal["create", "update", "upsert", "delete"]
-LOCK_RETRIES = 3
+LOCK_RETRIES = 5  # then the record is handed back as transient: a later run retries it
 
 
 @dataclass(frozen=True)
@@ -178,9 +179,11 @@ class SalesforceConnector:
                 results[index] = WriteResult(ref, values.get("Id"), error=problems[0])
             else:
                 pending.append((index, ref, values))
-        for _ in range(LOCK_RETRIES + 1):
+        for attempt in range(LOCK_RETRIES + 1):
             if not pending:
                 break
+            if attempt:
+                await asyncio.sleep(0.05 * attempt)  # let the other transaction finish
             locked: list[tuple[int, Any, dict[str, Any]]] = []
             for start in range(0, len(pending), COLLECTION_MAX):
                 chunk = pending[start : start + COLLECTION_MAX]

@@ -14,6 +14,7 @@ import copy
 import hashlib
 import hmac
 import html
+import random
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ NOT_FOUND = [{"errorCode": "NOT_FOUND", "message": "The requested resource does 
 
 @dataclass
 class SalesforceKnobs:
+    seed: int = 1
     latency: float = 0.0
     error_rate_5xx: float = 0.0
     lock_row_rate: float = 0.0  # UNABLE_TO_LOCK_ROW per record (collections) or per call
@@ -176,6 +178,7 @@ def build_app(
 ) -> FastAPI:
     app = FastAPI(title="Salesforce sandbox", docs_url=None, redoc_url=None, openapi_url=None)
     cursors: dict[str, Cursor] = {}
+    rng = random.Random(knobs.seed)  # fault injection is reproducible run to run
 
     @app.exception_handler(Reply)
     async def _reply(_: Request, exc: Reply) -> Response:
@@ -214,7 +217,7 @@ def build_app(
                 )
             org.api_usage += 1
             s.calls += 1
-            if knobs.error_rate_5xx and secrets.randbelow(10_000) < knobs.error_rate_5xx * 10_000:
+            if knobs.error_rate_5xx and rng.random() < knobs.error_rate_5xx:
                 raise Reply(
                     503,
                     [{"message": "Server unavailable", "errorCode": "SERVER_UNAVAILABLE"}],
