@@ -32,6 +32,7 @@ from leadbridge.connectors.salesforce.client import (
     SalesforceClient,
     error_for,
 )
+from leadbridge.connectors.salesforce.describe import required_on_create
 
 Op = Literal["create", "update", "upsert", "delete"]
 LOCK_RETRIES = 5  # then the record is handed back as transient: a later run retries it
@@ -97,19 +98,8 @@ class SalesforceConnector:
             if problem:
                 problems.append(problem)
         if op == "create":
-            missing = [
-                f["name"]
-                for f in describe["fields"]
-                if not f["nillable"]
-                and f["createable"]
-                and not f["defaultedOnCreate"]
-                and f["type"] != "boolean"
-                and values.get(f["name"]) in (None, "")
-                and not any(
-                    k.lower() == f["name"].lower() and v not in (None, "")
-                    for k, v in values.items()
-                )
-            ]
+            given = {k.lower() for k, v in values.items() if v not in (None, "")}
+            missing = [n for n in required_on_create(describe) if n.lower() not in given]
             if missing:
                 problems.append(
                     PermanentError(

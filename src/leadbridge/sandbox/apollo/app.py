@@ -9,7 +9,6 @@ headers are added only after authentication passed, as Apollo does.
 from __future__ import annotations
 
 import asyncio
-import html
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +24,7 @@ from fastapi.responses import (
 )
 
 from leadbridge.sandbox.apollo.state import WINDOW_WORDS, ApolloState
+from leadbridge.sandbox.consent import consent_page, refusal_page
 
 INVALID_KEY = (
     "Invalid API key. See https://docs.apollo.io/reference/authentication for how to authenticate."
@@ -539,16 +539,9 @@ def build_app(state: ApolloState) -> FastAPI:
         params = dict(request.query_params)
         problem = _authorize_problem(params)
         if problem:
-            return HTMLResponse(f"<h1>Cannot authorize</h1><p>{html.escape(problem)}</p>", 400)
-        fields = "".join(
-            f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
-            for k, v in params.items()
-        )
-        return HTMLResponse(
-            "<html><body><h1>Apollo sandbox</h1><p>An app asks to access your Apollo team.</p>"
-            f'<form method="post" action="/oauth/authorize">{fields}'
-            '<button name="decision" value="approve">Approve</button> '
-            '<button name="decision" value="deny">Deny</button></form></body></html>'
+            return refusal_page("Cannot authorize", problem)
+        return consent_page(
+            "Apollo sandbox", "An app asks to access your Apollo team.", params, "approve", "deny"
         )
 
     @app.post("/oauth/authorize")
@@ -556,7 +549,7 @@ def build_app(state: ApolloState) -> FastAPI:
         params = {k: str(v) for k, v in (await request.form()).items()}
         problem = _authorize_problem(params)
         if problem:
-            return HTMLResponse(f"<h1>Cannot authorize</h1><p>{html.escape(problem)}</p>", 400)
+            return refusal_page("Cannot authorize", problem)
         back: dict[str, str] = {"state": params.get("state", "")}
         if params.get("decision") == "deny":
             back.update(status_code="403", error_message="The user denied access")

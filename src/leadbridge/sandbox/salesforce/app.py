@@ -13,7 +13,6 @@ import base64
 import copy
 import hashlib
 import hmac
-import html
 import random
 import secrets
 from collections.abc import Callable
@@ -23,8 +22,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 
+from leadbridge.sandbox.consent import consent_page, refusal_page
 from leadbridge.sandbox.salesforce import schema, soql
 from leadbridge.sandbox.salesforce.ids import to18
 from leadbridge.sandbox.salesforce.org import DmlError, Org, SaveResult, err
@@ -72,6 +72,13 @@ class OAuthState:
 class Reply(Exception):
     def __init__(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         self.status, self.body, self.headers = status, body, headers or {}
+
+
+def dml_failure(result: SaveResult) -> Reply:
+    """A failed single-record write: 404 for a missing or deleted record, else 400."""
+    code = result.errors[0]["statusCode"]
+    status = 404 if code in ("NOT_FOUND", "ENTITY_IS_DELETED") else 400
+    return Reply(status, rest_errors(result.errors))
 
 
 def rest_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -498,11 +505,7 @@ def build_app(
             canonical, record_id, body, user_id=s.user_id, allow_dup_save=allow_save(request)
         )
         if not result.success:
-            code = result.errors[0]["statusCode"]
-            raise Reply(
-                404 if code in ("NOT_FOUND", "ENTITY_IS_DELETED") else 400,
-                rest_errors(result.errors),
-            )
+            raise dml_failure(result)
         return Response(status_code=204)
 
     @api.delete("/sobjects/{name}/{record_id}")
@@ -510,11 +513,7 @@ def build_app(
         s = await session(request)
         result = org.delete(obj_or_404(name), record_id, user_id=s.user_id)
         if not result.success:
-            code = result.errors[0]["statusCode"]
-            raise Reply(
-                404 if code in ("NOT_FOUND", "ENTITY_IS_DELETED") else 400,
-                rest_errors(result.errors),
-            )
+            raise dml_failure(result)
         return Response(status_code=204)
 
     @api.get("/sobjects/{name}/{ext_field}/{value}")
@@ -885,15 +884,9 @@ def build_app(
         params = dict(request.query_params)
         problem = authorize_problem(params)
         if problem:
-            return HTMLResponse(f"<h1>OAuth Error</h1><p>{html.escape(problem)}</p>", 400)
-        hidden = "".join(
-            f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
-            for k, v in params.items()
-        )
-        return HTMLResponse(
-            f'<html><body><h1>Allow Access?</h1><form method="post">{hidden}'
-            '<button name="decision" value="allow">Allow</button>'
-            '<button name="decision" value="deny">Deny</button></form></body></html>'
+            return refusal_page("OAuth Error", problem)
+        return consent_page(
+            "Allow Access?", "An app asks to access this org.", params, "allow", "deny"
         )
 
     @app.post("/services/oauth2/authorize")
@@ -901,7 +894,7 @@ def build_app(
         params = {k: str(v) for k, v in (await request.form()).items()}
         problem = authorize_problem(params)
         if problem:
-            return HTMLResponse(f"<h1>OAuth Error</h1><p>{html.escape(problem)}</p>", 400)
+            return refusal_page("OAuth Error", problem)
         back: dict[str, str] = {}
         if params.get("decision") == "deny":
             back.update(error="access_denied", error_description="end-user denied authorization")

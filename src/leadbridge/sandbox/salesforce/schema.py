@@ -10,6 +10,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from leadbridge.connectors.salesforce.describe import required_on_create
+
+__all__ = ["OBJECTS", "PREFIXES", "base_describe", "field", "required_on_create"]
+
 HERE = Path(__file__).with_name("describe")
 RECORDED = ("Account", "Contact", "Lead", "Opportunity", "Event")
 PREFIXES = {
@@ -394,14 +398,3 @@ def base_describe(name: str) -> dict[str, Any]:
     if name in RECORDED:
         return copy.deepcopy(_recorded(name))
     return BUILT[name]()
-
-
-def required_on_create(describe: dict[str, Any]) -> list[str]:
-    return [
-        f["name"]
-        for f in describe["fields"]
-        if not f["nillable"]
-        and f["createable"]
-        and not f["defaultedOnCreate"]
-        and f["type"] != "boolean"
-    ]
