@@ -247,3 +247,25 @@ def test_admin_convert_merge_and_undelete_as_clients_see_them(sf_org: ServedOrg)
 
         assert http.post(f"/__admin__/undelete/Contact/{lose}").status_code == 200
         assert not org.row("Contact", lose)["IsDeleted"]
+
+
+def test_a_seeded_org_looks_like_a_real_one(sf_org: ServedOrg) -> None:
+    from leadbridge.sandbox.salesforce.seed import seed_org
+
+    report = seed_org(sf_org.sandbox.org, accounts=200, leads=400, seed=3)
+    auth = sf_org.auth()
+    q = "/services/data/v59.0/query"
+    with client(sf_org) as http:
+
+        def count(soql: str) -> int:
+            return int(http.get(q, params={"q": soql}, headers=auth).json()["totalSize"])
+
+        assert (
+            count("SELECT COUNT() FROM Contact")
+            == report.contacts + report.duplicates + report.converted
+        )
+        assert count("SELECT COUNT() FROM Lead WHERE IsConverted = true") == report.converted > 0
+        assert report.duplicates > 0
+        contacts = http.get(q, params={"q": "SELECT Email FROM Contact"}, headers=auth).json()
+        emails = [r["Email"].lower() for r in contacts["records"]]
+        assert len(emails) - len(set(emails)) >= report.duplicates  # same person, case changed

@@ -86,11 +86,14 @@ def sandbox_salesforce(
     port: Annotated[int, typer.Option(help="loopback port")] = 8790,
     https: Annotated[bool, typer.Option(help="serve HTTPS with a generated CA")] = True,
     seed: Annotated[int, typer.Option(help="random seed")] = 1,
+    accounts: Annotated[
+        int, typer.Option(help="seed this many accounts (and contacts, leads)")
+    ] = 0,
 ) -> None:
     """Serve the Salesforce sandbox on 127.0.0.1:PORT (prints its CA file and a session id)."""
     from leadbridge.sandbox.salesforce import run as run_salesforce
 
-    run_salesforce(port=port, https=https, seed=seed)
+    run_salesforce(port=port, https=https, seed=seed, accounts=accounts)
 
 
 @connect_app.command("apollo")

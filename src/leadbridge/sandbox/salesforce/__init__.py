@@ -8,8 +8,8 @@ behind the REST API and OAuth endpoints, over HTTP or HTTPS, with fault knobs.
         sb.set_base_url(served.url)      # instance_url / identity URLs point at it
         ...                              # requests / httpx with verify=ca
 
-In progress (issue 3): Bulk API 2.0, duplicate and validation rules, admin endpoints
-(convert, merge, undelete), seeded orgs of realistic size.
+`seed.seed_org(sb.org, accounts=…)` fills an org of realistic size (contacts, leads, some
+converted, some duplicated). In progress (issue 3): Bulk API 2.0.
 """
 
 from __future__ import annotations
@@ -59,10 +59,17 @@ class SalesforceSandbox:
         return client_id, secret
 
 
-def run(port: int, host: str = "127.0.0.1", https: bool = True, seed: int = 1) -> None:
+def run(
+    port: int, host: str = "127.0.0.1", https: bool = True, seed: int = 1, accounts: int = 0
+) -> None:
     import uvicorn
 
+    from leadbridge.sandbox.salesforce.seed import seed_org
+
     sb = SalesforceSandbox(seed=seed)
+    if accounts:
+        report = seed_org(sb.org, accounts=accounts, leads=accounts * 2, seed=seed)
+        print(f"  seeded: {report}")
     scheme = "https" if https else "http"
     sb.set_base_url(f"{scheme}://localhost:{port}")
     token = sb.issue_session()
