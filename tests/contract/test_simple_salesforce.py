@@ -119,3 +119,25 @@ def test_an_expired_session_raises_the_documented_error(sf: Salesforce, sf_org: 
     with pytest.raises(SalesforceExpiredSession) as info:
         sf.query("SELECT Id FROM Lead")
     assert info.value.content[0]["errorCode"] == "INVALID_SESSION_ID"
+
+
+def test_bulk2_insert_and_query(sf: Salesforce, sf_org: ServedOrg, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    records = [{"LastName": f"Bulk{i:04d}", "Email": f"b{i}@x.io"} for i in range(1500)]
+    records[7] = {"LastName": "", "Email": "nobody@x.io"}  # required field missing: fails alone
+    (result,) = sf.bulk2.Contact.insert(records=records, wait=0.01)
+    assert result["numberRecordsProcessed"] == 1500 and result["numberRecordsFailed"] == 1
+    org = sf_org.sandbox.org
+    assert len(org.rows("Contact")) == 1499
+    failed = sf.bulk2.Contact.get_failed_records(result["job_id"])
+    assert "REQUIRED_FIELD_MISSING:Required fields are missing: [LastName]:LastName --" in failed
+    ok = sf.bulk2.Contact.get_successful_records(result["job_id"])
+    assert ok.splitlines()[0] == '"sf__Id","sf__Created","LastName","Email"'
+
+    pages = list(
+        sf.bulk2.Contact.query(
+            "SELECT Id, LastName FROM Contact ORDER BY LastName", max_records=1000, wait=0.01
+        )
+    )
+    assert len(pages) == 2
+    names = [line.split(",")[1].strip('"') for page in pages for line in page.splitlines()[1:]]
+    assert len(names) == 1499 and names[0] == "Bulk0000"

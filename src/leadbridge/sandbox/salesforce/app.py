@@ -26,6 +26,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from leadbridge.sandbox.consent import consent_page, refusal_page
 from leadbridge.sandbox.salesforce import schema, soql
+from leadbridge.sandbox.salesforce.bulk import add_bulk_routes
 from leadbridge.sandbox.salesforce.ids import to18
 from leadbridge.sandbox.salesforce.org import DmlError, Org, SaveResult, err
 
@@ -776,6 +777,7 @@ def build_app(
 
         return [r.body() for r in apply_all([op(i) for i in ids], all_or_none)]
 
+    add_bulk_routes(api, org, session)
     app.include_router(api)
     app.include_router(admin_router(org, knobs))
 
