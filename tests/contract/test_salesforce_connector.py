@@ -250,3 +250,29 @@ async def test_daily_limit_and_outages_are_typed(sf_org: ServedOrg) -> None:
         await sf.client.limits()
     assert sf.client.calls.by_route["GET /services/data/v59.0/limits/"] == FAST.max_attempts
     await sf.client.aclose()
+
+
+async def test_large_writes_go_through_bulk_with_one_result_per_record(sf_org: ServedOrg) -> None:
+    sf, _ = connect(sf_org)
+    sf.bulk_threshold = 100
+    rows = [
+        (i, {"LastName": f"B{i:04d}", "Email": f"b{i}@x.io", "Title": None}) for i in range(500)
+    ]
+    rows[13] = (
+        13,
+        {"LastName": "Dup", "Email": "b13@x.io", "AccountId": "001000000000000AAA", "Title": None},
+    )  # passes our checks, refused by the org
+    results = await sf.write("Contact", "create", rows)
+    assert [r.ref for r in results] == list(range(500))
+    assert [i for i, r in enumerate(results) if not r.ok] == [13]
+    assert results[13].error is not None and results[13].error.code == "INVALID_CROSS_REFERENCE_KEY"
+    org = sf_org.sandbox.org
+    assert len(org.rows("Contact")) == 499
+    assert {r["Id"] for r in org.rows("Contact")} == {r.remote_id for r in results if r.ok}
+    routes = sf.client.calls.by_route
+    assert not any("composite" in route for route in routes)  # no collections: one ingest job
+    assert routes["POST /services/data/v59.0/jobs/ingest/"] == 1
+
+    loaded = [r async for page in sf.read_all("Contact", ["LastName", "Email"]) for r in page]
+    assert len(loaded) == 499 and {r.fields["LastName"] for r in loaded} >= {"B0000", "B0499"}
+    await sf.client.aclose()

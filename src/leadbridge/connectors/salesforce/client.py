@@ -12,6 +12,7 @@ Response -> action table:
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from typing import Any
@@ -174,6 +175,112 @@ class SalesforceClient:
             if body.get("done", True) or not next_url:
                 return
             body = await self.api.json("GET", next_url.split(f"/v{self.version}/", 1)[1])
+
+    # --- Bulk API 2.0 -----------------------------------------------------------------------------
+
+    async def bulk_ingest(
+        self,
+        sobject: str,
+        operation: str,
+        csv_text: str,
+        *,
+        ext_id: str | None = None,
+        poll: float = 0.2,
+        max_wait: float = 1800.0,
+    ) -> dict[str, str]:
+        """Run one ingest job to the end; the result CSVs by kind (successful, failed,
+        unprocessed). A job the org fails as a whole raises PermanentError."""
+        body: dict[str, Any] = {
+            "object": sobject,
+            "operation": operation,
+            "contentType": "CSV",
+            "lineEnding": "LF",
+            "columnDelimiter": "COMMA",
+        }
+        if ext_id:
+            body["externalIdFieldName"] = ext_id
+        job = await self.api.json("POST", "jobs/ingest/", json=body)
+        await self.api.request(
+            "PUT",
+            f"jobs/ingest/{job['id']}/batches/",
+            content=csv_text.encode(),
+            headers={"Content-Type": "text/csv; charset=UTF-8"},
+        )
+        await self.api.json("PATCH", f"jobs/ingest/{job['id']}/", json={"state": "UploadComplete"})
+        info = await self._wait(f"jobs/ingest/{job['id']}/", poll, max_wait)
+        if info["state"] != "JobComplete":
+            raise PermanentError(
+                f"bulk {operation} job {job['id']} {info['state']}: "
+                f"{info.get('errorMessage', 'no message')}",
+                code="BULK_JOB_FAILED",
+            )
+        out = {}
+        for kind, path in (
+            ("successful", "successfulResults/"),
+            ("failed", "failedResults/"),
+            ("unprocessed", "unprocessedrecords/"),
+        ):
+            response = await self.api.request(
+                "GET", f"jobs/ingest/{job['id']}/{path}", headers={"Accept": "text/csv"}
+            )
+            out[kind] = response.text
+        return out
+
+    async def bulk_query(
+        self,
+        soql: str,
+        *,
+        include_deleted: bool = False,
+        page: int = 50_000,
+        poll: float = 0.2,
+        max_wait: float = 1800.0,
+    ) -> AsyncIterator[str]:
+        """CSV pages of a query job, following Sforce-Locator until it says "null"."""
+        job = await self.api.json(
+            "POST",
+            "jobs/query/",
+            json={
+                "operation": "queryAll" if include_deleted else "query",
+                "query": soql,
+                "contentType": "CSV",
+                "lineEnding": "LF",
+                "columnDelimiter": "COMMA",
+            },
+        )
+        info = await self._wait(f"jobs/query/{job['id']}/", poll, max_wait)
+        if info["state"] != "JobComplete":
+            raise PermanentError(
+                f"bulk query job {job['id']} {info['state']}", code="BULK_JOB_FAILED"
+            )
+        locator = ""
+        while True:
+            params: dict[str, Any] = {"maxRecords": page}
+            if locator:
+                params["locator"] = locator
+            response = await self.api.request(
+                "GET",
+                f"jobs/query/{job['id']}/results/",
+                params=params,
+                headers={"Accept": "text/csv"},
+            )
+            yield response.text
+            locator = response.headers.get("sforce-locator", "null")
+            if locator in ("null", ""):
+                return
+
+    async def _wait(self, path: str, poll: float, max_wait: float) -> dict[str, Any]:
+        waited = 0.0
+        while True:
+            info = dict(await self.api.json("GET", path))
+            if info["state"] in ("JobComplete", "Failed", "Aborted"):
+                return info
+            if waited >= max_wait:
+                raise TransientError(
+                    f"bulk job {info['id']} still {info['state']} after {max_wait:.0f} s"
+                )
+            await asyncio.sleep(poll)
+            waited += poll
+            poll = min(poll * 1.5, 10.0)
 
     async def collection(
         self, method: str, path: str, payload: Any | None = None, params: Any = None
