@@ -276,3 +276,13 @@ async def test_large_writes_go_through_bulk_with_one_result_per_record(sf_org: S
     loaded = [r async for page in sf.read_all("Contact", ["LastName", "Email"]) for r in page]
     assert len(loaded) == 499 and {r.fields["LastName"] for r in loaded} >= {"B0000", "B0499"}
     await sf.client.aclose()
+
+
+async def test_a_concurrency_burst_is_waited_out_not_failed(sf_org: ServedOrg) -> None:
+    sf, _ = connect(sf_org)
+    sf_org.sandbox.knobs.concurrency_burst = 2
+    results = await sf.write("Account", "create", [(1, {"Name": "After the burst"})])
+    assert results[0].ok and [r["Name"] for r in sf_org.sandbox.org.rows("Account")] == [
+        "After the burst"
+    ]
+    await sf.client.aclose()

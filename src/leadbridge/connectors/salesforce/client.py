@@ -34,6 +34,7 @@ COLLECTION_MAX = 200
 LIMIT_INFO = re.compile(r"api-usage=(\d+)/(\d+)")
 # A daily limit frees up over a rolling 24 h: far longer than any run should sleep.
 DAILY_LIMIT_RETRY = 3600.0
+CONCURRENCY_RETRY = 1.0
 HINTS = {
     "REQUIRED_FIELD_MISSING": "map a hub field to it, or give it a default in Salesforce",
     "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST": "map the value to one of the picklist's values",
@@ -69,7 +70,9 @@ def error_for(
     if code == "INVALID_SESSION_ID":
         return AuthError(message, status=status, code=code)
     if code == "REQUEST_LIMIT_EXCEEDED":
-        return RateLimitedError(message, status=status, code=code, retry_after=DAILY_LIMIT_RETRY)
+        # The concurrency limit clears in seconds; the daily one over a rolling 24 h.
+        wait = CONCURRENCY_RETRY if "Concurrent" in message else DAILY_LIMIT_RETRY
+        return RateLimitedError(message, status=status, code=code, retry_after=wait)
     if code in ("UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE") or (status or 0) >= 500:
         return TransientError(message, status=status, code=code)
     return PermanentError(

@@ -43,6 +43,9 @@ class SalesforceKnobs:
     lock_row_rate: float = 0.0  # UNABLE_TO_LOCK_ROW per record (collections) or per call
     session_expiry_calls: int = 0  # a session dies after this many data calls (0: never)
     session_ttl: float = 2 * 3600.0  # org session timeout (2 h by default)
+    # Salesforce has no 429: too many concurrent long requests answer 403 REQUEST_LIMIT_EXCEEDED
+    # "ConcurrentPerOrgLongTxn Limit exceeded." — the next `concurrency_burst` calls get it.
+    concurrency_burst: int = 0
     query_batch_size: int = 2000
 
 
@@ -212,6 +215,18 @@ def build_app(
                 s.revoked = True
             if s is None or s.revoked or org.clock() - s.issued_at > knobs.session_ttl:
                 raise Reply(401, INVALID_SESSION)
+            if knobs.concurrency_burst > 0:
+                knobs.concurrency_burst -= 1
+                raise Reply(
+                    403,
+                    [
+                        {
+                            "message": "ConcurrentPerOrgLongTxn Limit exceeded.",
+                            "errorCode": "REQUEST_LIMIT_EXCEEDED",
+                        }
+                    ],
+                    limit_header(),
+                )
             if org.api_usage >= org.daily_limit:
                 raise Reply(
                     403,

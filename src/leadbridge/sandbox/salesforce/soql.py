@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
 
@@ -38,6 +38,7 @@ TOKEN = re.compile(
     | (?P<date>\d{4}-\d{2}-\d{2})
     | (?P<num>-?\d+(?:\.\d+)?)
     | (?P<op><=|>=|!=|<>|=|<|>|\(|\)|,)
+    | (?P<rel>(?:LAST|NEXT)_N_DAYS:\d+|TODAY|YESTERDAY|TOMORROW)(?![A-Za-z0-9_])
     | (?P<word>[A-Za-z_][A-Za-z0-9_.]*)
     )""",
     re.X,
@@ -258,7 +259,7 @@ class Parser:
 
     def literal(self) -> Tok:
         t = self.take()
-        if t.kind in ("str", "num", "date", "dt") or (
+        if t.kind in ("str", "num", "date", "dt", "rel") or (
             t.kind == "word" and t.value.lower() in ("null", "true", "false")
         ):
             return t
@@ -409,6 +410,30 @@ class Evaluator:
             f"for field '{leaf['name']}' must be of type {leaf['type']}{quoted}",
         )
 
+    def day_range(self, tok: Tok, leaf: dict[str, Any]) -> tuple[Any, Any]:
+        """TODAY, YESTERDAY, TOMORROW, LAST_N_DAYS:n, NEXT_N_DAYS:n as [start, end)."""
+        if leaf["type"] not in ("date", "datetime"):
+            self.type_error(tok, leaf)
+        today = self.now().date()
+        word, _, n = tok.value.upper().partition(":")
+        start, end = {
+            "TODAY": (today, today + timedelta(days=1)),
+            "YESTERDAY": (today - timedelta(days=1), today),
+            "TOMORROW": (today + timedelta(days=1), today + timedelta(days=2)),
+            "LAST_N_DAYS": (today - timedelta(days=int(n or 0)), today + timedelta(days=1)),
+            "NEXT_N_DAYS": (today, today + timedelta(days=int(n or 0) + 1)),
+        }[word]
+        if leaf["type"] == "datetime":
+            return (
+                datetime.combine(start, datetime.min.time(), UTC),
+                datetime.combine(end, datetime.min.time(), UTC),
+            )
+        return start, end
+
+    def now(self) -> datetime:
+        clock = getattr(self.source, "clock", None)
+        return datetime.fromtimestamp(clock(), UTC) if clock else datetime.now(UTC)
+
     def test(self, cond: Cond, row: dict[str, Any]) -> bool:
         if cond.op == "and":
             return self.test(cond.args[0], row) and self.test(cond.args[1], row)
@@ -427,6 +452,19 @@ class Evaluator:
                 return False
             return like(str(pattern)).match(str(value)) is not None
         _, op, tok = cond.args
+        if tok.kind == "rel":
+            start, end = self.day_range(tok, leaf)
+            if value is None:
+                return op == "!="
+            inside = start <= value < end
+            return {
+                "=": inside,
+                "!=": not inside,
+                "<": value < start,
+                "<=": value < end,
+                ">": value >= end,
+                ">=": value >= start,
+            }[op]
         other = self.literal(tok, leaf)
         if op == "=":
             return equal(value, other)
