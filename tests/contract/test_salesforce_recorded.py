@@ -13,15 +13,15 @@ import requests
 
 from .conftest import ServedOrg
 
-RECORDED = Path(__file__).resolve().parents[3] / "shared" / "data" / "salesforce-recorded"
+# A copy of ../shared/data/salesforce-recorded (BSD-3, see its LICENSE), kept with the tests so
+# the suite does not depend on where shared/ sits.
+RECORDED = Path(__file__).resolve().parents[1] / "data" / "salesforce-recorded"
 ID = re.compile(r"\b(00[13Q]|006)[A-Za-z0-9]{15}\b")
 # Not in the sandbox yet (issue 3 continues): child subqueries and the composite resource.
 UNSUPPORTED = ("(select", "/composite\u0000", "%28select")
 
 
 def recordings() -> list[Path]:
-    if not RECORDED.exists():
-        return []
     return sorted(RECORDED.glob("Test*.json"))
 
 
