@@ -135,8 +135,9 @@ def test_a_deleted_owner_is_a_permanent_error_with_a_clear_message(world: World)
     with world.hub.session() as s:
         (entry,) = s.scalars(select(ErrorLogEntry)).all()
         link = s.scalar(select(RecordLink).where(RecordLink.status == "error"))
-    assert entry.error_class == "permanent" and "owner" in entry.message.lower()
-    assert entry.hint and "users sync" in entry.hint
+    # Apollo names only the id it refused; the hint says it is the owner and what to do.
+    assert entry.error_class == "permanent" and "not a valid id" in entry.message.lower()
+    assert entry.hint and "owner" in entry.hint and "users sync" in entry.hint
     assert link is not None and link.remote_id is None and link.error_class == "permanent"
     # The same failing payload is not resent blindly ...
     acme = next(i for i in world.push().plan().items if i.domain == "acme.com")

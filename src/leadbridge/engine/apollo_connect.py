@@ -25,7 +25,7 @@ from leadbridge.hub.connections import ConnectionInfo, Connections
 OAUTH_SCOPES = (
     "read_user_profile account_write account_update account_read accounts_search "
     "account_bulk_create account_stages_update account_owners_update account_stages_list "
-    "users_list"
+    "users_list custom_fields_list"
 )
 
 

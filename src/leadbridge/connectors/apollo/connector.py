@@ -106,7 +106,9 @@ class ApolloAccounts:
         except PermanentError as exc:
             if len(chunk) == 1:
                 index, item = chunk[0]
-                return [(index, WriteResult(ref=item.ref, error=_with_hint(exc)))]
+                return [
+                    (index, WriteResult(ref=item.ref, error=_with_hint(exc, item.payload.owner_id)))
+                ]
             middle = len(chunk) // 2
             first = await self._create_chunk(chunk[:middle], probe=probe)
             return first + await self._create_chunk(chunk[middle:], probe=probe)
@@ -223,7 +225,9 @@ class ApolloAccounts:
                 item.remote_id, item.payload.to_apollo(self.website_field_id)
             )
         except (PermanentError, TransientError) as exc:
-            return WriteResult(item.ref, item.remote_id, error=_with_hint(exc))
+            return WriteResult(
+                item.ref, item.remote_id, error=_with_hint(exc, item.payload.owner_id)
+            )
         return WriteResult(item.ref, item.remote_id, record=account)
 
     async def _update_chunk(
@@ -239,7 +243,14 @@ class ApolloAccounts:
         except PermanentError as exc:
             if len(chunk) == 1:
                 index, item = chunk[0]
-                return [(index, WriteResult(item.ref, item.remote_id, error=_with_hint(exc)))]
+                return [
+                    (
+                        index,
+                        WriteResult(
+                            item.ref, item.remote_id, error=_with_hint(exc, item.payload.owner_id)
+                        ),
+                    )
+                ]
             middle = len(chunk) // 2
             return await self._update_chunk(chunk[:middle]) + await self._update_chunk(
                 chunk[middle:]
@@ -263,13 +274,14 @@ def probe_name(payload: AccountPayload) -> str:
     return f"{payload.name} ({payload.domain})"
 
 
-def _with_hint(exc: ConnectorError) -> ConnectorError:
-    """Attach a fix hint to the Apollo 422s a person can act on."""
+def _with_hint(exc: ConnectorError, owner_id: str | None = None) -> ConnectorError:
+    """Attach a fix hint to the Apollo 422s a person can act on. Apollo names a bad owner
+    only by its id ("<id> is not a valid ID"), so the id we sent tells an owner apart."""
     if not isinstance(exc, PermanentError) or exc.hint:
         return exc
     text = exc.message.lower()
     hint = None
-    if "owner" in text:
+    if "owner" in text or (owner_id and owner_id.lower() in text):
         hint = (
             "the owner is not an active user of this Apollo team: run `leadbridge users sync`, "
             "then map the lead's owner with `leadbridge users map`"

@@ -1,90 +1,64 @@
-"""The Apollo sandbox's team: users, accounts, stages, custom fields, keys, OAuth, rate windows.
+"""The Apollo sandbox's team: users, accounts, stages, custom fields, and the dedupe index.
 
 In memory, one team, guarded by a lock (the app runs on a server thread while tests inspect it).
-IDs are 24-hex ObjectIds; timestamps ISO-8601 with milliseconds and Z, as Apollo's.
+IDs are 24-hex ObjectIds (4-byte time, 5 random bytes, 3-byte counter) drawn from the seeded
+RNG and the injected clock, so a seeded sandbox on a fixed clock is reproducible. Timestamps are
+ISO-8601 with milliseconds and Z, as Apollo's.
 """
 
 from __future__ import annotations
 
-import itertools
 import random
-import secrets
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from leadbridge.sandbox.apollo.credentials import Credentials
+from leadbridge.sandbox.apollo.fields import sanitized_phone
+from leadbridge.sandbox.apollo.knobs import ApolloKnobs
+from leadbridge.sandbox.apollo.rate_windows import RateWindows
+
+# Apollo's default account stages, as its List Account Stages example shows them:
+# (name, category, default_exclude_for_leadgen).
 DEFAULT_STAGES = (
-    ("Review", None),
-    ("Current Client", "succeeded"),
-    ("Active Opportunity", "succeeded"),
-    ("Dead Opportunity", "failed"),
-    ("Do Not Prospect", "failed"),
-    ("Subscriber", None),
-    ("Lead", None),
-    ("Marketing Qualified Lead", None),
-    ("Sales Qualified Lead", "in_progress"),
-    ("Evangelist", None),
-    ("Other", None),
+    ("Review", None, False),
+    ("Current Client", "succeeded", True),
+    ("Active Opportunity", "succeeded", True),
+    ("Dead Opportunity", "failed", False),
+    ("Do Not Prospect", "failed", True),
+    ("Subscriber", "in_progress", False),
+    ("Lead", "in_progress", False),
+    ("Marketing Qualified Lead", "in_progress", False),
+    ("Sales Qualified Lead", "in_progress", False),
+    ("Evangelist", None, False),
+    ("Other", None, False),
 )
-WINDOWS = {"minute": 60.0, "hour": 3600.0, "day": 86400.0}
-# Header names per window (reference B8).
-LIMIT_HEADER = {
-    "minute": "x-rate-limit-minute",
-    "hour": "x-rate-limit-hourly",
-    "day": "x-rate-limit-24-hour",
-}
-USAGE_HEADER = {"minute": "x-minute-usage", "hour": "x-hourly-usage", "day": "x-24-hour-usage"}
-LEFT_HEADER = {
-    "minute": "x-minute-requests-left",
-    "hour": "x-hourly-requests-left",
-    "day": "x-24-hour-requests-left",
-}
-WINDOW_WORDS = {"minute": "per minute", "hour": "per hour", "day": "per day"}
+# (modality, name, type). "Website" receives a lead's website (accounts have no website field).
+DEFAULT_CUSTOM_FIELDS = (
+    ("account", "Website", "string"),
+    ("account", "Tier", "string"),
+    ("contact", "Persona", "string"),
+)
+CRM_KEYS = ("salesforce_id", "hubspot_id")
 
 
 def iso(ts: float) -> str:
-    return (
-        datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.")
-        + f"{int(ts * 1000) % 1000:03d}Z"
-    )
+    moment = datetime.fromtimestamp(ts, UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-@dataclass
-class ApolloKnobs:
-    """Fault and behaviour knobs; change them at any time."""
+class ObjectIds:
+    def __init__(self, rng: random.Random, clock: Callable[[], float]) -> None:
+        self._process = rng.getrandbits(40)
+        self._counter = rng.getrandbits(24)
+        self._clock = clock
 
-    latency: float = 0.0  # seconds before a request is handled
-    latency_after_commit: float = 0.0  # seconds after it took effect, before the answer
-    error_rate_5xx: float = 0.0  # probability of a 500 answer
-    fail_after_commit: bool = False  # 500s are returned after the change was applied
-    access_token_ttl: float = 30 * 24 * 3600.0  # Apollo: 30 days
-    expire_tokens_every: int = 0  # force-expire the bearer token every N calls (0: never)
-    per_page_max: int = 100
-    limits: dict[str, int | None] = field(
-        default_factory=lambda: {"minute": 200, "hour": 600, "day": 6000}
-    )
-    _burst: list[float] = field(default_factory=list)
-    _fail: list[tuple[int, Any]] = field(default_factory=list)
-    _garbage: int = 0
-
-    def set_rate_limits(
-        self, minute: int | None = None, hour: int | None = None, day: int | None = None
-    ) -> None:
-        """None means unlimited (Apollo then sends an empty limit header)."""
-        self.limits = {"minute": minute, "hour": hour, "day": day}
-
-    def burst_429(self, n: int, retry_after: float = 1.0) -> None:
-        self._burst.extend([retry_after] * n)
-
-    def fail_next(self, n: int, status: int = 500, body: Any = None) -> None:
-        self._fail.extend([(status, body)] * n)
-
-    def garbage_next(self, n: int) -> None:
-        self._garbage += n
+    def __call__(self) -> str:
+        self._counter = (self._counter + 1) % (1 << 24)
+        return f"{int(self._clock()) & 0xFFFFFFFF:08x}{self._process:010x}{self._counter:06x}"
 
 
 class ApolloState:
@@ -96,50 +70,69 @@ class ApolloState:
     ) -> None:
         self.knobs = knobs or ApolloKnobs()
         self.lock = threading.RLock()
-        self.rng = random.Random(seed)
         self.clock = clock
-        self._ids = itertools.count(self.rng.randrange(1 << 20, 1 << 24))
+        self.rng = random.Random(seed)  # fault draws
+        self.new_id = ObjectIds(random.Random(f"ids-{seed}"), lambda: self.clock())
         self.team_id = self.new_id()
         self.users: dict[str, dict[str, Any]] = {}
         self.accounts: dict[str, dict[str, Any]] = {}
         # Dedupe keys -> account ids: ("domain", d), ("name", lower), ("org", id), ("crm", id).
-        self.index: dict[tuple[str, str], set[str]] = {}
+        self.index: dict[tuple[str, str], list[str]] = {}
         self._keys: dict[str, list[tuple[str, str]]] = {}
-        self.stages = [
+        self.stages: list[dict[str, Any]] = [
             {
                 "id": self.new_id(),
                 "team_id": self.team_id,
                 "display_name": name,
                 "name": name,
-                "display_order": i,
-                "default_exclude_for_leadgen": category == "failed",
+                "display_order": order,
+                "default_exclude_for_leadgen": exclude,
                 "category": category,
                 "is_meeting_set": None,
             }
-            for i, (name, category) in enumerate(DEFAULT_STAGES)
+            for order, (name, category, exclude) in enumerate(DEFAULT_STAGES, start=1)
         ]
         self.custom_fields = [
-            {"id": self.new_id(), "modality": "account", "name": "Website", "type": "url"},
-            {"id": self.new_id(), "modality": "account", "name": "Tier", "type": "string"},
-            {"id": self.new_id(), "modality": "contact", "name": "Persona", "type": "string"},
+            self._custom_field(modality, name, kind)
+            for modality, name, kind in DEFAULT_CUSTOM_FIELDS
         ]
-        self.api_keys: dict[str, dict[str, Any]] = {}  # key -> {user_id, master, scopes}
-        self.oauth_apps: dict[str, dict[str, Any]] = {}  # client_id -> app
-        self.codes: dict[str, dict[str, Any]] = {}
-        self.access_tokens: dict[str, dict[str, Any]] = {}
-        self.refresh_tokens: dict[str, dict[str, Any]] = {}
-        self.windows: dict[tuple[str, str], tuple[float, int]] = {}  # (route, window) -> (start, n)
+        self.credentials = Credentials(clock=lambda: self.clock())
+        self.windows = RateWindows()
         self.calls: Counter[str] = Counter()
-        self.bearer_calls = 0
-        self.admin: dict[str, Any] = self.add_user("admin@sandbox-team.example", "Team", "Admin")
-
-    def new_id(self) -> str:
-        return f"{next(self._ids):08x}" + secrets.token_hex(8)
+        self.admin: dict[str, Any] = self.add_user(
+            "admin@sandbox-team.example", "Team", "Admin", title="Admin"
+        )
 
     def now_iso(self) -> str:
         return iso(self.clock())
 
-    # --- people and data -----------------------------------------------------------------------
+    def _custom_field(self, modality: str, name: str, kind: str) -> dict[str, Any]:
+        # The shape of Apollo's (deprecated) Get a List of All Custom Fields example.
+        return {
+            "id": self.new_id(),
+            "modality": modality,
+            "name": name,
+            "type": kind,
+            "picklist_options": [],
+            "mapped_crm_field": None,
+            "additional_mapped_crm_field": None,
+            "is_readonly_mapped_crm_field": None,
+            "picklist_options_last_synced_at": None,
+            "picklist_value_set_id": None,
+            "mirrored": False,
+            "system_name": None,
+            "text_field_max_length": None,
+            "finder_view_ids": [],
+            "is_local": False,
+        }
+
+    def add_custom_field(self, modality: str, name: str, kind: str = "string") -> dict[str, Any]:
+        with self.lock:
+            custom = self._custom_field(modality, name, kind)
+            self.custom_fields.append(custom)
+            return dict(custom)
+
+    # --- users ---------------------------------------------------------------------------------
 
     def add_user(
         self,
@@ -169,7 +162,12 @@ class ApolloState:
         user = self.users.get(str(user_id)) if user_id is not None else None
         return bool(user and not user["deleted"])
 
-    def new_account(self, fields: dict[str, Any], creator_id: str) -> dict[str, Any]:
+    def stage_ids(self) -> set[str]:
+        return {stage["id"] for stage in self.stages}
+
+    # --- accounts ------------------------------------------------------------------------------
+
+    def new_account(self, fields: dict[str, Any], creator_id: str | None = None) -> dict[str, Any]:
         now = self.now_iso()
         account: dict[str, Any] = {
             "id": self.new_id(),
@@ -194,111 +192,81 @@ class ApolloState:
             "crm_owner_id": None,
             "parent_account_id": None,
             "linkedin_url": None,
+            "facebook_url": None,
+            "twitter_url": None,
+            "last_activity_date": None,
+            "account_playbook_statuses": [],
+            "account_rule_config_statuses": [],
+            "existence_level": "full",
             "label_ids": [],
             "typed_custom_fields": {},
             "custom_field_errors": {},
             "modality": "account",
-            "existence_level": "full",
             "source_display_name": "Created from API",
+            "crm_record_url": None,
+            "show_intent": False,
+            "has_intent_signal_account": False,
+            "intent_signal_account": None,
         }
         self.accounts[account["id"]] = account
-        self.reindex(account)
+        self.apply(account, fields, touch=False)
         return account
+
+    def apply(self, account: dict[str, Any], fields: dict[str, Any], touch: bool = True) -> None:
+        """Write already-validated attributes; custom fields are kept only for known ids."""
+        for key, value in fields.items():
+            if key != "typed_custom_fields":
+                account[key] = value
+        if "phone" in fields:
+            account["sanitized_phone"] = sanitized_phone(fields["phone"])
+        # custom_field_errors describe this write: a later good write clears them.
+        account["custom_field_errors"] = {}
+        if "typed_custom_fields" in fields:
+            known = {f["id"] for f in self.custom_fields if f["modality"] == "account"}
+            custom = dict(account["typed_custom_fields"])
+            for field_id, value in fields["typed_custom_fields"].items():
+                if field_id in known:
+                    custom[field_id] = value
+                else:
+                    account["custom_field_errors"][field_id] = "Custom field not found"
+            account["typed_custom_fields"] = custom
+        if touch:
+            account["updated_at"] = self.now_iso()
+        self.reindex(account)
 
     def reindex(self, account: dict[str, Any]) -> None:
         for key in self._keys.pop(account["id"], []):
-            self.index.get(key, set()).discard(account["id"])
+            holders = self.index.get(key, [])
+            if account["id"] in holders:
+                holders.remove(account["id"])
         keys = [
             ("domain", account.get("domain")),
             ("org", account.get("organization_id")),
             ("name", str(account.get("name") or "").strip().lower()),
         ]
-        keys += [
-            ("crm", v)
-            for v in (
-                account.get("salesforce_id"),
-                account.get("hubspot_id"),
-                *(account.get("merged_crm_ids") or []),
-            )
-        ]
+        keys += [("crm", v) for v in crm_ids(account)]
         kept = [(kind, str(value)) for kind, value in keys if value]
         for key in kept:
-            self.index.setdefault(key, set()).add(account["id"])
+            self.index.setdefault(key, []).append(account["id"])
         self._keys[account["id"]] = kept
 
-    def issue_api_key(self, *, master: bool = True, scopes: list[str] | None = None) -> str:
-        key = secrets.token_urlsafe(16)
-        with self.lock:
-            self.api_keys[key] = {
-                "user_id": self.admin["id"],
-                "master": master,
-                "scopes": set(scopes or []),
-            }
-        return key
+    def find_match(self, item: dict[str, Any], run_dedupe: bool) -> dict[str, Any] | None:
+        """bulk_create's dedupe: CRM ids always; with run_dedupe also domain, organization_id,
+        then name (case-insensitive). The oldest matching account wins."""
+        keys: list[tuple[str, str | None]] = [("crm", v) for v in crm_ids(item)]
+        if run_dedupe:
+            keys += [
+                ("domain", item.get("domain")),
+                ("org", item.get("organization_id")),
+                ("name", str(item.get("name") or "").strip().lower()),
+            ]
+        for kind, value in keys:
+            holders = self.index.get((kind, value)) if value else None
+            if holders:
+                return self.accounts[holders[0]]
+        return None
 
-    def register_oauth_app(
-        self, redirect_uris: list[str], scopes: list[str] | None = None
-    ) -> tuple[str, str]:
-        client_id, secret = secrets.token_urlsafe(12), secrets.token_urlsafe(24)
-        with self.lock:
-            self.oauth_apps[client_id] = {
-                "secret": secret,
-                "redirect_uris": list(redirect_uris),
-                "scopes": set(scopes or []) | {"read_user_profile", "app_scopes"},
-            }
-        return client_id, secret
 
-    def issue_tokens(self, client_id: str, user_id: str, scopes: set[str]) -> dict[str, Any]:
-        access, refresh = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
-        now = self.clock()
-        self.access_tokens[access] = {
-            "client_id": client_id,
-            "user_id": user_id,
-            "scopes": scopes,
-            "expires_at": now + self.knobs.access_token_ttl,
-            "revoked": False,
-        }
-        self.refresh_tokens[refresh] = {
-            "client_id": client_id,
-            "user_id": user_id,
-            "scopes": scopes,
-            "access": access,
-            "revoked": False,
-        }
-        return {
-            "access_token": access,
-            "token_type": "Bearer",
-            "expires_in": int(self.knobs.access_token_ttl),
-            "refresh_token": refresh,
-            "scope": " ".join(sorted(scopes)),
-            "created_at": int(now),
-        }
-
-    # --- rate windows ---------------------------------------------------------------------------
-
-    def take(
-        self, route: str, limits: dict[str, int | None]
-    ) -> tuple[str | None, float, dict[str, str]]:
-        """Count one call of `route` in every window; (exceeded window, retry-after, headers)."""
-        now = self.clock()
-        headers: dict[str, str] = {}
-        exceeded, retry_after = None, 0.0
-        state = {}
-        for window, length in WINDOWS.items():
-            start, count = self.windows.get((route, window), (now, 0))
-            if now >= start + length:
-                start, count = now, 0
-            state[window] = (start, count)
-            limit = limits.get(window)
-            if limit is not None and count >= limit and exceeded is None:
-                exceeded, retry_after = window, max(1.0, start + length - now)
-        for window, (start, count) in state.items():
-            if exceeded is None:
-                count += 1
-            self.windows[(route, window)] = (start, count)
-            limit = limits.get(window)
-            headers[LIMIT_HEADER[window]] = "" if limit is None else str(limit)
-            if limit is not None:
-                headers[USAGE_HEADER[window]] = str(count)
-                headers[LEFT_HEADER[window]] = str(max(0, limit - count))
-        return exceeded, retry_after, headers
+def crm_ids(record: dict[str, Any]) -> list[str]:
+    values = [record.get(key) for key in CRM_KEYS] + list(record.get("merged_crm_ids") or [])
+    return [str(v) for v in values if v]

@@ -1,340 +1,367 @@
-"""Bulk API 2.0 over the org's own DML: ingest jobs (insert, update, upsert, delete,
+"""Bulk API 2.0 for the Salesforce sandbox: ingest jobs (insert, update, upsert, delete,
 hardDelete) from CSV with per-row successful / failed / unprocessed results, and query jobs
-with locator paging (reference §4, and simple-salesforce's bulk2 client).
+with locator paging. The job logic lives in bulk_jobs.py; this module is the HTTP face.
 
-Jobs are processed when the upload is closed (state UploadComplete -> JobComplete, or Failed);
-a client polling the job sees it finished on its first poll.
+How to mount it (app.py): on the APIRouter whose prefix is "/services/data/v{version}",
+
+    api.include_router(bulk_router(org, session=session))
+
+`session` is the app's own async auth check (Request -> an object with `.user_id`; it raises
+the app's 401 reply itself). Without it every call acts as `org.integration_user`. The routes
+are "/jobs/ingest..." and "/jobs/query..."; the API version comes from the path.
+
+Jobs run on a worker thread once their upload is closed (ingest) or as soon as they are
+created (query): UploadComplete -> InProgress -> JobComplete | Failed, as a polling client
+sees in Salesforce. `runner` replaces the thread (a test can run jobs inline).
 """
 
 from __future__ import annotations
 
-import csv
-import io
+import base64
+import itertools
+import json
+import threading
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from leadbridge.sandbox.salesforce import soql
+from leadbridge.sandbox.salesforce.bulk_jobs import (
+    DELIMITERS,
+    FINISHED,
+    INGEST_OPERATIONS,
+    LINE_ENDINGS,
+    QUERY_OPERATIONS,
+    Job,
+    OrgLike,
+    process_ingest,
+    process_query,
+    stamp,
+    unprocessed_rows,
+    write_csv,
+)
 from leadbridge.sandbox.salesforce.ids import make_id
-from leadbridge.sandbox.salesforce.org import Org, SaveResult
 
-DELIMITERS = {
-    "COMMA": ",",
-    "TAB": "\t",
-    "PIPE": "|",
-    "SEMICOLON": ";",
-    "CARET": "^",
-    "BACKQUOTE": "`",
-}
-INGEST_OPS = ("insert", "update", "upsert", "delete", "hardDelete")
-MAX_UPLOAD = 150 * 1024 * 1024
+SessionCheck = Callable[[Request], Awaitable[Any]]
+Runner = Callable[[Callable[[], None]], None]
+
+MAX_UPLOAD_BYTES = 100 * 1024 * 1024  # 150 MB after base64, so 100 MB of raw CSV per job
+DEFAULT_PAGE = 50_000  # simple-salesforce's default maxRecords
 NOT_FOUND = [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}]
 
 
-@dataclass
-class Job:
-    info: dict[str, Any]
-    data: list[str] = field(default_factory=list)
-    successful: list[list[str]] = field(default_factory=list)
-    failed: list[list[str]] = field(default_factory=list)
-    header: list[str] = field(default_factory=list)
-    rows: list[dict[str, Any]] = field(default_factory=list)  # query results, API-shaped
+def on_thread(work: Callable[[], None]) -> None:
+    threading.Thread(target=work, name="bulk-job", daemon=True).start()
 
 
-def bad_request(code: str, message: str, status: int = 400) -> Response:
+def error(code: str, message: str, status: int = 400) -> JSONResponse:
     return JSONResponse([{"errorCode": code, "message": message}], status)
 
 
-def csv_text(
-    header: list[str], rows: list[list[str]], delimiter: str = ",", ending: str = "\n"
-) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=delimiter, lineterminator=ending, quoting=csv.QUOTE_ALL)
-    writer.writerow(header)
-    writer.writerows(rows)
-    return out.getvalue()
+def encode_locator(offset: int) -> str:
+    return base64.b64encode(str(offset).encode()).decode().rstrip("=")  # 10000 -> MTAwMDA
 
 
-def add_bulk_routes(api: APIRouter, org: Org, session: Callable[[Request], Awaitable[Any]]) -> None:
+def decode_locator(locator: str) -> int | None:
+    try:
+        text = base64.b64decode(locator + "=" * (-len(locator) % 4), validate=True).decode()
+    except ValueError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def bulk_router(
+    org: OrgLike, *, session: SessionCheck | None = None, runner: Runner = on_thread
+) -> APIRouter:
+    router = APIRouter()
     jobs: dict[str, Job] = {}
-    counter = iter(range(1, 10**9))
+    numbers = itertools.count(1)
 
-    def new_job(kind: str, body: dict[str, Any], user_id: str, version: str) -> Job:
-        job_id = make_id("750", next(counter) + 7000)
-        now = soql.format_value("datetime", org.now())
-        info = {
-            "id": job_id,
-            "operation": body.get("operation"),
-            "object": body.get("object"),
-            "createdById": user_id,
-            "createdDate": now,
-            "systemModstamp": now,
-            "state": "Open" if kind == "ingest" else "UploadComplete",
-            "concurrencyMode": "Parallel",
-            "contentType": "CSV",
-            "apiVersion": float(version),
-            "lineEnding": body.get("lineEnding", "LF"),
-            "columnDelimiter": body.get("columnDelimiter", "COMMA"),
-            "jobType": "V2Ingest" if kind == "ingest" else "V2Query",
-        }
-        if kind == "ingest":
-            info["contentUrl"] = f"services/data/v{version}/jobs/ingest/{job_id}/batches"
-            if body.get("externalIdFieldName"):
-                info["externalIdFieldName"] = body["externalIdFieldName"]
-        else:
-            info["query"] = body.get("query")
-        jobs[job_id] = Job(info)
-        return jobs[job_id]
+    async def user_of(request: Request) -> str:
+        if session is None:
+            return str(getattr(org, "integration_user", "005000000000000AAA"))
+        return str((await session(request)).user_id)
 
-    def job_or_none(job_id: str, kind: str) -> Job | None:
-        job = jobs.get(job_id)
-        if job is None or job.info["jobType"] != ("V2Ingest" if kind == "ingest" else "V2Query"):
-            return None
+    def version_of(request: Request) -> str:
+        return str(request.path_params.get("version", "59.0"))
+
+    async def json_body(request: Request) -> dict[str, Any] | JSONResponse:
+        try:
+            body = json.loads(await request.body() or b"null")
+        except ValueError as exc:
+            return error("JSON_PARSER_ERROR", f"The request body is not valid JSON: {exc}")
+        if not isinstance(body, dict):
+            return error("JSON_PARSER_ERROR", "The request body must be a JSON object")
+        return body
+
+    def format_problem(body: dict[str, Any]) -> JSONResponse | None:
+        if body.get("contentType", "CSV") != "CSV":
+            return error("INVALIDJOB", f"InvalidJob : Invalid contentType: {body['contentType']}")
+        if body.get("columnDelimiter", "COMMA") not in DELIMITERS:
+            return error(
+                "INVALIDJOB", f"InvalidJob : Invalid columnDelimiter: {body['columnDelimiter']}"
+            )
+        if body.get("lineEnding", "LF") not in LINE_ENDINGS:
+            return error("INVALIDJOB", f"InvalidJob : Invalid lineEnding: {body['lineEnding']}")
+        return None
+
+    def new_job(kind: str, body: dict[str, Any], user: str, version: str, obj: str) -> Job:
+        job_id = make_id("750", 7000 + next(numbers))
+        job = Job(
+            id=job_id,
+            kind=kind,
+            operation=str(body["operation"]),
+            object=obj,
+            created_by=user,
+            created=stamp(org.now()),
+            api_version=version,
+            line_ending=str(body.get("lineEnding", "LF")),
+            column_delimiter=str(body.get("columnDelimiter", "COMMA")),
+            external_id=body.get("externalIdFieldName") if body["operation"] == "upsert" else None,
+            query=body.get("query"),
+            state="Open" if kind == "ingest" else "UploadComplete",
+        )
+        jobs[job_id] = job
         return job
 
-    def finish(job: Job, processed: int, failed: int, error: str | None = None) -> None:
-        job.info.update(
-            state="Failed" if error else "JobComplete",
-            numberRecordsProcessed=processed,
-            numberRecordsFailed=failed,
-            retries=0,
-            totalProcessingTime=1,
-            apiActiveProcessingTime=1,
-            apexProcessingTime=0,
-            systemModstamp=soql.format_value("datetime", org.now()),
-        )
-        if error:
-            job.info["errorMessage"] = error
+    def find(kind: str, job_id: str) -> Job | None:
+        job = jobs.get(job_id)
+        return job if job is not None and job.kind == kind else None
 
-    def process_ingest(job: Job, user_id: str) -> None:
-        info = job.info
-        delimiter = DELIMITERS.get(info["columnDelimiter"], ",")
-        reader = csv.reader(io.StringIO("".join(job.data)), delimiter=delimiter)
-        try:
-            header = next(reader)
-        except StopIteration:
-            finish(job, 0, 0, "InvalidBatch : No data in the uploaded content")
-            return
-        job.header = header
-        sobject, op, ext = info["object"], info["operation"], info.get("externalIdFieldName")
-        unknown = [h for h in header if "." not in h and org.field_of(sobject, h) is None]
-        if unknown:
-            finish(job, 0, 0, f"InvalidBatch : Field name not found : {unknown[0]}")
-            return
-        processed = failed = 0
-        for cells in reader:
-            if not cells:
-                continue
-            processed += 1
-            values = dict(zip(header, cells, strict=False))
-            result = apply_row(sobject, op, ext, values, user_id)
-            if result.success:
-                job.successful.append(
-                    [result.id or "", "true" if result.created else "false", *cells]
-                )
-            else:
-                failed += 1
-                e = result.errors[0]
-                fields = ",".join(e.get("fields") or [])
-                job.failed.append(
-                    [result.id or "", f"{e['statusCode']}:{e['message']}:{fields} --", *cells]
-                )
-        finish(job, processed, failed)
+    # --- ingest ---------------------------------------------------------------------------
 
-    def apply_row(
-        sobject: str, op: str, ext: str | None, values: dict[str, str], user_id: str
-    ) -> SaveResult:
-        # An empty cell leaves a field as it is; #N/A sets it to null.
-        fields: dict[str, Any] = {
-            k: (None if v == "#N/A" else v) for k, v in values.items() if v != ""
-        }
-        if op in ("delete", "hardDelete"):
-            result = org.delete(sobject, str(fields.get("Id", "")), user_id=user_id)
-            if result.success and op == "hardDelete":
-                org.records[sobject].pop(result.id or "", None)
-            return result
-        if op == "insert":
-            return org.create(sobject, fields, user_id=user_id)
-        if op == "update":
-            record_id = str(fields.pop("Id", ""))
-            return org.update(sobject, record_id, fields, user_id=user_id)
-        key = ext or "Id"
-        value = fields.pop(key, None)
-        return org.upsert(sobject, key, value, fields, user_id=user_id)
-
-    @api.post("/jobs/ingest")
-    @api.post("/jobs/ingest/")
-    async def create_ingest(version: str, request: Request) -> Response:
-        s = await session(request)
-        body = await request.json()
-        if body.get("operation") not in INGEST_OPS:
-            return bad_request(
-                "INVALIDJOB", f"InvalidJob : Invalid operation: {body.get('operation')}"
+    @router.post("/jobs/ingest")
+    @router.post("/jobs/ingest/")
+    async def create_ingest(request: Request) -> Response:
+        user = await user_of(request)
+        body = await json_body(request)
+        if isinstance(body, JSONResponse):
+            return body
+        operation = body.get("operation")
+        if operation not in INGEST_OPERATIONS:
+            return error("INVALIDJOB", f"InvalidJob : Invalid operation: {operation}")
+        obj = org.canonical(str(body.get("object") or ""))
+        if obj is None:
+            return error(
+                "INVALIDENTITY",
+                f"InvalidEntity : Entity '{body.get('object')}' is not supported by the Bulk API.",
             )
-        if not body.get("object") or org.canonical(str(body["object"])) is None:
-            return bad_request(
-                "INVALIDENTITY", f"Entity '{body.get('object')}' is not supported by the Bulk API."
+        problem = format_problem(body)
+        if problem is not None:
+            return problem
+        if operation == "upsert":
+            ext = str(body.get("externalIdFieldName") or "")
+            if not ext:
+                return error("INVALIDJOB", "InvalidJob : External ID was blank for upsert")
+            f = next(
+                (x for x in org.describe(obj)["fields"] if x["name"].lower() == ext.lower()), None
             )
-        if body["operation"] == "upsert" and not body.get("externalIdFieldName"):
-            return bad_request("INVALIDJOB", "InvalidJob : External ID was blank for upsert")
-        body["object"] = org.canonical(str(body["object"]))
-        return JSONResponse(new_job("ingest", body, s.user_id, version).info)
+            if f is None or not (f.get("externalId") or f.get("idLookup")):
+                # Refused when the job is created rather than when it runs: the stricter (K).
+                return error(
+                    "INVALIDJOB",
+                    f"InvalidJob : Field name provided, {ext} is not an External ID or indexed "
+                    f"field for {obj}",
+                )
+            body["externalIdFieldName"] = f["name"]
+        job = new_job("ingest", body, user, version_of(request), obj)
+        return JSONResponse(job.created_view())
 
-    @api.put("/jobs/ingest/{job_id}/batches")
-    @api.put("/jobs/ingest/{job_id}/batches/")
-    async def upload(version: str, job_id: str, request: Request) -> Response:
-        await session(request)
-        job = job_or_none(job_id, "ingest")
+    @router.get("/jobs/ingest")
+    @router.get("/jobs/ingest/")
+    async def list_ingest(request: Request) -> Response:
+        await user_of(request)
+        records = [j.info_view() for j in jobs.values() if j.kind == "ingest"]
+        return JSONResponse({"done": True, "records": records, "nextRecordsUrl": None})
+
+    @router.put("/jobs/ingest/{job_id}/batches")
+    @router.put("/jobs/ingest/{job_id}/batches/")
+    async def upload(job_id: str, request: Request) -> Response:
+        await user_of(request)
+        job = find("ingest", job_id)
         if job is None:
             return JSONResponse(NOT_FOUND, 404)
-        if job.info["state"] != "Open":
-            return bad_request("INVALIDJOBSTATE", f"Job {job_id} is not open for upload")
+        content_type = request.headers.get("content-type", "text/csv")
+        if not content_type.lower().startswith("text/csv"):
+            return error(
+                "INVALIDCONTENTTYPE", f"Content type {content_type} is not supported: use text/csv"
+            )  # (K)
+        declared = int(request.headers.get("content-length") or 0)
+        if job.upload_bytes + declared > MAX_UPLOAD_BYTES:
+            return error("EXCEEDED_MAX_SIZE", "Job data exceeds the 100 MB limit for one job")
         raw = await request.body()
-        if len(raw) + sum(len(d) for d in job.data) > MAX_UPLOAD:
-            return bad_request("EXCEEDED_MAX_SIZE", "Upload exceeds the 150 MB limit")
-        job.data.append(raw.decode("utf-8"))
+        with job.lock:
+            if job.state != "Open":
+                return error(
+                    "INVALIDJOBSTATE",
+                    f"Job {job_id} is {job.state}: data can be uploaded only to an Open job",
+                )
+            if job.upload_bytes + len(raw) > MAX_UPLOAD_BYTES:
+                return error("EXCEEDED_MAX_SIZE", "Job data exceeds the 100 MB limit for one job")
+            job.uploads.append(raw)
+            job.upload_bytes += len(raw)
         return Response(status_code=201)
 
-    @api.patch("/jobs/{kind}/{job_id}")
-    @api.patch("/jobs/{kind}/{job_id}/")
-    async def set_state(version: str, kind: str, job_id: str, request: Request) -> Response:
-        s = await session(request)
-        job = job_or_none(job_id, kind)
-        if job is None:
+    @router.get("/jobs/ingest/{job_id}/{result}")
+    @router.get("/jobs/ingest/{job_id}/{result}/")
+    async def ingest_results(job_id: str, result: str, request: Request) -> Response:
+        await user_of(request)
+        job = find("ingest", job_id)
+        kind = result.lower()
+        if job is None or kind not in ("successfulresults", "failedresults", "unprocessedrecords"):
             return JSONResponse(NOT_FOUND, 404)
-        wanted = (await request.json()).get("state")
-        state = job.info["state"]
-        if wanted == "Aborted" and state in ("Open", "UploadComplete", "InProgress"):
-            job.info["state"] = "Aborted"
-        elif wanted == "UploadComplete" and kind == "ingest" and state == "Open":
-            job.info["state"] = "UploadComplete"
-            reply = dict(job.info)
-            with org.lock:
-                process_ingest(job, s.user_id)
-            return JSONResponse(reply)
-        else:
-            return bad_request(
-                "INVALIDJOBSTATE",
-                f"Cannot change the state of job {job_id} from {state} to {wanted}",
-            )
-        return JSONResponse(job.info)
-
-    @api.get("/jobs/{kind}/{job_id}")
-    @api.get("/jobs/{kind}/{job_id}/")
-    async def get_job(version: str, kind: str, job_id: str, request: Request) -> Response:
-        await session(request)
-        job = job_or_none(job_id, kind)
-        return JSONResponse(job.info if job else NOT_FOUND, 200 if job else 404)
-
-    @api.delete("/jobs/{kind}/{job_id}")
-    async def delete_job(version: str, kind: str, job_id: str, request: Request) -> Response:
-        await session(request)
-        job = job_or_none(job_id, kind)
-        if job is None:
-            return JSONResponse(NOT_FOUND, 404)
-        if job.info["state"] not in ("JobComplete", "Aborted", "Failed"):
-            return bad_request("INVALIDJOBSTATE", "Only finished jobs can be deleted")
-        jobs.pop(job_id)
-        return Response(status_code=204)
-
-    @api.get("/jobs/ingest/{job_id}/{result_type}")
-    @api.get("/jobs/ingest/{job_id}/{result_type}/")
-    async def ingest_results(
-        version: str, job_id: str, result_type: str, request: Request
-    ) -> Response:
-        await session(request)
-        job = job_or_none(job_id, "ingest")
-        if job is None:
-            return JSONResponse(NOT_FOUND, 404)
-        kind = result_type.lower()
+        if job.state not in FINISHED:
+            return error("JOB_NOT_COMPLETE", f"Job {job_id} is {job.state}", 412)
+        unprocessed = unprocessed_rows(job) if kind == "unprocessedrecords" else []
+        # Results come back in the job's own delimiter and line ending (K).
+        header, sep, newline = job.header, job.delimiter, job.newline
         if kind == "successfulresults":
-            text = csv_text(["sf__Id", "sf__Created", *job.header], job.successful)
+            text = write_csv(["sf__Id", "sf__Created", *header], job.successful, sep, newline)
         elif kind == "failedresults":
-            text = csv_text(["sf__Id", "sf__Error", *job.header], job.failed)
-        elif kind == "unprocessedrecords":
-            text = csv_text(job.header or [], []) if job.header else ""
+            text = write_csv(["sf__Id", "sf__Error", *header], job.failed, sep, newline)
         else:
-            return JSONResponse(NOT_FOUND, 404)
+            text = write_csv(header, unprocessed, sep, newline) if header else ""
         return Response(text, media_type="text/csv")
 
-    @api.post("/jobs/query")
-    @api.post("/jobs/query/")
-    async def create_query(version: str, request: Request) -> Response:
-        s = await session(request)
-        body = await request.json()
-        if body.get("operation") not in ("query", "queryAll"):
-            return bad_request(
-                "INVALIDJOB", f"InvalidJob : Invalid operation: {body.get('operation')}"
-            )
+    # --- query ----------------------------------------------------------------------------
+
+    @router.post("/jobs/query")
+    @router.post("/jobs/query/")
+    async def create_query(request: Request) -> Response:
+        user = await user_of(request)
+        body = await json_body(request)
+        if isinstance(body, JSONResponse):
+            return body
+        operation = body.get("operation")
+        if operation not in QUERY_OPERATIONS:
+            return error("INVALIDJOB", f"InvalidJob : Invalid operation: {operation}")
+        problem = format_problem(body)
+        if problem is not None:
+            return problem
         try:
             parsed = soql.parse(str(body.get("query") or ""))
-            if parsed.offset:
+            if parsed.offset is not None:
+                raise soql.SoqlError("INVALIDJOB", "InvalidJob : OFFSET is not supported")  # (K)
+            if parsed.count or parsed.aggregates:
                 raise soql.SoqlError(
-                    "INVALIDJOB", "InvalidJob : OFFSET is not supported in Bulk queries"
-                )
+                    "INVALIDJOB", "InvalidJob : Aggregate queries are not supported"
+                )  # (K)
             with org.lock:
-                records, _ = soql.execute(
-                    parsed,
-                    org,
-                    include_deleted=body["operation"] == "queryAll",
-                    api_version=version,
-                )
+                soql.columns(parsed, org)  # unknown object, field or filter type: refused now
         except soql.SoqlError as exc:
-            return bad_request(exc.error_code, exc.message)
-        body["object"] = parsed.sobject
-        job = new_job("query", body, s.user_id, version)
-        job.header, job.rows = parsed.fields, records
-        finish(job, len(records), 0)
-        return JSONResponse(
-            {
-                k: v
-                for k, v in job.info.items()
-                if k not in ("numberRecordsProcessed", "numberRecordsFailed")
-            }
-            | {"state": "UploadComplete"}
-        )
+            return error(exc.error_code, exc.message)
+        obj = org.canonical(parsed.sobject) or parsed.sobject
+        job = new_job("query", body, user, version_of(request), obj)
+        reply = job.created_view()
+        runner(lambda: process_query(org, job, parsed))
+        return JSONResponse(reply)
 
-    @api.get("/jobs/query/{job_id}/results")
-    @api.get("/jobs/query/{job_id}/results/")
-    async def query_results(version: str, job_id: str, request: Request) -> Response:
-        await session(request)
-        job = job_or_none(job_id, "query")
+    @router.get("/jobs/query")
+    @router.get("/jobs/query/")
+    async def list_query(request: Request) -> Response:
+        await user_of(request)
+        records = [j.info_view() for j in jobs.values() if j.kind == "query"]
+        return JSONResponse({"done": True, "records": records, "nextRecordsUrl": None})
+
+    @router.get("/jobs/query/{job_id}/results")
+    @router.get("/jobs/query/{job_id}/results/")
+    async def query_results(job_id: str, request: Request) -> Response:
+        await user_of(request)
+        job = find("query", job_id)
         if job is None:
             return JSONResponse(NOT_FOUND, 404)
-        if job.info["state"] != "JobComplete":
-            return bad_request("JOB_NOT_COMPLETE", "The job is not complete", 412)
-        try:
-            start = int(request.query_params.get("locator") or 0)
-            size = int(request.query_params.get("maxRecords") or 50_000)
-        except ValueError:
-            return bad_request("INVALIDLOCATOR", "invalid locator")
-        chunk = job.rows[start : start + size]
+        if job.state != "JobComplete":
+            return error("JOB_NOT_COMPLETE", f"Job {job_id} is {job.state}", 412)
+        params = request.query_params
+        start = decode_locator(params["locator"]) if params.get("locator") else 0
+        if start is None or start > len(job.results):
+            return error("INVALID_QUERY_LOCATOR", f"Invalid locator: {params.get('locator')}")
+        size_text = params.get("maxRecords") or str(DEFAULT_PAGE)
+        if not size_text.isdigit() or int(size_text) < 1:
+            return error("INVALIDPARAMETER", f"maxRecords must be a positive integer: {size_text}")
+        chunk = job.results[start : start + int(size_text)]
         following = start + len(chunk)
-        rows = [[flat(r, path) for path in job.header] for r in chunk]
-        delimiter = DELIMITERS.get(job.info["columnDelimiter"], ",")
-        ending = "\r\n" if job.info["lineEnding"] == "CRLF" else "\n"
         headers = {
-            "Sforce-Locator": str(following) if following < len(job.rows) else "null",
+            "Sforce-Locator": encode_locator(following) if following < len(job.results) else "null",
             "Sforce-NumberOfRecords": str(len(chunk)),
         }
-        return Response(
-            csv_text(job.header, rows, delimiter, ending), media_type="text/csv", headers=headers
-        )
+        text = write_csv(job.columns, chunk, job.delimiter, job.newline)
+        return Response(text, media_type="text/csv", headers=headers)
+
+    # --- both kinds: info, state changes, delete ---------------------------------------------
+
+    for kind in ("ingest", "query"):
+        add_job_routes(router, kind, org, find, jobs, user_of, runner)
+    return router
 
 
-def flat(record: dict[str, Any], path: str) -> str:
-    """A dotted column (Account.Name) of an API-shaped record, as Bulk CSV writes it."""
-    value: Any = record
-    for part in path.split("."):
-        if not isinstance(value, dict):
-            return ""
-        match = next((k for k in value if k.lower() == part.lower()), None)
-        value = value.get(match) if match else None
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+def add_job_routes(
+    router: APIRouter,
+    kind: str,
+    org: OrgLike,
+    find: Callable[[str, str], Job | None],
+    jobs: dict[str, Job],
+    user_of: Callable[[Request], Awaitable[str]],
+    runner: Runner,
+) -> None:
+    async def info(job_id: str, request: Request) -> Response:
+        await user_of(request)
+        job = find(kind, job_id)
+        return JSONResponse(job.info_view()) if job else JSONResponse(NOT_FOUND, 404)
+
+    async def change_state(job_id: str, request: Request) -> Response:
+        await user_of(request)
+        job = find(kind, job_id)
+        if job is None:
+            return JSONResponse(NOT_FOUND, 404)
+        try:
+            wanted = json.loads(await request.body() or b"{}").get("state")
+        except (ValueError, AttributeError):
+            return error("JSON_PARSER_ERROR", "The request body is not valid JSON")
+        with job.lock:
+            current = job.state
+            allowed = {
+                ("ingest", "Open", "UploadComplete"),
+                ("ingest", "Open", "Aborted"),
+                ("ingest", "UploadComplete", "Aborted"),
+                ("query", "UploadComplete", "Aborted"),
+                ("query", "InProgress", "Aborted"),
+            }
+            if (kind, current, wanted) not in allowed:
+                return error(
+                    "INVALIDJOBSTATE",
+                    f"Job {job_id} cannot change from state {current} to {wanted}",  # (K)
+                )
+            job.state = str(wanted)
+            job.modstamp = stamp(org.now())
+            reply = job.created_view()
+        if wanted == "UploadComplete":
+            runner(lambda: process_ingest(org, job))
+        return JSONResponse(reply)
+
+    async def delete(job_id: str, request: Request) -> Response:
+        await user_of(request)
+        job = find(kind, job_id)
+        if job is None:
+            return JSONResponse(NOT_FOUND, 404)
+        if job.state not in ("UploadComplete", *FINISHED):
+            return error(
+                "INVALIDJOBSTATE",
+                f"Job {job_id} is {job.state}: only a job in state UploadComplete, JobComplete, "
+                "Aborted or Failed can be deleted",
+            )
+        jobs.pop(job_id, None)
+        return Response(status_code=204)
+
+    base = f"/jobs/{kind}/{{job_id}}"
+    for path in (base, base + "/"):
+        router.add_api_route(path, info, methods=["GET"])
+        router.add_api_route(path, change_state, methods=["PATCH"])
+        router.add_api_route(path, delete, methods=["DELETE"])
+
+
+def add_bulk_routes(api: APIRouter, org: OrgLike, session: SessionCheck) -> None:
+    """What app.py calls today; the same as including bulk_router(org, session=session)."""
+    api.include_router(bulk_router(org, session=session))
