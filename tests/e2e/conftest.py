@@ -104,3 +104,20 @@ def world(
         key = apollo_sandbox.issue_api_key(master=True)
         asyncio.run(connect_with_key(connections, name="apollo", base_url=served.url, key=key))
         yield World(apollo_sandbox, served.url, hub, connections, data, users)
+
+
+@pytest.fixture
+def crm(hub: Hub, connections: Connections) -> Iterator[Any]:
+    """A Salesforce sandbox over HTTPS, connected through OAuth, setup window ended."""
+    from leadbridge.policy.crm import CrmSync
+    from leadbridge.sandbox.salesforce import SalesforceSandbox
+
+    from .crm_world import CrmWorld, connect
+
+    sandbox = SalesforceSandbox(seed=7)
+    cert, key, ca = sandbox.tls_files()
+    with ServedApp(sandbox.app, ssl_certfile=cert, ssl_keyfile=key) as served:
+        sandbox.set_base_url(served.url)
+        connect((sandbox, served.url, str(ca)), hub, connections)
+        world = CrmWorld(sandbox, served.url, hub, connections, CrmSync())
+        yield world

@@ -30,6 +30,9 @@ QUARANTINE = ("active", "quarantined")
 LINK_STATUSES = ("pending", "created", "adopted", "updated", "error")
 CONNECTION_HEALTH = ("ok", "auth_failed", "access_denied", "paused", "unknown")
 RUN_STATUSES = ("running", "succeeded", "partial", "failed", "deferred")
+EMAIL_STATUSES = ("verified", "unverified")
+JOURNAL_OPS = ("create", "update")
+JOURNAL_TARGETS = ("remote", "hub")
 
 
 def utcnow() -> datetime:
@@ -118,8 +121,125 @@ class Company(Base):
     is_customer: Mapped[bool] = mapped_column(Boolean, default=False)
     quarantine: Mapped[str] = mapped_column(String(20), default="active")
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    # The CRM-side sales stage of the account (stage-based account push selects on it).
+    account_stage: Mapped[str | None] = mapped_column(String(60))
+    custom: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # When each field last changed, and by whom: two-way fields take the latest change.
+    field_changed_at: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    potential_duplicate: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Person(Base):
+    """A person (a CRM contact or lead). `email_key` is the lower-cased match key."""
+
+    __tablename__ = "people"
+    __table_args__ = (
+        CheckConstraint(_in("email_status", EMAIL_STATUSES), name="email_status"),
+        Index("ix_people_ws_email", "workspace_id", "email_key"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    first_name: Mapped[str | None] = mapped_column(String(200))
+    last_name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    email_key: Mapped[str | None] = mapped_column(String(320))
+    email_status: Mapped[str] = mapped_column(String(20), default="unverified")
+    title: Mapped[str | None] = mapped_column(String(255))
+    phone: Mapped[str | None] = mapped_column(String(60))
+    mobile_phone: Mapped[str | None] = mapped_column(String(60))
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("companies.id"), index=True)
+    stage: Mapped[str | None] = mapped_column(String(60))
+    lead_status: Mapped[str | None] = mapped_column(String(60))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    source: Mapped[str | None] = mapped_column(String(100))
+    custom: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    field_changed_at: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    potential_duplicate: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CrmRecord(Base):
+    """The hub's mirror of a CRM record as last read (or written): the match keys dedup and
+    account lookup use offline, and the current values the write rules compare against."""
+
+    __tablename__ = "crm_records"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "remote_system", "remote_scope", "object", "remote_id"),
+        Index("ix_crm_records_email", "workspace_id", "remote_scope", "object", "email_key"),
+        Index("ix_crm_records_domain", "workspace_id", "remote_scope", "object", "domain_key"),
+        Index("ix_crm_records_name", "workspace_id", "remote_scope", "object", "name_key"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"))
+    remote_system: Mapped[str] = mapped_column(String(40))
+    remote_scope: Mapped[str] = mapped_column(String(100))
+    object: Mapped[str] = mapped_column(String(60))
+    remote_id: Mapped[str] = mapped_column(String(100))
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    email_key: Mapped[str | None] = mapped_column(String(320))
+    domain_key: Mapped[str | None] = mapped_column(String(255))
+    name_key: Mapped[str | None] = mapped_column(String(255))
+    modified_at: Mapped[datetime | None] = mapped_column()
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    seen_run_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class SyncCursor(Base):
+    """Where the last pull of one object stopped; saved in the transaction of its page."""
+
+    __tablename__ = "sync_cursors"
+    __table_args__ = (UniqueConstraint("workspace_id", "remote_system", "remote_scope", "object"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"))
+    remote_system: Mapped[str] = mapped_column(String(40))
+    remote_scope: Mapped[str] = mapped_column(String(100))
+    object: Mapped[str] = mapped_column(String(60))
+    modified_at: Mapped[datetime | None] = mapped_column()
+    last_id: Mapped[str | None] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class OutboxItem(Base):
+    """A hub change waiting to be pushed. The field set is kept, not the values: the push
+    reads the record when it sends, so many quick edits coalesce into one write."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_open", "workspace_id", "done_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"))
+    hub_object: Mapped[str] = mapped_column(String(60))
+    hub_id: Mapped[int] = mapped_column(Integer)
+    fields: Mapped[list[str] | None] = mapped_column(JSON)
+    manual: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column()
+
+
+class JournalEntry(Base):
+    """One write of a run with the values it replaced, so `undo` can restore them."""
+
+    __tablename__ = "journal"
+    __table_args__ = (
+        CheckConstraint(_in("op", JOURNAL_OPS), name="op"),
+        CheckConstraint(_in("target", JOURNAL_TARGETS), name="target"),
+        Index("ix_journal_run", "run_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"))
+    run_id: Mapped[int] = mapped_column(ForeignKey("sync_runs.id"))
+    target: Mapped[str] = mapped_column(String(10))
+    remote_system: Mapped[str | None] = mapped_column(String(40))
+    remote_scope: Mapped[str | None] = mapped_column(String(100))
+    object: Mapped[str] = mapped_column(String(60))
+    record_id: Mapped[str] = mapped_column(String(100))
+    op: Mapped[str] = mapped_column(String(10))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    undone_at: Mapped[datetime | None] = mapped_column()
 
 
 class Connection(Base):

@@ -1,6 +1,7 @@
 """Pure normalisation helpers: no I/O, no network, deterministic."""
 
+from leadbridge.normalize.company import company_name_key
 from leadbridge.normalize.domain import normalize_domain, website_for
 from leadbridge.normalize.email import normalize_email
 
-__all__ = ["normalize_domain", "normalize_email", "website_for"]
+__all__ = ["company_name_key", "normalize_domain", "normalize_email", "website_for"]

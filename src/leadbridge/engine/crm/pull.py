@@ -1,0 +1,503 @@
+"""Pull: CRM records into the mirror (each page with its cursor, in one transaction), then into
+the hub under the write rules.
+
+- Users first (owner mapping), then Accounts, Contacts, Leads.
+- A lead and a contact for the same person: the contact is kept (the lead is not linked).
+- A converted lead is followed: its person moves to the converted contact; no lead is recreated.
+- Records that look duplicated in the CRM are flagged on the hub record and in the log, never
+  merged.
+- The write rules run here: CRM-owned values flow into the hub; auto-fill and overwrite send
+  the hub's values back (journaled, so `undo` can restore them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from leadbridge.connectors.base import Cursor
+from leadbridge.engine.crm.apply import Write, write, write_hub
+from leadbridge.engine.crm.context import SYSTEM, CrmContext, SyncRefused
+from leadbridge.engine.crm.resolve import resolve
+from leadbridge.engine.crm.values import crm_values, hub_values, to_hub
+from leadbridge.hub.edits import changed_at, email_key
+from leadbridge.hub.store import log_error
+from leadbridge.hub.tables import (
+    Company,
+    CrmRecord,
+    Person,
+    RecordLink,
+    SyncCursor,
+    User,
+    UserLink,
+    utcnow,
+)
+from leadbridge.normalize import company_name_key
+from leadbridge.policy.crm import ObjectMap
+
+OBJECTS = ("User", "Account", "Contact", "Lead")
+EXTRA = {
+    "User": ["Email", "FirstName", "LastName", "IsActive"],
+    "Account": ["Name", "Website"],
+    "Contact": ["Email", "FirstName", "LastName", "AccountId"],
+    "Lead": [
+        "Email",
+        "FirstName",
+        "LastName",
+        "Company",
+        "IsConverted",
+        "ConvertedContactId",
+        "ConvertedAccountId",
+    ],
+}
+
+
+@dataclass
+class PullReport:
+    run_id: int
+    counts: dict[str, int] = field(default_factory=dict)
+    names: dict[str, Company] | None = None  # company name key -> company, built once a run
+
+    def add(self, key: str, n: int = 1) -> None:
+        self.counts[key] = self.counts.get(key, 0) + n
+
+
+def pull_fields(ctx: CrmContext, sobject: str) -> list[str]:
+    mapped: list[str] = []
+    if sobject in ("Lead", "Contact", "Account"):
+        mapping = ctx.policy.account if sobject == "Account" else ctx.policy.people_map(sobject)
+        mapped = [f.crm for f in mapping.fields]
+    return list(dict.fromkeys([*EXTRA[sobject], *mapped]))
+
+
+async def pull(ctx: CrmContext, *, manual: bool = False) -> PullReport:
+    if manual and ctx.in_setup_window():
+        raise SyncRefused(
+            f"the setup window is open until {ctx.setup_until():%Y-%m-%d %H:%M} UTC: set the "
+            "policy, then run `leadbridge activate` to start syncing now"
+        )
+    initial = not ctx.initial_pull_done()
+    if initial:
+        ctx.save_state(initial_pull="running")
+    report = PullReport(ctx.start_run("crm_pull"))
+    try:
+        await _pull(ctx, report)
+    except Exception as exc:
+        ctx.finish_run(report.run_id, "failed", report.counts, str(exc))
+        raise
+    if initial:
+        ctx.save_state(initial_pull="done")
+    ctx.finish_run(report.run_id, "succeeded", report.counts)
+    return report
+
+
+async def _pull(ctx: CrmContext, report: PullReport) -> None:
+    cap = ctx.clock()
+    touched: dict[str, list[str]] = {}
+    for sobject in OBJECTS:
+        with ctx.hub.session() as s:
+            row = _cursor_row(s, ctx, sobject)
+            cursor = Cursor(row.modified_at, row.last_id) if row else Cursor()
+        async for page in ctx.connector.read_changed(
+            sobject, pull_fields(ctx, sobject), cursor, cap
+        ):
+            with ctx.hub.session() as s:  # the page and its cursor, together
+                ctx.store_mirror(s, page.records, report.run_id)
+                row = _cursor_row(s, ctx, sobject) or SyncCursor(
+                    workspace_id=ctx.workspace_id,
+                    remote_system=SYSTEM,
+                    remote_scope=ctx.scope,
+                    object=sobject,
+                )
+                row.modified_at, row.last_id = page.cursor.modified_at, page.cursor.last_id
+                s.add(row)
+            touched.setdefault(sobject, []).extend(r.id for r in page.records)
+            report.add(f"read_{sobject.lower()}", len(page.records))
+            if ctx.progress:
+                ctx.progress(sobject, len(page.records))
+    writes: dict[str, list[Write]] = {}
+    with ctx.hub.session() as s:
+        _users(s, ctx, touched.get("User", []))
+    for sobject in ("Account", "Contact", "Lead"):
+        ids = list(dict.fromkeys(touched.get(sobject, [])))
+        for start in range(0, len(ids), 500):
+            with ctx.hub.session() as s:
+                chunk = _reconcile(s, ctx, report, sobject, ids[start : start + 500])
+            writes.setdefault(sobject, []).extend(chunk)
+    for sobject, items in writes.items():
+        if items:
+            outcome = await write(ctx, report.run_id, sobject, items)
+            report.add("crm_updated", outcome.updated)
+            report.add("failed", outcome.failed)
+
+
+def _cursor_row(s: Session, ctx: CrmContext, sobject: str) -> SyncCursor | None:
+    return s.scalar(
+        select(SyncCursor).where(
+            SyncCursor.workspace_id == ctx.workspace_id,
+            SyncCursor.remote_system == SYSTEM,
+            SyncCursor.remote_scope == ctx.scope,
+            SyncCursor.object == sobject,
+        )
+    )
+
+
+def _users(s: Session, ctx: CrmContext, ids: Sequence[str]) -> None:
+    rows = ctx.mirror(s, "User", list(dict.fromkeys(ids)))
+    if not rows:
+        return
+    links = {
+        link.remote_user_id: link
+        for link in s.scalars(
+            select(UserLink).where(
+                UserLink.workspace_id == ctx.workspace_id,
+                UserLink.remote_system == SYSTEM,
+                UserLink.remote_scope == ctx.scope,
+            )
+        )
+    }
+    taken = {link.hub_user_id for link in links.values() if link.hub_user_id}
+    users = {
+        u.email.lower(): u
+        for u in s.scalars(select(User).where(User.workspace_id == ctx.workspace_id))
+    }
+    for row in rows.values():
+        f = row.fields
+        email = str(f.get("Email") or "").lower()
+        link = links.get(row.remote_id) or UserLink(
+            workspace_id=ctx.workspace_id,
+            remote_system=SYSTEM,
+            remote_scope=ctx.scope,
+            remote_user_id=row.remote_id,
+        )
+        link.remote_email = email or None
+        link.remote_name = " ".join(x for x in (f.get("FirstName"), f.get("LastName")) if x)
+        link.deleted = not f.get("IsActive", True)
+        link.synced_at = utcnow()
+        s.add(link)
+        if link.hub_user_id is None and email and f.get("IsActive", True):
+            user = users.get(email)
+            if user is None:
+                user = User(
+                    workspace_id=ctx.workspace_id,
+                    email=email,
+                    first_name=f.get("FirstName"),
+                    last_name=f.get("LastName"),
+                )
+                s.add(user)
+                s.flush()
+                users[email] = user
+            if user.id not in taken:
+                link.hub_user_id, link.mapped_by = user.id, "auto"
+                taken.add(user.id)
+
+
+def _flag(
+    s: Session,
+    ctx: CrmContext,
+    run_id: int,
+    record: Person | Company,
+    message: str,
+    remote_id: str,
+) -> None:
+    if record.potential_duplicate == message:
+        return
+    record.potential_duplicate = message
+    log_error(
+        s,
+        workspace_id=ctx.workspace_id,
+        job="crm_duplicates",
+        error_class="potential_duplicate",
+        message=message,
+        run_id=run_id,
+        connection_id=ctx.connection.id,
+        hub_object="person" if isinstance(record, Person) else "company",
+        hub_id=record.id,
+        remote_id=remote_id,
+        hint="merge the records in Salesforce (leadbridge never merges them silently)",
+    )
+
+
+def _reconcile(
+    s: Session, ctx: CrmContext, report: PullReport, sobject: str, ids: list[str]
+) -> list[Write]:
+    rows = ctx.mirror(s, sobject, ids)
+    links = ctx.links_by_remote(s, sobject, ids)
+    to_remote, to_hub_user = ctx.owners(s)
+    writes: list[Write] = []
+    for remote_id in ids:
+        row = rows.get(remote_id)
+        if row is None or row.deleted:
+            continue  # deletion and merge mirroring come with their own settings
+        if sobject == "Lead" and row.fields.get("IsConverted"):
+            _follow_conversion(s, ctx, report, row, links.get(remote_id))
+            continue
+        link = links.get(remote_id)
+        record: Person | Company | None
+        if link is None:
+            record = _match(s, ctx, report, sobject, row)
+            if record is None:
+                continue
+            link = RecordLink(
+                workspace_id=ctx.workspace_id,
+                remote_system=SYSTEM,
+                remote_scope=ctx.scope,
+                remote_object=sobject,
+                hub_object="company" if sobject == "Account" else "person",
+                hub_id=record.id,
+                remote_id=remote_id,
+                status="adopted",
+                attempts=0,
+                last_run_id=report.run_id,
+                last_synced_at=utcnow(),
+            )
+            s.add(link)
+            s.flush()
+            report.add(f"linked_{sobject.lower()}")
+        else:
+            record = (
+                s.get(Company, link.hub_id) if sobject == "Account" else s.get(Person, link.hub_id)
+            )
+            if record is None:
+                continue
+        if isinstance(record, Person) and sobject == "Contact":
+            account = str(row.fields.get("AccountId") or "")
+            company_link = ctx.links_by_remote(s, "Account", [account]).get(account)
+            if company_link is not None and record.company_id != company_link.hub_id:
+                write_hub(s, report.run_id, record, {"company_id": company_link.hub_id}, None)
+        w = _rules(s, ctx, report, sobject, row, link, record, to_remote, to_hub_user)
+        if w is not None:
+            writes.append(w)
+    return writes
+
+
+def _rules(
+    s: Session,
+    ctx: CrmContext,
+    report: PullReport,
+    sobject: str,
+    row: CrmRecord,
+    link: RecordLink,
+    record: Person | Company,
+    to_remote: dict[int, str],
+    to_hub_user: dict[str, int],
+) -> Write | None:
+    mapping: ObjectMap = (
+        ctx.policy.account if sobject == "Account" else ctx.policy.people_map(sobject)
+    )
+    company = (
+        s.get(Company, record.company_id)
+        if isinstance(record, Person) and record.company_id
+        else None
+    )
+    mine = hub_values(record, mapping, policy=ctx.policy, company=company, to_remote=to_remote)
+    theirs = crm_values(row.fields, mapping)
+    result = resolve(
+        mapping.fields,
+        mine,
+        theirs,
+        link.pushed,
+        hub_changed_at=changed_at(record),
+        crm_modified_at=row.modified_at,
+    )
+    if result.hub:
+        changed = write_hub(
+            s, report.run_id, record, to_hub(result.hub, to_hub_user), row.modified_at
+        )
+        report.add("hub_updated", bool(changed))
+    link.pushed = theirs  # what both sides agree on now, but for the writes below
+    if not result.crm:
+        return None
+    return Write(
+        hub_object=link.hub_object,
+        hub_id=link.hub_id,
+        sobject=sobject,
+        values=result.crm,
+        remote_id=link.remote_id,
+        before={k: row.fields.get(k) for k in result.crm},
+    )
+
+
+def _by_name(s: Session, ctx: CrmContext, report: PullReport) -> dict[str, Company]:
+    if report.names is None:
+        report.names = {}
+        for c in s.scalars(
+            select(Company)
+            .where(Company.workspace_id == ctx.workspace_id, Company.name.is_not(None))
+            .order_by(Company.id)
+        ):
+            key = company_name_key(c.name)
+            if key:
+                report.names.setdefault(key, c)
+    return report.names
+
+
+def _match(
+    s: Session, ctx: CrmContext, report: PullReport, sobject: str, row: CrmRecord
+) -> Person | Company | None:
+    """The hub record an unlinked CRM record belongs to, created when there is none; None when
+    the record is skipped (a lead shadowed by its contact, a duplicate)."""
+    f = row.fields
+    if sobject == "Account":
+        company = None
+        if row.domain_key:
+            company = s.scalar(
+                select(Company).where(
+                    Company.workspace_id == ctx.workspace_id, Company.domain == row.domain_key
+                )
+            )
+        if company is None and row.name_key:
+            company = _by_name(s, ctx, report).get(row.name_key)
+            if company is not None and company.domain and row.domain_key:
+                company = None  # same name, different domains: different companies
+        if company is not None:
+            other = ctx.links(s, "company", [company.id]).get(company.id, {}).get("Account")
+            if other is not None and other.remote_id != row.remote_id:
+                _flag(
+                    s,
+                    ctx,
+                    report.run_id,
+                    company,
+                    f"potential duplicate: Salesforce accounts {other.remote_id} and "
+                    f"{row.remote_id} both look like this company",
+                    row.remote_id,
+                )
+                report.add("potential_duplicates")
+                return None
+            return company
+        company = Company(
+            workspace_id=ctx.workspace_id,
+            name=f.get("Name"),
+            domain=row.domain_key,
+            is_lead=False,
+        )
+        s.add(company)
+        s.flush()
+        if row.name_key:
+            _by_name(s, ctx, report).setdefault(row.name_key, company)
+        report.add("hub_created_company")
+        return company
+    person = None
+    if row.email_key:
+        candidates = list(
+            s.scalars(
+                select(Person)
+                .where(Person.workspace_id == ctx.workspace_id, Person.email_key == row.email_key)
+                .order_by(Person.id)
+            )
+        )
+        person = candidates[0] if candidates else None
+    if person is not None:
+        linked = ctx.links(s, "person", [person.id]).get(person.id, {})
+        if sobject == "Lead" and "Contact" in linked and linked["Contact"].remote_id:
+            report.add("leads_shadowed_by_contact")  # keep the contact: the lead is not linked
+            return None
+        other = linked.get(sobject)
+        if other is not None and other.remote_id and other.remote_id != row.remote_id:
+            _flag(
+                s,
+                ctx,
+                report.run_id,
+                person,
+                f"potential duplicate: Salesforce {sobject.lower()}s {other.remote_id} and "
+                f"{row.remote_id} have the same e-mail",
+                row.remote_id,
+            )
+            report.add("potential_duplicates")
+            return None
+        if other is not None and not other.remote_id:
+            s.delete(other)  # a create intent the CRM already holds: adopt instead
+            s.flush()
+        return person
+    person = Person(
+        workspace_id=ctx.workspace_id,
+        first_name=f.get("FirstName"),
+        last_name=f.get("LastName"),
+        email=f.get("Email"),
+        email_key=email_key(f.get("Email")),
+        email_status="unverified",
+    )
+    if sobject == "Lead" and f.get("Company"):
+        key = company_name_key(f.get("Company"))
+        person.company_id = next(
+            (
+                c.id
+                for c in s.scalars(
+                    select(Company).where(
+                        Company.workspace_id == ctx.workspace_id, Company.name == f["Company"]
+                    )
+                )
+                if company_name_key(c.name) == key
+            ),
+            None,
+        )
+    s.add(person)
+    s.flush()
+    report.add("hub_created_person")
+    return person
+
+
+def _follow_conversion(
+    s: Session, ctx: CrmContext, report: PullReport, row: CrmRecord, link: RecordLink | None
+) -> None:
+    """A converted lead: its person now lives on as the converted contact (and account)."""
+    if link is None:
+        return
+    contact_id = row.fields.get("ConvertedContactId")
+    account_id = row.fields.get("ConvertedAccountId")
+    person = s.get(Person, link.hub_id)
+    pushed = dict(link.pushed or {})
+    s.delete(link)
+    s.flush()
+    if person is None or not contact_id:
+        return
+    existing = ctx.links_by_remote(s, "Contact", [contact_id]).get(contact_id)
+    mine = ctx.links(s, "person", [person.id]).get(person.id, {}).get("Contact")
+    if existing is None and mine is None:
+        s.add(
+            RecordLink(
+                workspace_id=ctx.workspace_id,
+                remote_system=SYSTEM,
+                remote_scope=ctx.scope,
+                remote_object="Contact",
+                hub_object="person",
+                hub_id=person.id,
+                remote_id=contact_id,
+                status="adopted",
+                attempts=0,
+                pushed={k: v for k, v in pushed.items() if k in ("FirstName", "LastName")},
+                last_synced_at=utcnow(),
+            )
+        )
+    if account_id and person.company_id:
+        company_links = ctx.links(s, "company", [person.company_id]).get(person.company_id, {})
+        if "Account" not in company_links and not ctx.links_by_remote(s, "Account", [account_id]):
+            s.add(
+                RecordLink(
+                    workspace_id=ctx.workspace_id,
+                    remote_system=SYSTEM,
+                    remote_scope=ctx.scope,
+                    remote_object="Account",
+                    hub_object="company",
+                    hub_id=person.company_id,
+                    remote_id=account_id,
+                    status="adopted",
+                    attempts=0,
+                    last_synced_at=utcnow(),
+                )
+            )
+    report.add("leads_followed_to_contact")
+
+
+def forget_cursors(ctx: CrmContext) -> None:
+    """A full re-read next time (the reconcile backstop)."""
+    with ctx.hub.session() as s:
+        s.execute(
+            delete(SyncCursor).where(
+                SyncCursor.workspace_id == ctx.workspace_id,
+                SyncCursor.remote_scope == ctx.scope,
+            )
+        )

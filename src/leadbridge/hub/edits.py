@@ -1,0 +1,103 @@
+"""Changing hub people and companies: every change stamps its fields' change time, and a
+change made by a person (not by the sync itself) goes to the outbox to be pushed.
+
+The origin tag is what keeps a pulled value from being pushed straight back (no echoes).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from leadbridge.hub.tables import Company, OutboxItem, Person, utcnow
+from leadbridge.normalize import normalize_email
+
+Origin = Literal["user", "manual", "sync"]
+HubRecord = Person | Company
+
+
+def hub_object(record: HubRecord) -> str:
+    return "person" if isinstance(record, Person) else "company"
+
+
+def get_field(record: HubRecord, name: str) -> Any:
+    if name.startswith("custom."):
+        return (record.custom or {}).get(name.removeprefix("custom."))
+    return getattr(record, name)
+
+
+def edit(
+    s: Session,
+    record: HubRecord,
+    changes: dict[str, Any],
+    *,
+    origin: Origin,
+    at: datetime | None = None,
+) -> list[str]:
+    """Apply `changes` (hub field -> value); returns the fields that really changed."""
+    when = at or utcnow()
+    changed: list[str] = []
+    stamps = dict(record.field_changed_at or {})
+    custom = dict(record.custom or {})
+    for name, value in changes.items():
+        if get_field(record, name) == value:
+            continue
+        if name.startswith("custom."):
+            custom[name.removeprefix("custom.")] = value
+        else:
+            setattr(record, name, value)
+            if name == "email" and isinstance(record, Person):
+                record.email_key = email_key(value)
+        stamps[name] = when.isoformat()
+        changed.append(name)
+    if not changed:
+        return []
+    record.custom = custom or None
+    record.field_changed_at = stamps
+    record.updated_at = when
+    if origin != "sync":
+        s.flush()
+        s.add(
+            OutboxItem(
+                workspace_id=record.workspace_id,
+                hub_object=hub_object(record),
+                hub_id=record.id,
+                fields=changed,
+                manual=origin == "manual",
+                created_at=when,
+            )
+        )
+    return changed
+
+
+def email_key(value: Any) -> str | None:
+    if not value:
+        return None
+    return normalize_email(str(value)) or str(value).strip().lower()
+
+
+def changed_at(record: HubRecord) -> dict[str, datetime | None]:
+    return {
+        k: datetime.fromisoformat(v) if isinstance(v, str) else None
+        for k, v in (record.field_changed_at or {}).items()
+    }
+
+
+def enqueue_push(s: Session, workspace_id: int, hub_obj: str, ids: list[int], manual: bool) -> None:
+    for hub_id in ids:
+        s.add(
+            OutboxItem(workspace_id=workspace_id, hub_object=hub_obj, hub_id=hub_id, manual=manual)
+        )
+
+
+def open_outbox(s: Session, workspace_id: int) -> list[OutboxItem]:
+    return list(
+        s.scalars(
+            select(OutboxItem)
+            .where(OutboxItem.workspace_id == workspace_id, OutboxItem.done_at.is_(None))
+            .order_by(OutboxItem.id)
+        )
+    )
