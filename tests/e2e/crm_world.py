@@ -29,7 +29,9 @@ from leadbridge.sandbox.salesforce import SalesforceSandbox
 FAST = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.02, max_rate_limit_wait=1)
 
 
-def oauth_token_body(sandbox: SalesforceSandbox, url: str, ca: str) -> tuple[dict[str, Any], str, str]:
+def oauth_token_body(
+    sandbox: SalesforceSandbox, url: str, ca: str
+) -> tuple[dict[str, Any], str, str]:
     redirect = "https://hub.example/cb"
     client_id, secret = sandbox.register_connected_app([redirect])
     verifier = secrets.token_urlsafe(48)
@@ -102,9 +104,11 @@ class CrmWorld:
 
     def company(self, **fields: Any) -> int:
         with self.hub.session() as s:
-            existing = s.scalar(
-                select(Company).where(Company.domain == fields.get("domain"))
-            ) if fields.get("domain") else None
+            existing = (
+                s.scalar(select(Company).where(Company.domain == fields.get("domain")))
+                if fields.get("domain")
+                else None
+            )
             if existing is not None:
                 return existing.id
             c = Company(workspace_id=self.hub.workspace_id, is_lead=False, **fields)
@@ -141,14 +145,14 @@ class CrmWorld:
 
     def errors(self) -> list[ErrorLogEntry]:
         with self.hub.session() as s:
-            rows = list(
-                s.scalars(select(ErrorLogEntry).where(ErrorLogEntry.resolved_at.is_(None)))
-            )
+            rows = list(s.scalars(select(ErrorLogEntry).where(ErrorLogEntry.resolved_at.is_(None))))
             s.expunge_all()
             return rows
 
 
-def connect(world_parts: tuple[SalesforceSandbox, str, str], hub: Hub, connections: Connections) -> None:
+def connect(
+    world_parts: tuple[SalesforceSandbox, str, str], hub: Hub, connections: Connections
+) -> None:
     sandbox, url, ca = world_parts
     body, client_id, secret = oauth_token_body(sandbox, url, ca)
     connect_salesforce(

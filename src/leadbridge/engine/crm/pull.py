@@ -73,7 +73,9 @@ def pull_fields(ctx: CrmContext, sobject: str) -> list[str]:
     return list(dict.fromkeys([*EXTRA[sobject], *mapped]))
 
 
-async def pull(ctx: CrmContext, *, manual: bool = False) -> PullReport:
+async def pull(ctx: CrmContext, *, manual: bool = False, write_back: bool = True) -> PullReport:
+    """`write_back=False` (the refresh before a push) reads only: the push run itself then
+    sends the hub's values, so they are journaled under that run."""
     if manual and ctx.in_setup_window():
         raise SyncRefused(
             f"the setup window is open until {ctx.setup_until():%Y-%m-%d %H:%M} UTC: set the "
@@ -84,7 +86,7 @@ async def pull(ctx: CrmContext, *, manual: bool = False) -> PullReport:
         ctx.save_state(initial_pull="running")
     report = PullReport(ctx.start_run("crm_pull"))
     try:
-        await _pull(ctx, report)
+        await _pull(ctx, report, write_back)
     except Exception as exc:
         ctx.finish_run(report.run_id, "failed", report.counts, str(exc))
         raise
@@ -94,7 +96,7 @@ async def pull(ctx: CrmContext, *, manual: bool = False) -> PullReport:
     return report
 
 
-async def _pull(ctx: CrmContext, report: PullReport) -> None:
+async def _pull(ctx: CrmContext, report: PullReport, write_back: bool) -> None:
     cap = ctx.clock()
     touched: dict[str, list[str]] = {}
     for sobject in OBJECTS:
@@ -128,7 +130,7 @@ async def _pull(ctx: CrmContext, report: PullReport) -> None:
                 chunk = _reconcile(s, ctx, report, sobject, ids[start : start + 500])
             writes.setdefault(sobject, []).extend(chunk)
     for sobject, items in writes.items():
-        if items:
+        if items and write_back:
             outcome = await write(ctx, report.run_id, sobject, items)
             report.add("crm_updated", outcome.updated)
             report.add("failed", outcome.failed)
@@ -355,6 +357,20 @@ def _match(
                 company = None  # same name, different domains: different companies
         if company is not None:
             other = ctx.links(s, "company", [company.id]).get(company.id, {}).get("Account")
+            key = ("domain_key", row.domain_key) if row.domain_key else ("name_key", row.name_key)
+            rivals = ctx.mirror_by(s, "Account", key[0], [str(key[1])]).get(str(key[1]), [])
+            if other is None and len(rivals) > 1:
+                _flag(
+                    s,
+                    ctx,
+                    report.run_id,
+                    company,
+                    f"ambiguous: Salesforce accounts {', '.join(r.remote_id for r in rivals)} "
+                    "all match this company; merge them in Salesforce",
+                    row.remote_id,
+                )
+                report.add("ambiguous_accounts")
+                return None
             if other is not None and other.remote_id != row.remote_id:
                 _flag(
                     s,

@@ -441,7 +441,9 @@ async def push(
                 "setup window, or `leadbridge activate`)"
             )
     if refresh and ctx.initial_pull_done():
-        await pull(ctx)  # fresh match keys for dedup, and repair of interrupted creates
+        await pull(
+            ctx, write_back=False
+        )  # fresh match keys for dedup, and repair of interrupted creates
     report = PushReport(ctx.start_run("crm_push_manual" if manual else "crm_push"))
     the_plan = plan(ctx, person_ids=person_ids, company_ids=company_ids, manual=manual)
     report.plan = the_plan

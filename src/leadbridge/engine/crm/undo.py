@@ -1,0 +1,174 @@
+"""Undo a run from its journal: updates get their before-image written back, records the run
+created are deleted (and unlinked), hub values the run changed are restored.
+
+A CRM field someone changed again after the run is left alone and reported: undo restores
+what the run did, it never overwrites a newer edit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from leadbridge.engine.crm.context import CrmContext
+from leadbridge.engine.crm.resolve import same
+from leadbridge.hub.edits import edit
+from leadbridge.hub.tables import (
+    Company,
+    CrmRecord,
+    JournalEntry,
+    Person,
+    RecordLink,
+    SyncRun,
+    utcnow,
+)
+
+
+class UndoRefused(Exception):
+    pass
+
+
+@dataclass
+class UndoReport:
+    restored: int = 0
+    deleted: int = 0
+    hub_restored: int = 0
+    kept_newer: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
+async def undo_run(ctx: CrmContext, run_id: int) -> UndoReport:
+    with ctx.hub.session() as s:
+        run = s.get(SyncRun, run_id)
+        if run is None or run.workspace_id != ctx.workspace_id:
+            raise UndoRefused(f"no run {run_id}")
+        entries = list(
+            s.scalars(
+                select(JournalEntry)
+                .where(JournalEntry.run_id == run_id, JournalEntry.undone_at.is_(None))
+                .order_by(JournalEntry.id.desc())
+            )
+        )
+        s.expunge_all()
+    if not entries:
+        raise UndoRefused(f"run {run_id} wrote nothing that is not undone already")
+    report = UndoReport()
+    remote = [e for e in entries if e.target == "remote"]
+    by_object: dict[tuple[str, str], list[JournalEntry]] = {}
+    for e in remote:
+        by_object.setdefault((e.object, e.op), []).append(e)
+    done: list[int] = []
+    for (sobject, op), group in by_object.items():
+        if op == "update":
+            current = await _current(ctx, sobject, [e.record_id for e in group], group)
+            writes: list[tuple[Any, dict[str, Any]]] = []
+            for e in group:
+                now = current.get(e.record_id, {})
+                values = {}
+                for k, before in (e.before or {}).items():
+                    if same(now.get(k), (e.after or {}).get(k)):
+                        values[k] = before
+                    else:
+                        report.kept_newer.append(f"{sobject} {e.record_id}.{k}")
+                if values:
+                    writes.append((e, {"Id": e.record_id, **values}))
+                else:
+                    done.append(e.id)
+            results = await ctx.connector.write(sobject, "update", writes) if writes else []
+            for result in results:
+                entry: JournalEntry = result.ref
+                if result.ok:
+                    report.restored += 1
+                    done.append(entry.id)
+                else:
+                    report.failed.append(f"{sobject} {entry.record_id}: {result.error}")
+        else:
+            results = await ctx.connector.write(
+                sobject, "delete", [(e, {"Id": e.record_id}) for e in group]
+            )
+            gone = []
+            for result in results:
+                entry = result.ref
+                if result.ok or "ENTITY_IS_DELETED" in str(result.error):
+                    report.deleted += 1
+                    done.append(entry.id)
+                    gone.append(entry.record_id)
+                else:
+                    report.failed.append(f"{sobject} {entry.record_id}: {result.error}")
+            with ctx.hub.session() as s:
+                s.execute(
+                    delete(RecordLink).where(
+                        RecordLink.workspace_id == ctx.workspace_id,
+                        RecordLink.remote_scope == ctx.scope,
+                        RecordLink.remote_object == sobject,
+                        RecordLink.remote_id.in_(gone),
+                    )
+                )
+                s.execute(
+                    delete(CrmRecord).where(
+                        CrmRecord.workspace_id == ctx.workspace_id,
+                        CrmRecord.remote_scope == ctx.scope,
+                        CrmRecord.object == sobject,
+                        CrmRecord.remote_id.in_(gone),
+                    )
+                )
+    with ctx.hub.session() as s:
+        for e in entries:
+            if e.target != "hub":
+                continue
+            model = Person if e.object == "person" else Company
+            record = s.get(model, int(e.record_id))
+            if record is not None:
+                edit(s, record, dict(e.before or {}), origin="sync")
+                report.hub_restored += 1
+            done.append(e.id)
+        for e in s.scalars(select(JournalEntry).where(JournalEntry.id.in_(done))):
+            e.undone_at = utcnow()
+    await _refresh_snapshots(ctx, remote)
+    return report
+
+
+async def _current(
+    ctx: CrmContext, sobject: str, ids: list[str], group: list[JournalEntry]
+) -> dict[str, dict[str, Any]]:
+    """The CRM's values now (one query per 200 ids), to leave newer edits alone."""
+    fields = sorted({k for e in group for k in (e.before or {})} | {"Id"})
+    out: dict[str, dict[str, Any]] = {}
+    unique = list(dict.fromkeys(ids))
+    for start in range(0, len(unique), 200):
+        chunk = ", ".join(f"'{i}'" for i in unique[start : start + 200])
+        soql = f"SELECT {', '.join(fields)} FROM {sobject} WHERE Id IN ({chunk})"
+        async for rows in ctx.connector.client.query(soql):
+            for row in rows:
+                out[str(row["Id"])] = row
+    return out
+
+
+async def _refresh_snapshots(ctx: CrmContext, entries: list[JournalEntry]) -> None:
+    """After undo, both sides hold the before-image: that is the agreed state again."""
+    with ctx.hub.session() as s:
+        for e in entries:
+            if e.op != "update":
+                continue
+            link = s.scalar(
+                select(RecordLink).where(
+                    RecordLink.workspace_id == ctx.workspace_id,
+                    RecordLink.remote_scope == ctx.scope,
+                    RecordLink.remote_object == e.object,
+                    RecordLink.remote_id == e.record_id,
+                )
+            )
+            if link is not None:
+                link.pushed = {**(link.pushed or {}), **(e.before or {})}
+            row = s.scalar(
+                select(CrmRecord).where(
+                    CrmRecord.workspace_id == ctx.workspace_id,
+                    CrmRecord.remote_scope == ctx.scope,
+                    CrmRecord.object == e.object,
+                    CrmRecord.remote_id == e.record_id,
+                )
+            )
+            if row is not None:
+                row.fields = {**row.fields, **(e.before or {})}
