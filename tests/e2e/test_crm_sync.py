@@ -191,3 +191,130 @@ def test_undo_restores_the_before_image(crm: CrmWorld) -> None:
     assert crm.org.row("Lead", lead_id)["IsDeleted"]
     assert result.restored == 1 and result.deleted == 1
     assert crm.link("person", new_person) == {}
+
+
+def test_a_run_killed_after_salesforce_created_records_leaves_no_duplicate(
+    crm: CrmWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from leadbridge.engine.crm.context import CrmContext
+    from leadbridge.engine.crm.push import push
+
+    ready(crm)
+    people = [
+        crm.person(
+            last_name=f"K{i}", email=f"k{i}@kill.io", company={"name": "Kill", "domain": "kill.io"}
+        )
+        for i in range(30)
+    ]
+
+    def die(*_: object, **__: object) -> None:
+        raise KeyboardInterrupt("killed between Salesforce's answer and our commit")
+
+    monkeypatch.setattr(CrmContext, "store_mirror", die)
+    with pytest.raises(KeyboardInterrupt):
+        asyncio.run(push(crm.ctx(), refresh=False))
+    monkeypatch.undo()
+    assert len(crm.rows("Account")) == 1 and not crm.link("person", people[0])
+    crm.push()
+    crm.push()
+    assert len(crm.rows("Account")) == 1
+    leads = crm.rows("Lead")
+    assert sorted(r["Email"] for r in leads) == sorted(f"k{i}@kill.io" for i in range(30))
+    assert all(crm.link("person", p).get("Lead") for p in people)
+
+
+def test_a_thousand_rounds_of_edits_on_both_sides_never_oscillate_or_lose_an_edit(
+    crm: CrmWorld,
+) -> None:
+    import asyncio
+    import random
+    import time
+
+    from leadbridge.engine.crm.pull import pull
+    from leadbridge.engine.crm.push import push
+
+    ready(crm)
+    people = [
+        crm.person(
+            first_name=f"F{i}",
+            last_name=f"L{i}",
+            email=f"p{i}@round.io",
+            company={"name": "Round", "domain": "round.io"},
+        )
+        for i in range(3)
+    ]
+    crm.push()
+    ids = {p: crm.link("person", p)["Lead"] for p in people}
+    expected = {
+        p: {
+            "FirstName": f"F{i}",
+            "LastName": f"L{i}",
+            "Title": None,
+            "Status": "Open - Not Contacted",
+        }
+        for i, p in enumerate(people)
+    }
+    rng = random.Random(11)
+    ctx = crm.ctx()
+
+    async def cycle() -> None:
+        await pull(ctx)
+        await push(ctx, refresh=False)
+
+    async def rounds() -> None:
+        for n in range(1000):
+            await one(n)
+        # Settled: one more cycle writes nothing on either side.
+        before = dict(ctx.connector.client.api.counter.by_route)
+        await cycle()
+        after = ctx.connector.client.api.counter.by_route
+        writes = [r for r in after if r.startswith("PATCH")]
+        assert all(after[r] == before.get(r) for r in writes), (before, after)
+
+    async def one(n: int) -> None:
+        p = rng.choice(people)
+        hub_field, crm_field = rng.choice([("first_name", "FirstName"), ("last_name", "LastName")])
+        kind = rng.random()
+        value = f"v{n}"
+        if kind < 0.35:
+            crm.edit_person(p, **{hub_field: value})
+            expected[p][crm_field] = value
+        elif kind < 0.7:
+            crm.org.update("Lead", ids[p], {crm_field: value})
+            expected[p][crm_field] = value
+        elif kind < 0.8:  # both sides, the CRM last: the CRM's edit is the latest
+            crm.edit_person(p, **{hub_field: value + "h"})
+            time.sleep(0.002)
+            crm.org.update("Lead", ids[p], {crm_field: value + "c"})
+            expected[p][crm_field] = value + "c"
+        elif kind < 0.9:
+            crm.org.update(
+                "Lead",
+                ids[p],
+                {"Status": rng.choice(["Working - Contacted", "Open - Not Contacted"])},
+            )
+            expected[p]["Status"] = crm.org.row("Lead", ids[p])["Status"]
+        else:
+            crm.edit_person(p, title=value)
+            expected[p]["Title"] = value
+        await cycle()
+
+    asyncio.run(rounds())
+    for p in people:
+        lead = crm.org.row("Lead", ids[p])
+        person = crm.get_person(p)
+        want = expected[p]
+        assert (lead["FirstName"], lead["LastName"], lead["Title"], lead["Status"]) == (
+            want["FirstName"],
+            want["LastName"],
+            want["Title"],
+            want["Status"],
+        )
+        assert (person.first_name, person.last_name, person.title, person.lead_status) == (
+            want["FirstName"],
+            want["LastName"],
+            want["Title"],
+            want["Status"],
+        )
