@@ -97,8 +97,6 @@ def test_stage_based_push_creates_selected_stages_and_updates_linked_in_any(
     none = crm.person(last_name="None", email="none@a.io", company={"domain": "a.io"})
     crm.push(policy)
     assert {r["Email"] for r in crm.rows("Lead")} == {"in@a.io"}
-    explained = {d.hub_id: d.reason for d in crm.ctx(policy).__class__ and []}
-    del explained
     # The linked person moves to a stage that is not selected: still updated.
     crm.edit_person(keep, stage="Cold", title="VP")
     crm.push(policy)
@@ -168,9 +166,10 @@ def test_undo_restores_the_before_image(crm: CrmWorld) -> None:
     account = crm.org.create("Account", {"Name": "Old Name", "Website": "undo.io"}).id
     ready(crm)
     with crm.hub.session() as s:
+        from sqlalchemy import select
+
         from leadbridge.hub.edits import edit
         from leadbridge.hub.tables import Company
-        from sqlalchemy import select
 
         company = s.scalar(select(Company).where(Company.domain == "undo.io"))
         assert company is not None

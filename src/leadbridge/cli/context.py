@@ -11,12 +11,15 @@ from rich.console import Console
 from sqlalchemy.exc import OperationalError
 
 from leadbridge.connectors.errors import ConnectorError
+from leadbridge.engine.crm.context import SyncRefused
+from leadbridge.engine.crm.undo import UndoRefused
 from leadbridge.engine.users import MappingError
 from leadbridge.hub.connections import ConnectionNotFound, Connections
 from leadbridge.hub.db import Hub
 from leadbridge.hub.imports import ImportFileError
 from leadbridge.jobs.lease import LeaseHeld
 from leadbridge.policy.apollo_push import SettingsError
+from leadbridge.policy.loader import PolicyError
 from leadbridge.secrets import SecretBox, SecretKeyError, load_or_create_key, redact
 from leadbridge.settings import get_settings
 
@@ -32,6 +35,10 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
     MappingError,
     SecretKeyError,
     SettingsError,
+    PolicyError,
+    SyncRefused,
+    UndoRefused,
+    KeyError,
 )
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -11,6 +11,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from leadbridge.cli.context import Context, console, err, friendly
+from leadbridge.cli.crm import crm_plan_lines
+from leadbridge.cli.crm import register as register_crm
 from leadbridge.engine.apollo_push import ApolloPush, RunReport
 from leadbridge.engine.errors import open_errors, retry_errors
 from leadbridge.engine.plan import Action, Plan
@@ -38,6 +40,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(errors_app, name="errors")
 
 JOBS = ("apollo-push",)
+register_crm(app, friendly)
 ConnectionOpt = Annotated[str | None, typer.Option("--connection", "-c", help="connection name")]
 
 
@@ -330,7 +333,14 @@ def plan(
     ] = False,
     show: Annotated[int, typer.Option(help="rows to list (0: counts only)")] = 30,
 ) -> None:
-    """Print what a run would do now (create / adopt / update / skip, with the reason)."""
+    """Print what a run would do now (create / adopt / update / skip, with the reason).
+    JOB is apollo-push or a CRM sync of the policy (salesforce)."""
+    if job != "apollo-push":
+        lines = crm_plan_lines(None, job)
+        for line in lines[:-1][: show or None] if show else []:
+            console.print(line)
+        console.print(lines[-1])
+        return
     _job(job)
     ctx = Context()
     push = _push(ctx, connection)
@@ -408,6 +418,13 @@ def explain(
     from leadbridge.hub.tables import Company
     from leadbridge.normalize import normalize_domain
 
+    if "@" in record:  # a person: the CRM sync's classifier
+        from leadbridge.cli.crm import _people, crm_ctx
+
+        (person_id,) = _people(crm_ctx(None, None), [record])
+        for line in crm_plan_lines(None, None, person_id):
+            console.print(line)
+        return
     ctx = Context()
     push = _push(ctx, connection)
     with ctx.hub.session() as s:

@@ -437,7 +437,7 @@ def _match(
         email_status="unverified",
     )
     if sobject == "Lead" and f.get("Company"):
-        key = company_name_key(f.get("Company"))
+        name_key = company_name_key(f.get("Company"))
         person.company_id = next(
             (
                 c.id
@@ -446,7 +446,7 @@ def _match(
                         Company.workspace_id == ctx.workspace_id, Company.name == f["Company"]
                     )
                 )
-                if company_name_key(c.name) == key
+                if company_name_key(c.name) == name_key
             ),
             None,
         )

@@ -118,8 +118,11 @@ async def undo_run(ctx: CrmContext, run_id: int) -> UndoReport:
         for e in entries:
             if e.target != "hub":
                 continue
-            model = Person if e.object == "person" else Company
-            record = s.get(model, int(e.record_id))
+            record: Person | Company | None = (
+                s.get(Person, int(e.record_id))
+                if e.object == "person"
+                else s.get(Company, int(e.record_id))
+            )
             if record is not None:
                 edit(s, record, dict(e.before or {}), origin="sync")
                 report.hub_restored += 1

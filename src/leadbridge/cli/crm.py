@@ -1,0 +1,143 @@
+"""CRM sync commands: policy check, pull, push, activate, undo, and the CRM side of plan/explain."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from leadbridge.cli.context import Context, console
+from leadbridge.engine.crm.context import CrmContext
+from leadbridge.policy.loader import load_policy
+
+F = TypeVar("F", bound=Callable[..., Any])
+PolicyOpt = Annotated[Path | None, typer.Option("--policy", help="policy file (leadbridge.yaml)")]
+SyncOpt = Annotated[str | None, typer.Option("--sync", help="sync name in the policy")]
+
+
+def crm_ctx(policy_path: Path | None, sync: str | None) -> CrmContext:
+    from leadbridge.engine.crm.session import crm_context
+
+    ctx = Context()
+    return crm_context(ctx.hub, ctx.connections, load_policy(policy_path).sync(sync))
+
+
+def register(app: typer.Typer, friendly: Callable[[Any], Any]) -> None:
+    policy_app = typer.Typer(help="The policy file.", no_args_is_help=True)
+    app.add_typer(policy_app, name="policy")
+
+    @policy_app.command("check")
+    @friendly
+    def policy_check(policy: PolicyOpt = None, sync: SyncOpt = None) -> None:
+        """Lint the policy against the live describe of the org."""
+        from leadbridge.policy.lint import lint
+
+        ctx = crm_ctx(policy, sync)
+        report = asyncio.run(lint(ctx.policy, ctx.connector.client.describe))
+        for w in report.warnings:
+            console.print(f"[yellow]warning:[/yellow] {w}")
+        for e in report.errors:
+            console.print(f"[red]error:[/red] {e}")
+        if report.errors:
+            raise typer.Exit(1)
+        console.print(
+            "policy ok" + (f" ({len(report.warnings)} warnings)" if report.warnings else "")
+        )
+
+    @app.command("pull")
+    @friendly
+    def pull_cmd(policy: PolicyOpt = None, sync: SyncOpt = None) -> None:
+        """Pull from the CRM now (refused during the setup window)."""
+        from leadbridge.engine.crm.pull import pull
+
+        ctx = crm_ctx(policy, sync)
+        ctx.progress = lambda obj, n: console.print(f"  {obj}: {n} read")
+        report = asyncio.run(pull(ctx, manual=True))
+        console.print(
+            f"pull run {report.run_id}: "
+            + ", ".join(f"{k} {v}" for k, v in sorted(report.counts.items()))
+        )
+
+    @app.command("push")
+    @friendly
+    def push_cmd(
+        records: Annotated[list[str] | None, typer.Argument(help="person e-mails or ids")] = None,
+        policy: PolicyOpt = None,
+        sync: SyncOpt = None,
+    ) -> None:
+        """Push now; named records are a manual push (stage rules do not apply)."""
+        from leadbridge.engine.crm.push import push
+
+        ctx = crm_ctx(policy, sync)
+        ids = _people(ctx, records) if records else None
+        report = asyncio.run(
+            push(ctx, person_ids=ids, company_ids=[] if ids else None, manual=bool(records))
+        )
+        console.print(
+            f"push run {report.run_id}: "
+            + (", ".join(f"{k} {v}" for k, v in sorted(report.counts.items())) or "nothing to do")
+        )
+        if report.counts.get("failed"):
+            console.print("see `leadbridge errors`")
+
+    @app.command("activate")
+    @friendly
+    def activate(policy: PolicyOpt = None, sync: SyncOpt = None) -> None:
+        """End the setup window now: automatic sync starts, manual pull is allowed."""
+        ctx = crm_ctx(policy, sync)
+        ctx.save_state(setup_until=None)
+        console.print("setup window ended; run `leadbridge pull` for the initial pull")
+
+    @app.command("undo")
+    @friendly
+    def undo(run_id: int, policy: PolicyOpt = None, sync: SyncOpt = None) -> None:
+        """Restore what a run replaced (and delete what it created)."""
+        from leadbridge.engine.crm.undo import undo_run
+
+        report = asyncio.run(undo_run(crm_ctx(policy, sync), run_id))
+        console.print(
+            f"restored {report.restored}, deleted {report.deleted}, "
+            f"hub restored {report.hub_restored}"
+        )
+        for item in report.kept_newer:
+            console.print(f"  kept a newer edit: {item}")
+        for item in report.failed:
+            console.print(f"  [red]failed:[/red] {item}")
+
+
+def _people(ctx: CrmContext, records: list[str]) -> list[int]:
+    from sqlalchemy import select
+
+    from leadbridge.hub.tables import Person
+
+    out = []
+    with ctx.hub.session() as s:
+        for r in records:
+            query = select(Person.id).where(Person.workspace_id == ctx.workspace_id)
+            query = (
+                query.where(Person.id == int(r))
+                if r.isdigit()
+                else query.where(Person.email_key == r.strip().lower())
+            )
+            found = s.scalar(query)
+            if found is None:
+                raise typer.BadParameter(f"no person {r!r} in the hub")
+            out.append(found)
+    return out
+
+
+def crm_plan_lines(
+    policy_path: Path | None, sync: str | None, person: int | None = None
+) -> list[str]:
+    from leadbridge.engine.crm.push import plan
+
+    ctx = crm_ctx(policy_path, sync)
+    the_plan = plan(
+        ctx, person_ids=[person] if person else None, company_ids=[] if person else None
+    )
+    lines = [d.describe() for d in (*the_plan.companies, *the_plan.people)]
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(the_plan.counts().items()))
+    return [*lines, counts] if person is None else lines
