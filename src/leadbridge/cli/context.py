@@ -19,6 +19,7 @@ from leadbridge.hub.db import Hub
 from leadbridge.hub.imports import ImportFileError
 from leadbridge.jobs.lease import LeaseHeld
 from leadbridge.policy.apollo_push import SettingsError
+from leadbridge.policy.crm import UnknownSync
 from leadbridge.policy.loader import PolicyError
 from leadbridge.secrets import SecretBox, SecretKeyError, load_or_create_key, redact
 from leadbridge.settings import get_settings
@@ -38,7 +39,7 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
     PolicyError,
     SyncRefused,
     UndoRefused,
-    KeyError,
+    UnknownSync,
 )
 
 F = TypeVar("F", bound=Callable[..., Any])

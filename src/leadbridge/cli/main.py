@@ -336,10 +336,10 @@ def plan(
     """Print what a run would do now (create / adopt / update / skip, with the reason).
     JOB is apollo-push or a CRM sync of the policy (salesforce)."""
     if job != "apollo-push":
-        lines = crm_plan_lines(None, job)
-        for line in lines[:-1][: show or None] if show else []:
+        *decisions, counts = crm_plan_lines(None, job)
+        for line in decisions[:show]:
             console.print(line)
-        console.print(lines[-1])
+        console.print(counts)
         return
     _job(job)
     ctx = Context()

@@ -86,13 +86,6 @@ def changed_at(record: HubRecord) -> dict[str, datetime | None]:
     }
 
 
-def enqueue_push(s: Session, workspace_id: int, hub_obj: str, ids: list[int], manual: bool) -> None:
-    for hub_id in ids:
-        s.add(
-            OutboxItem(workspace_id=workspace_id, hub_object=hub_obj, hub_id=hub_id, manual=manual)
-        )
-
-
 def open_outbox(s: Session, workspace_id: int) -> list[OutboxItem]:
     return list(
         s.scalars(

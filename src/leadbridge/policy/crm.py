@@ -35,6 +35,10 @@ COMPANY_FIELDS = ("name", "domain", "industry", "employee_count", "account_stage
 READ_ONLY_HUB = {"company_name"}
 
 
+class UnknownSync(LookupError):
+    """A sync name the policy does not have."""
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -208,8 +212,10 @@ class PolicyFile(Strict):
     syncs: dict[str, CrmSync] = Field(default_factory=lambda: {"salesforce": CrmSync()})
 
     def sync(self, name: str | None = None) -> CrmSync:
-        if name is None:
-            if len(self.syncs) != 1:
-                raise KeyError(f"name a sync: {', '.join(self.syncs) or '(none)'}")
+        """The named sync (or the only one); UnknownSync names the ones there are."""
+        if name is None and len(self.syncs) == 1:
             return next(iter(self.syncs.values()))
-        return self.syncs[name]
+        if name is not None and name in self.syncs:
+            return self.syncs[name]
+        known = ", ".join(self.syncs) or "(none)"
+        raise UnknownSync(f"{'no sync ' + repr(name) if name else 'name a sync'} (syncs: {known})")

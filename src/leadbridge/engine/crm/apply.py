@@ -64,19 +64,7 @@ def _link(s: Session, ctx: CrmContext, w: Write) -> RecordLink:
             RecordLink.hub_id == w.hub_id,
         )
     )
-    if link is None:
-        link = RecordLink(
-            workspace_id=ctx.workspace_id,
-            remote_system=SYSTEM,
-            remote_scope=ctx.scope,
-            remote_object=w.sobject,
-            hub_object=w.hub_object,
-            hub_id=w.hub_id,
-            status="pending",
-            attempts=0,
-        )
-        s.add(link)
-    return link
+    return link or ctx.add_link(s, w.hub_object, w.hub_id, w.sobject, status="pending")
 
 
 def _failure(
@@ -199,7 +187,7 @@ def _linked(
     status: str,
 ) -> None:
     link.remote_id = remote_id
-    if link.status not in ("created",) or status == "created":
+    if link.status != "created":  # a record we created stays "created" through its updates
         link.status = status
     link.pushed = {**(link.pushed or {}), **w.snapshot, **w.values}
     link.payload_hash = payload_hash(w.values)

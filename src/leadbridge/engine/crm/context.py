@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -15,8 +15,9 @@ from leadbridge.connectors.base import RemoteRecord
 from leadbridge.connectors.salesforce import SalesforceConnector
 from leadbridge.hub.connections import ConnectionInfo, Connections
 from leadbridge.hub.db import Hub
+from leadbridge.hub.edits import email_key
 from leadbridge.hub.tables import CrmRecord, RecordLink, SyncRun, UserLink, utcnow
-from leadbridge.normalize import company_name_key, normalize_domain, normalize_email
+from leadbridge.normalize import company_name_key, normalize_domain
 from leadbridge.policy.crm import CrmSync
 
 SYSTEM = "salesforce"
@@ -129,6 +130,36 @@ class CrmContext:
                 out[link.remote_id] = link
         return out
 
+    def add_link(
+        self,
+        s: Session,
+        hub_object: str,
+        hub_id: int,
+        remote_object: str,
+        remote_id: str | None = None,
+        *,
+        status: str = "adopted",
+        pushed: dict[str, Any] | None = None,
+        run_id: int | None = None,
+    ) -> RecordLink:
+        """A new link of this org; `remote_id=None` with status pending is a create intent."""
+        link = RecordLink(
+            workspace_id=self.workspace_id,
+            remote_system=SYSTEM,
+            remote_scope=self.scope,
+            remote_object=remote_object,
+            hub_object=hub_object,
+            hub_id=hub_id,
+            remote_id=remote_id,
+            status=status,
+            attempts=0,
+            pushed=pushed,
+            last_run_id=run_id,
+            last_synced_at=utcnow() if remote_id else None,
+        )
+        s.add(link)
+        return link
+
     def mirror(self, s: Session, sobject: str, remote_ids: Sequence[str]) -> dict[str, CrmRecord]:
         out: dict[str, CrmRecord] = {}
         for start in range(0, len(remote_ids), CHUNK):
@@ -223,19 +254,11 @@ class CrmContext:
 
 
 def match_keys(sobject: str, fields: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
-    email = fields.get("Email")
-    email_key = normalize_email(email) or (str(email).strip().lower() if email else None)
+    """(e-mail, domain, name) keys of a CRM record, for matching without API calls."""
     if sobject == "Account":
         return None, normalize_domain(fields.get("Website")), company_name_key(fields.get("Name"))
+    email = email_key(fields.get("Email"))
     if sobject == "Lead":
         domain = normalize_domain(fields.get("Website"))
-        return email_key, domain, company_name_key(fields.get("Company"))
-    if sobject == "User":
-        return email_key, None, None
-    return email_key, None, None
-
-
-def open_setup_window(ctx: CrmContext, hours: float) -> datetime:
-    until = ctx.clock() + timedelta(hours=hours)
-    ctx.save_state(setup_until=until.isoformat(), initial_pull="not_started")
-    return until
+        return email, domain, company_name_key(fields.get("Company"))
+    return email, None, None

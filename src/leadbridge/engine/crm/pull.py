@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from leadbridge.connectors.base import Cursor
@@ -243,20 +243,8 @@ def _reconcile(
             record = _match(s, ctx, report, sobject, row)
             if record is None:
                 continue
-            link = RecordLink(
-                workspace_id=ctx.workspace_id,
-                remote_system=SYSTEM,
-                remote_scope=ctx.scope,
-                remote_object=sobject,
-                hub_object="company" if sobject == "Account" else "person",
-                hub_id=record.id,
-                remote_id=remote_id,
-                status="adopted",
-                attempts=0,
-                last_run_id=report.run_id,
-                last_synced_at=utcnow(),
-            )
-            s.add(link)
+            hub_object = "company" if sobject == "Account" else "person"
+            link = ctx.add_link(s, hub_object, record.id, sobject, remote_id, run_id=report.run_id)
             s.flush()
             report.add(f"linked_{sobject.lower()}")
         else:
@@ -473,47 +461,10 @@ def _follow_conversion(
     existing = ctx.links_by_remote(s, "Contact", [contact_id]).get(contact_id)
     mine = ctx.links(s, "person", [person.id]).get(person.id, {}).get("Contact")
     if existing is None and mine is None:
-        s.add(
-            RecordLink(
-                workspace_id=ctx.workspace_id,
-                remote_system=SYSTEM,
-                remote_scope=ctx.scope,
-                remote_object="Contact",
-                hub_object="person",
-                hub_id=person.id,
-                remote_id=contact_id,
-                status="adopted",
-                attempts=0,
-                pushed={k: v for k, v in pushed.items() if k in ("FirstName", "LastName")},
-                last_synced_at=utcnow(),
-            )
-        )
+        names = {k: v for k, v in pushed.items() if k in ("FirstName", "LastName")}
+        ctx.add_link(s, "person", person.id, "Contact", contact_id, pushed=names)
     if account_id and person.company_id:
         company_links = ctx.links(s, "company", [person.company_id]).get(person.company_id, {})
         if "Account" not in company_links and not ctx.links_by_remote(s, "Account", [account_id]):
-            s.add(
-                RecordLink(
-                    workspace_id=ctx.workspace_id,
-                    remote_system=SYSTEM,
-                    remote_scope=ctx.scope,
-                    remote_object="Account",
-                    hub_object="company",
-                    hub_id=person.company_id,
-                    remote_id=account_id,
-                    status="adopted",
-                    attempts=0,
-                    last_synced_at=utcnow(),
-                )
-            )
+            ctx.add_link(s, "company", person.company_id, "Account", account_id)
     report.add("leads_followed_to_contact")
-
-
-def forget_cursors(ctx: CrmContext) -> None:
-    """A full re-read next time (the reconcile backstop)."""
-    with ctx.hub.session() as s:
-        s.execute(
-            delete(SyncCursor).where(
-                SyncCursor.workspace_id == ctx.workspace_id,
-                SyncCursor.remote_scope == ctx.scope,
-            )
-        )

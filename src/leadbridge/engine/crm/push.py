@@ -29,7 +29,7 @@ from leadbridge.hub.edits import changed_at, open_outbox
 from leadbridge.hub.store import log_error
 from leadbridge.hub.tables import Company, CrmRecord, Person, RecordLink, utcnow
 from leadbridge.normalize import company_name_key
-from leadbridge.policy.crm import CrmSync
+from leadbridge.policy.crm import CrmSync, ObjectMap
 
 Action = Literal["create", "link", "update", "skip", "error"]
 
@@ -82,6 +82,38 @@ def _active(links: dict[str, RecordLink], kinds: Sequence[str]) -> RecordLink | 
     return None
 
 
+def _update(
+    hub_object: str,
+    record: Person | Company,
+    mapping: ObjectMap,
+    mine: dict[str, Any],
+    link: RecordLink,
+    facts: Facts,
+    manual: bool,
+) -> Decision:
+    """A linked record: the write rules against what the mirror last saw of the CRM."""
+    row = facts.mirror.get(str(link.remote_id))
+    theirs = crm_values(row.fields, mapping) if row else dict(link.pushed or {})
+    result = resolve(
+        mapping.fields,
+        mine,
+        theirs,
+        link.pushed,
+        hub_changed_at=changed_at(record),
+        crm_modified_at=row.modified_at if row else None,
+        manual=manual,
+    )
+    return Decision(
+        hub_object,
+        record.id,
+        "update" if result.crm else "skip",
+        link.remote_object,
+        link.remote_id,
+        result.crm,
+        "" if result.crm else "in sync",
+    )
+
+
 def decide_company(
     facts: Facts, policy: CrmSync, *, manual: bool, needed_for_contact: bool = False
 ) -> Decision:
@@ -91,26 +123,7 @@ def decide_company(
     mapping = policy.account
     mine = hub_values(company, mapping, policy=policy, company=None, to_remote=facts.to_remote)
     if link is not None:
-        row = facts.mirror.get(str(link.remote_id))
-        theirs = crm_values(row.fields if row else {}, mapping) if row else dict(link.pushed or {})
-        result = resolve(
-            mapping.fields,
-            mine,
-            theirs,
-            link.pushed,
-            hub_changed_at=changed_at(company),
-            crm_modified_at=row.modified_at if row else None,
-            manual=manual,
-        )
-        return Decision(
-            "company",
-            company.id,
-            "update" if result.crm else "skip",
-            "Account",
-            link.remote_id,
-            result.crm,
-            "" if result.crm else "in sync",
-        )
+        return _update("company", company, mapping, mine, link, facts, manual)
     for label, rows in (("domain", facts.account_by_domain), ("name", facts.account_by_name)):
         if len(rows) > 1:
             ids = ", ".join(r.remote_id for r in rows)
@@ -120,7 +133,7 @@ def decide_company(
                 "error",
                 "Account",
                 reason=f"ambiguous account: {len(rows)} Salesforce accounts match by {label} "
-                f"({ids}); merge them in Salesforce or link one with `leadbridge link`",
+                f"({ids}); merge them in Salesforce",
             )
         if rows:
             row = rows[0]
@@ -175,26 +188,7 @@ def decide_person(facts: Facts, policy: CrmSync, *, manual: bool) -> Decision:
         mine = hub_values(
             person, mapping, policy=policy, company=facts.company, to_remote=facts.to_remote
         )
-        row = facts.mirror.get(str(link.remote_id))
-        theirs = crm_values(row.fields, mapping) if row else dict(link.pushed or {})
-        result = resolve(
-            mapping.fields,
-            mine,
-            theirs,
-            link.pushed,
-            hub_changed_at=changed_at(person),
-            crm_modified_at=row.modified_at if row else None,
-            manual=manual,
-        )
-        return Decision(
-            "person",
-            person.id,
-            "update" if result.crm else "skip",
-            link.remote_object,
-            link.remote_id,
-            result.crm,
-            "" if result.crm else "in sync",
-        )
+        return _update("person", person, mapping, mine, link, facts, manual)
     if not manual:
         if not policy.push.enabled:
             return Decision("person", person.id, "skip", reason="push is disabled")

@@ -45,7 +45,6 @@ def empty(value: Any) -> bool:
 class Resolution:
     crm: dict[str, Any] = field(default_factory=dict)  # CRM field -> value to write
     hub: dict[str, Any] = field(default_factory=dict)  # hub field -> value to store
-    conflicts: list[str] = field(default_factory=list)  # both sides changed: who won, why
 
     def __bool__(self) -> bool:
         return bool(self.crm or self.hub)
@@ -101,10 +100,6 @@ def _latest(
         else:
             mine_at, theirs_at = hub_changed_at.get(f.hub), crm_modified_at
             hub_wins = mine_at is not None and (theirs_at is None or mine_at > theirs_at)
-            out.conflicts.append(
-                f"{f.crm}: both changed; {'hub' if hub_wins else 'CRM'} is newer "
-                f"({mine_at} vs {theirs_at})"
-            )
     else:
         hub_wins = hub_moved
     if hub_wins:

@@ -14,7 +14,7 @@ from leadbridge.connectors.oauth import OAuthSession, OAuthTokens, RefreshingAut
 from leadbridge.connectors.salesforce import SalesforceClient, SalesforceConnector
 from leadbridge.connectors.salesforce import oauth as sf_oauth
 from leadbridge.connectors.salesforce.client import is_invalid_session
-from leadbridge.engine.crm.context import CrmContext, open_setup_window
+from leadbridge.engine.crm.context import CrmContext
 from leadbridge.hub.connections import (
     ConnectionInfo,
     Connections,
@@ -118,4 +118,4 @@ def crm_context(
     return ctx
 
 
-__all__ = ["connect_salesforce", "crm_context", "open_salesforce", "open_setup_window"]
+__all__ = ["connect_salesforce", "crm_context", "open_salesforce"]

@@ -151,27 +151,15 @@ async def _current(
 
 async def _refresh_snapshots(ctx: CrmContext, entries: list[JournalEntry]) -> None:
     """After undo, both sides hold the before-image: that is the agreed state again."""
+    updates = [e for e in entries if e.op == "update"]
     with ctx.hub.session() as s:
-        for e in entries:
-            if e.op != "update":
-                continue
-            link = s.scalar(
-                select(RecordLink).where(
-                    RecordLink.workspace_id == ctx.workspace_id,
-                    RecordLink.remote_scope == ctx.scope,
-                    RecordLink.remote_object == e.object,
-                    RecordLink.remote_id == e.record_id,
-                )
-            )
-            if link is not None:
-                link.pushed = {**(link.pushed or {}), **(e.before or {})}
-            row = s.scalar(
-                select(CrmRecord).where(
-                    CrmRecord.workspace_id == ctx.workspace_id,
-                    CrmRecord.remote_scope == ctx.scope,
-                    CrmRecord.object == e.object,
-                    CrmRecord.remote_id == e.record_id,
-                )
-            )
-            if row is not None:
-                row.fields = {**row.fields, **(e.before or {})}
+        for sobject in {e.object for e in updates}:
+            mine = [e for e in updates if e.object == sobject]
+            ids = [e.record_id for e in mine]
+            links, rows = ctx.links_by_remote(s, sobject, ids), ctx.mirror(s, sobject, ids)
+            for e in mine:
+                before = e.before or {}
+                if (link := links.get(e.record_id)) is not None:
+                    link.pushed = {**(link.pushed or {}), **before}
+                if (row := rows.get(e.record_id)) is not None:
+                    row.fields = {**row.fields, **before}
