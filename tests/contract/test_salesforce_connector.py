@@ -3,14 +3,10 @@ what the connector did or did not send."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import secrets
 import ssl
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
 
 from leadbridge.connectors.base import Cursor
@@ -30,6 +26,7 @@ from leadbridge.connectors.salesforce import (
 )
 from leadbridge.connectors.salesforce import oauth as sf_oauth
 
+from ..salesforce_oauth import oauth_token_body
 from .conftest import ServedOrg
 
 FAST = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.02, max_rate_limit_wait=1)
@@ -47,35 +44,8 @@ def connect(
     org: ServedOrg, budget: Budget | None = None
 ) -> tuple[SalesforceConnector, OAuthSession]:
     """The web-server flow with PKCE, then a client that refreshes on INVALID_SESSION_ID."""
-    redirect = "https://hub.example/cb"
-    client_id, secret = org.sandbox.register_connected_app([redirect])
-    verifier = secrets.token_urlsafe(48)
-    challenge = (
-        base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    )
+    body, client_id, secret = oauth_token_body(org.sandbox, org.url, str(org.ca))
     ctx = ssl.create_default_context(cafile=str(org.ca))
-    with httpx.Client(base_url=org.url, verify=ctx, trust_env=False) as http:
-        back = http.post(
-            "/services/oauth2/authorize",
-            data={
-                "response_type": "code",
-                "client_id": client_id,
-                "redirect_uri": redirect,
-                "code_challenge": challenge,
-            },
-        )
-        code = httpx.URL(back.headers["location"]).params["code"]
-        body = http.post(
-            "/services/oauth2/token",
-            data={
-                "grant_type": "authorization_code",
-                "code": code,
-                "client_id": client_id,
-                "client_secret": secret,
-                "redirect_uri": redirect,
-                "code_verifier": verifier,
-            },
-        ).json()
     tokens = sf_oauth.tokens_from(body)
 
     async def refresh(current):  # type: ignore[no-untyped-def]

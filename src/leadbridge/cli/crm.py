@@ -25,7 +25,52 @@ def crm_ctx(policy_path: Path | None, sync: str | None) -> CrmContext:
     return crm_context(ctx.hub, ctx.connections, load_policy(policy_path).sync(sync))
 
 
-def register(app: typer.Typer, friendly: Callable[[Any], Any]) -> None:
+def register(app: typer.Typer, friendly: Callable[[Any], Any], connect_app: typer.Typer) -> None:
+    @connect_app.command("salesforce")
+    @friendly
+    def connect_salesforce_cmd(
+        login_url: Annotated[str, typer.Argument(help="login URL (or the sandbox's URL)")],
+        token_json: Annotated[
+            Path, typer.Option(help="the OAuth token response (JSON) of the web-server flow")
+        ],
+        client_id: Annotated[str | None, typer.Option(envvar="LEADBRIDGE_SF_CLIENT_ID")] = None,
+        client_secret: Annotated[
+            str | None, typer.Option(envvar="LEADBRIDGE_SF_CLIENT_SECRET", hidden=True)
+        ] = None,
+        ca_file: Annotated[Path | None, typer.Option(help="CA file of a sandbox")] = None,
+        name: Annotated[str, typer.Option(help="connection name")] = "salesforce",
+        setup_hours: Annotated[float, typer.Option(help="setup window")] = 6,
+    ) -> None:
+        """Store an authorised org; automatic sync waits for the setup window."""
+        import json
+
+        from leadbridge.engine.crm.session import connect_salesforce
+
+        try:
+            body = json.loads(token_json.read_text(encoding="utf-8"))
+            assert isinstance(body, dict) and body.get("access_token")
+        except (OSError, ValueError, AssertionError):
+            raise typer.BadParameter(
+                f"{token_json} is not a token response (JSON with access_token)"
+            ) from None
+        ctx = Context()
+        info = connect_salesforce(
+            ctx.hub,
+            ctx.connections,
+            name=name,
+            login_url=login_url,
+            token_body=body,
+            client_id=client_id,
+            client_secret=client_secret,
+            ca_file=str(ca_file) if ca_file else None,
+            setup_window_hours=setup_hours,
+        )
+        console.print(
+            f"connected {info.name} (org {info.remote_scope}); the setup window is open "
+            f"for {setup_hours:g} h: write leadbridge.yaml, `leadbridge policy check`, "
+            "then `leadbridge activate`"
+        )
+
     policy_app = typer.Typer(help="The policy file.", no_args_is_help=True)
     app.add_typer(policy_app, name="policy")
 

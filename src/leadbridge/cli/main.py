@@ -40,7 +40,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(errors_app, name="errors")
 
 JOBS = ("apollo-push",)
-register_crm(app, friendly)
+register_crm(app, friendly, connect_app)
 ConnectionOpt = Annotated[str | None, typer.Option("--connection", "-c", help="connection name")]
 
 
