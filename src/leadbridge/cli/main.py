@@ -483,18 +483,72 @@ def errors_retry(
 
 @app.command()
 @friendly
-def status() -> None:
-    """Connections, link states and the latest runs."""
+def status(
+    policy: Annotated[
+        Path | None,
+        typer.Option(
+            "--policy",
+            help="policy file: show why unlinked records are not pushed "
+            "(default ./leadbridge.yaml when it exists)",
+        ),
+    ] = None,
+) -> None:
+    """Connections, link states, the CRM sync counts and the latest runs."""
+    from leadbridge.cli.crm import crm_outlooks
+
     ctx = Context()
     st = hub_status(ctx.hub)
-    console.print(f"hub: {st.companies} companies, {st.users} users")
+    outlooks, note = crm_outlooks(policy, [c.connection for c in st.crm])
+    console.print(f"hub: {st.companies} companies, {st.people} people, {st.users} users")
     for c in ctx.connections.all():
         detail = f" — {c.health_detail}" if c.health_detail else ""
-        console.print(f"connection {c.name} ({c.kind}, team {c.remote_scope}): {c.health}{detail}")
+        scope = "org" if c.kind == "salesforce" else "team"
+        console.print(
+            f"connection {c.name} ({c.kind}, {scope} {c.remote_scope}): {c.health}{detail}"
+        )
     if st.links:
         console.print("links: " + ", ".join(f"{n} {k}" for k, n in sorted(st.links.items())))
     if st.stale_links:
         console.print(f"{st.stale_links} linked leads no longer qualify")
+    for crm in st.crm:
+        if crm.setup_until is not None:
+            state = f"setup window open until {crm.setup_until:%Y-%m-%d %H:%M} UTC"
+        else:
+            state = "setup window closed"
+        pull_state = crm.initial_pull.replace("_", " ")
+        org = crm.org or "unknown"
+        console.print(f"{crm.connection} sync (org {org}): {state}, initial pull {pull_state}")
+        outlook = outlooks.get(crm.connection)
+        for label, hub_object, counts in (
+            ("people", "person", crm.people),
+            ("companies", "company", crm.companies),
+        ):
+            line = (
+                f"  {label}: {counts.in_sync} in sync, {counts.failing} failing, "
+                f"{counts.not_linked} not linked"
+            )
+            if outlook is None:
+                if counts.not_linked:
+                    line += " (excluded by the policy or not pushed yet)"
+            else:
+                excluded = outlook.excluded[hub_object]
+                parts = [f"{sum(excluded.values())} excluded"]
+                if outlook.to_push[hub_object]:
+                    parts.append(f"{outlook.to_push[hub_object]} to push")
+                if outlook.would_fail[hub_object]:
+                    parts.append(f"{outlook.would_fail[hub_object]} would fail")
+                line += f": {', '.join(parts)}"
+                if excluded:
+                    line += " (" + ", ".join(f"{n} {r}" for r, n in excluded.most_common()) + ")"
+            console.print(line)
+    if note:
+        console.print(f"[yellow]{note}[/yellow]")
+    dupes = st.potential_duplicates
+    if dupes["people"] or dupes["companies"]:
+        console.print(
+            f"potential duplicates: {dupes['people']} people, {dupes['companies']} companies "
+            "(see `leadbridge errors`)"
+        )
     console.print(f"open errors: {st.open_errors}")
     for r in st.runs:
         console.print(
@@ -508,16 +562,40 @@ def status() -> None:
 def serve(
     bind: Annotated[str | None, typer.Option(help="host:port for the status API")] = None,
     tick: Annotated[float, typer.Option(help="seconds between schedule checks")] = 5.0,
+    policy: Annotated[
+        Path | None,
+        typer.Option(
+            "--policy", help="policy file for the CRM sync (default ./leadbridge.yaml if present)"
+        ),
+    ] = None,
 ) -> None:
     """Run the scheduler (every connection's jobs on their intervals) and the status API."""
+    import logging
+
     import uvicorn
 
+    from leadbridge.jobs.crm import CrmSchedule
     from leadbridge.jobs.runner import EmbeddedRunner
+    from leadbridge.policy.loader import DEFAULT_PATH, load_policy
     from leadbridge.web.app import create_app
 
     ctx = Context()
     host, _, port = (bind or get_settings().bind).partition(":")
-    runner = EmbeddedRunner(ctx.connections, tick=tick)
+    crm = None
+    if policy is None and not DEFAULT_PATH.exists():
+        console.print(
+            f"no {DEFAULT_PATH} here: the Salesforce sync is not scheduled (give one: --policy)"
+        )
+    else:
+        crm = CrmSchedule(ctx.hub, ctx.connections, load_policy(policy))
+        for line in crm.describe():
+            console.print(line)
+    runner = EmbeddedRunner(ctx.connections, tick=tick, crm=crm)
+    logger, handler = logging.getLogger("leadbridge"), logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    if not logger.handlers:  # job progress and failures (never secrets) go to stderr
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
 
     async def main() -> None:
         server = uvicorn.Server(
@@ -531,7 +609,10 @@ def serve(
             await job
 
     console.print(f"leadbridge serving on http://{host}:{port}; jobs run on their schedules")
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    finally:
+        logger.removeHandler(handler)
 
 
 @app.command()

@@ -1,8 +1,10 @@
 """The embedded runner: one process runs every connection's jobs on their schedules.
 
-Leases (jobs/lease.py) keep one connection's runs from overlapping, even when several
-`leadbridge serve` processes share a PostgreSQL hub; the scale-out runner (procrastinate)
-will call the same job functions.
+Two kinds of job: the Apollo push (per Apollo connection, its own settings) and, when a policy is
+given, the two-way CRM sync (jobs/crm.py: per sync of the policy). They run side by side on each
+tick, so a long initial pull does not hold up the others. Leases (jobs/lease.py) keep one
+connection's runs from overlapping, even when several `leadbridge serve` processes share a
+PostgreSQL hub; the scale-out runner (procrastinate) will call the same job functions.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from datetime import datetime, timedelta
 from leadbridge.engine.apollo_push import ApolloPush, RunReport
 from leadbridge.hub.connections import Connections
 from leadbridge.hub.tables import utcnow
+from leadbridge.jobs.crm import CrmRun, CrmSchedule
 from leadbridge.jobs.lease import LeaseHeld
 from leadbridge.policy.apollo_push import ApolloPushSettings, SettingsError
 
@@ -23,9 +26,12 @@ OnReport = Callable[[str, RunReport], Awaitable[None] | None]
 
 
 class EmbeddedRunner:
-    def __init__(self, connections: Connections, *, tick: float = 5.0) -> None:
+    def __init__(
+        self, connections: Connections, *, tick: float = 5.0, crm: CrmSchedule | None = None
+    ) -> None:
         self.connections = connections
         self.tick = tick
+        self.crm = crm
         self.next_due: dict[int, datetime] = {}
         self.reports: list[RunReport] = []
         self._stop = asyncio.Event()
@@ -33,8 +39,16 @@ class EmbeddedRunner:
     def stop(self) -> None:
         self._stop.set()
 
-    async def run_due(self, now: datetime | None = None) -> list[RunReport]:
+    async def run_due(self, now: datetime | None = None) -> list[RunReport | CrmRun]:
+        """Run every job that is due at `now`; what ran (Apollo reports, then CRM runs)."""
         now = now or utcnow()
+        apollo, crm = await asyncio.gather(self._apollo_due(now), self._crm_due(now))
+        return [*apollo, *crm]
+
+    async def _crm_due(self, now: datetime) -> list[CrmRun]:
+        return await self.crm.run_due(now) if self.crm is not None else []
+
+    async def _apollo_due(self, now: datetime) -> list[RunReport]:
         done = []
         for connection in self.connections.all():
             if connection.kind != "apollo":
@@ -67,9 +81,16 @@ class EmbeddedRunner:
         return done
 
     async def serve_forever(self) -> None:
-        while not self._stop.is_set():
-            await self.run_due()
-            try:
-                await asyncio.wait_for(self._stop.wait(), timeout=self.tick)
-            except TimeoutError:
-                pass
+        try:
+            while not self._stop.is_set():
+                try:
+                    await self.run_due()
+                except Exception:  # e.g. the hub briefly unreachable: the next tick tries again
+                    log.exception("the scheduler tick failed")
+                try:
+                    await asyncio.wait_for(self._stop.wait(), timeout=self.tick)
+                except TimeoutError:
+                    pass
+        finally:
+            if self.crm is not None:
+                await self.crm.aclose()

@@ -24,6 +24,7 @@ from leadbridge.hub.tables import (
     SyncRun,
     utcnow,
 )
+from leadbridge.jobs.crm_lease import leased
 
 
 class UndoRefused(Exception):
@@ -39,6 +40,7 @@ class UndoReport:
     failed: list[str] = field(default_factory=list)
 
 
+@leased  # undo writes to Salesforce too: never beside a pull or push of the same org
 async def undo_run(ctx: CrmContext, run_id: int) -> UndoReport:
     with ctx.hub.session() as s:
         run = s.get(SyncRun, run_id)

@@ -1,0 +1,260 @@
+"""The two-way CRM sync as a scheduled job: what `leadbridge serve` runs for each sync of the
+policy whose connection exists (checked every tick, so a connection made later is picked up).
+
+Each tick, per sync:
+
+1. nothing while the connection is paused (auth failed or access denied: until it is
+   reconnected), while a failure backs off, or while the setup window is open;
+2. the initial pull of Users, Accounts, Contacts and Leads when it has not finished (progress in
+   the log), otherwise an incremental pull once `pull.interval_minutes` have passed;
+3. once the initial pull is done, the outbox is drained: hub changes reach the CRM within a tick,
+   many changes coalesced into batched writes.
+
+The connection's CRM lease (jobs/crm_lease.py) is held for the tick's work, so runs of one
+connection never overlap, across processes too; a tick that finds it held skips the sync and tries
+again on the next one. One sync's failure never stops the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal
+
+from sqlalchemy import select
+
+from leadbridge.connectors.errors import AccessDeniedError, AuthError, ConnectorError
+from leadbridge.connectors.http import RetryPolicy
+from leadbridge.engine.crm.context import CrmContext
+from leadbridge.engine.crm.pull import pull
+from leadbridge.engine.crm.push import drain_outbox
+from leadbridge.engine.crm.session import crm_context
+from leadbridge.hub.connections import ConnectionInfo, Connections
+from leadbridge.hub.db import Hub
+from leadbridge.hub.tables import OutboxItem
+from leadbridge.jobs.crm_lease import crm_lease
+from leadbridge.jobs.lease import LeaseHeld
+from leadbridge.policy.crm import CrmSync, PolicyFile
+from leadbridge.secrets import redact
+
+log = logging.getLogger("leadbridge.runner")
+
+CrmJob = Literal["initial_pull", "pull", "push"]
+PAUSED = ("auth_failed", "access_denied", "paused")  # until `leadbridge connect` sets it ok
+MAX_BACKOFF = timedelta(minutes=30)
+
+
+@dataclass(frozen=True)
+class CrmRun:
+    """One CRM job the runner started for a sync: its run row (when one was written), its
+    status (`succeeded`, `partial`, `failed`; `skipped` when another holder had the lease)."""
+
+    sync: str
+    job: CrmJob
+    status: str
+    run_id: int | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    message: str | None = None
+
+
+@dataclass
+class _SyncState:
+    ctx: CrmContext | None = None
+    key: tuple[object, ...] = ()
+    next_pull: datetime | None = None
+    retry_at: datetime | None = None
+    failures: int = 0
+    said: str | None = None  # the last "waiting" line logged, not to repeat it every tick
+
+
+class CrmSchedule:
+    """Runs the CRM sync of every policy sync whose Salesforce connection exists."""
+
+    def __init__(
+        self,
+        hub: Hub,
+        connections: Connections,
+        policy: PolicyFile,
+        *,
+        retry: RetryPolicy | None = None,
+        open_context: Callable[..., CrmContext] = crm_context,
+    ) -> None:
+        self.hub = hub
+        self.connections = connections
+        self.policy = policy
+        self.retry = retry
+        self._open_context = open_context
+        self._states: dict[str, _SyncState] = {}
+
+    def describe(self) -> list[str]:
+        """One line per sync: scheduled, or waiting for its connection."""
+        existing = self._connections()
+        lines = []
+        for name, sync in self.policy.syncs.items():
+            if sync.connection in existing:
+                lines.append(
+                    f"sync {name}: connection {sync.connection!r}, pull every "
+                    f"{sync.pull.interval_minutes} min, hub changes pushed every tick"
+                )
+            else:
+                lines.append(
+                    f"sync {name}: no Salesforce connection {sync.connection!r} yet "
+                    "(`leadbridge connect salesforce`); it starts once there is one"
+                )
+        return lines
+
+    async def run_due(self, now: datetime) -> list[CrmRun]:
+        existing = self._connections()
+        due = [
+            self._run_sync(name, sync, existing[sync.connection], now)
+            for name, sync in self.policy.syncs.items()
+            if sync.connection in existing
+        ]
+        results = await asyncio.gather(*due)
+        return [run for runs in results for run in runs]
+
+    async def aclose(self) -> None:
+        for state in self._states.values():
+            await self._drop(state)
+
+    # --- one sync ------------------------------------------------------------------------------
+
+    def _connections(self) -> dict[str, ConnectionInfo]:
+        return {c.name: c for c in self.connections.all() if c.kind == "salesforce"}
+
+    async def _run_sync(
+        self, name: str, sync: CrmSync, info: ConnectionInfo, now: datetime
+    ) -> list[CrmRun]:
+        state = self._states.setdefault(name, _SyncState())
+        if info.health in PAUSED:
+            self._say(state, name, f"paused ({info.health}): {info.health_detail or 'reconnect'}")
+            return []
+        if state.retry_at is not None and now < state.retry_at:
+            return []
+        runs: list[CrmRun] = []
+        job: CrmJob = "pull"
+        try:
+            ctx = await self._context(state, sync, info)
+            ctx.clock = lambda: now
+            if ctx.in_setup_window():
+                until = ctx.setup_until()
+                self._say(
+                    state, name, f"waits for the setup window (until {until:%Y-%m-%d %H:%M} UTC)"
+                )
+                return []
+            initial = not ctx.initial_pull_done()
+            pull_due = initial or state.next_pull is None or now >= state.next_pull
+            if not pull_due and not self._outbox_waiting():
+                return []
+            job = "initial_pull" if initial else "pull" if pull_due else "push"
+            async with crm_lease(ctx):
+                if pull_due:
+                    if initial:
+                        ctx.progress = _progress(name)
+                        log.info("sync %s: initial pull starts", name)
+                    pulled = await pull(ctx)
+                    ctx.progress = None
+                    status = "partial" if pulled.counts.get("failed") else "succeeded"
+                    runs.append(CrmRun(name, job, status, pulled.run_id, pulled.counts))
+                    state.next_pull = now + timedelta(minutes=sync.pull.interval_minutes)
+                    log.info("sync %s: %s run %d: %s", name, job, pulled.run_id, pulled.counts)
+                if ctx.initial_pull_done():
+                    job = "push"
+                    pushed = await drain_outbox(ctx)
+                    if pushed is not None:
+                        status = "partial" if pushed.counts.get("failed") else "succeeded"
+                        runs.append(CrmRun(name, job, status, pushed.run_id, pushed.counts))
+                        log.info("sync %s: push run %d: %s", name, pushed.run_id, pushed.counts)
+        except LeaseHeld as exc:
+            log.info("sync %s: skipped this tick: %s", name, exc)
+            return [*runs, CrmRun(name, job, "skipped", message=str(exc))]
+        except Exception as exc:  # one sync's failure must not stop the others' schedules
+            runs.append(
+                CrmRun(name, job, "failed", message=self._failed(state, name, info, exc, now))
+            )
+            await self._drop(state)
+            return runs
+        state.failures, state.retry_at, state.said = 0, None, None
+        return runs
+
+    async def _context(self, state: _SyncState, sync: CrmSync, info: ConnectionInfo) -> CrmContext:
+        """The sync's context, kept across ticks (one HTTP client per connection, its describe
+        cache); opened again when the credentials were replaced (a reconnect, or a refresh)
+        or the connection activated, so it never goes on with tokens that are gone."""
+        _, credentials_version = self.connections.credentials(info.id)
+        key = (
+            info.id,
+            info.base_url,
+            info.remote_scope,
+            repr((info.settings.get("crm") or {}).get("setup_until")),
+            credentials_version,
+        )
+        if state.ctx is None or state.key != key:
+            await self._drop(state)
+            state.ctx = self._open_context(self.hub, self.connections, sync, retry=self.retry)
+            state.key = key
+        return state.ctx
+
+    async def _drop(self, state: _SyncState) -> None:
+        ctx, state.ctx, state.key = state.ctx, None, ()
+        if ctx is not None:
+            try:
+                await ctx.connector.client.aclose()
+            except Exception as exc:  # closing a broken client must not break the tick
+                log.debug("closing a Salesforce client failed: %s", type(exc).__name__)
+
+    def _outbox_waiting(self) -> bool:
+        with self.hub.session() as s:
+            item = s.scalar(
+                select(OutboxItem.id)
+                .where(
+                    OutboxItem.workspace_id == self.hub.workspace_id,
+                    OutboxItem.done_at.is_(None),
+                )
+                .limit(1)
+            )
+        return item is not None
+
+    def _failed(
+        self, state: _SyncState, name: str, info: ConnectionInfo, exc: Exception, now: datetime
+    ) -> str:
+        message = redact(str(exc)) or type(exc).__name__
+        if isinstance(exc, AuthError | AccessDeniedError):
+            health = "auth_failed" if isinstance(exc, AuthError) else "access_denied"
+            what = "refused the credentials" if health == "auth_failed" else "denied access"
+            detail = (
+                f"Salesforce {what} ({message}); automatic sync is paused until you reconnect "
+                "with `leadbridge connect salesforce`"
+            )
+            self.connections.set_health(info.id, health, detail)
+            log.error("sync %s: %s", name, detail)
+            state.said = None
+            return detail
+        state.failures += 1
+        wait = min(MAX_BACKOFF, timedelta(minutes=2 ** (state.failures - 1)))
+        state.retry_at = now + wait
+        if isinstance(exc, ConnectorError):
+            log.error("sync %s failed: %s; next try in %s", name, message, wait)
+        else:
+            trace = redact("".join(traceback.format_exception(exc)))
+            log.error("sync %s crashed: %s; next try in %s\n%s", name, message, wait, trace)
+        return message
+
+    def _say(self, state: _SyncState, name: str, what: str) -> None:
+        if state.said != what:
+            state.said = what
+            log.info("sync %s %s", name, what)
+
+
+def _progress(name: str) -> Callable[[str, int], None]:
+    totals: dict[str, int] = {}
+
+    def report(sobject: str, n: int) -> None:
+        totals[sobject] = totals.get(sobject, 0) + n
+        log.info("sync %s: initial pull: %s %d read", name, sobject, totals[sobject])
+
+    return report
