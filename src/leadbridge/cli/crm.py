@@ -5,17 +5,27 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
-from leadbridge.cli.context import Context, console
+from leadbridge.cli.context import Context, console, err
+from leadbridge.connectors.errors import ConnectorError
 from leadbridge.engine.crm.context import CrmContext
-from leadbridge.policy.loader import load_policy
+from leadbridge.policy.loader import DEFAULT_PATH, PolicyError, load_policy
+
+if TYPE_CHECKING:
+    from leadbridge.engine.status import PushOutlook
 
 F = TypeVar("F", bound=Callable[..., Any])
 PolicyOpt = Annotated[Path | None, typer.Option("--policy", help="policy file (leadbridge.yaml)")]
 SyncOpt = Annotated[str | None, typer.Option("--sync", help="sync name in the policy")]
+
+
+def fail(message: str) -> NoReturn:
+    """A mistake of the user's: one clear line and exit 1 (as `friendly` prints them)."""
+    err.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(1)
 
 
 def crm_ctx(policy_path: Path | None, sync: str | None) -> CrmContext:
@@ -50,10 +60,11 @@ def register(app: typer.Typer, friendly: Callable[[Any], Any], connect_app: type
             body = json.loads(token_json.read_text(encoding="utf-8"))
             assert isinstance(body, dict) and body.get("access_token")
         except (OSError, ValueError, AssertionError):
-            raise typer.BadParameter(
-                f"{token_json} is not a token response (JSON with access_token)"
-            ) from None
+            fail(f"{token_json} is not a token response (JSON with access_token)")
         ctx = Context()
+        previous = next(
+            (c for c in ctx.connections.all() if c.name == name and c.kind == "salesforce"), None
+        )
         info = connect_salesforce(
             ctx.hub,
             ctx.connections,
@@ -65,6 +76,12 @@ def register(app: typer.Typer, friendly: Callable[[Any], Any], connect_app: type
             ca_file=str(ca_file) if ca_file else None,
             setup_window_hours=setup_hours,
         )
+        if previous is not None and previous.remote_scope == info.remote_scope:
+            console.print(
+                f"reconnected {info.name} (org {info.remote_scope}) with new tokens; "
+                "the sync state is kept"
+            )
+            return
         console.print(
             f"connected {info.name} (org {info.remote_scope}); the setup window is open "
             f"for {setup_hours:g} h: write leadbridge.yaml, `leadbridge policy check`, "
@@ -88,9 +105,8 @@ def register(app: typer.Typer, friendly: Callable[[Any], Any], connect_app: type
             console.print(f"[red]error:[/red] {e}")
         if report.errors:
             raise typer.Exit(1)
-        console.print(
-            "policy ok" + (f" ({len(report.warnings)} warnings)" if report.warnings else "")
-        )
+        n = len(report.warnings)
+        console.print("policy ok" + (f" ({n} warning{'s' * (n != 1)})" if n else ""))
 
     @app.command("pull")
     @friendly
@@ -169,9 +185,38 @@ def _people(ctx: CrmContext, records: list[str]) -> list[int]:
             )
             found = s.scalar(query)
             if found is None:
-                raise typer.BadParameter(f"no person {r!r} in the hub")
+                fail(f"no person {r!r} in the hub")
             out.append(found)
     return out
+
+
+def crm_outlooks(
+    policy_path: Path | None, connections: list[str]
+) -> tuple[dict[str, PushOutlook], str | None]:
+    """Per CRM connection of the policy, why its unlinked records are not pushed (the push
+    classifier, no API call); with no policy file, nothing. A broken default policy file is
+    a note, not a failure of `status`; one named with --policy fails."""
+    from leadbridge.engine.crm.session import crm_context
+    from leadbridge.engine.status import push_outlook
+
+    if policy_path is None and not (connections and DEFAULT_PATH.exists()):
+        return {}, None
+    try:
+        syncs = load_policy(policy_path).syncs.values()
+    except PolicyError as exc:
+        if policy_path is not None:
+            raise
+        return {}, f"reasons not shown: {exc}"
+    ctx = Context()
+    out: dict[str, PushOutlook] = {}
+    for sync in syncs:
+        if sync.connection in connections and sync.connection not in out:
+            try:
+                crm = crm_context(ctx.hub, ctx.connections, sync)
+            except ConnectorError as exc:  # e.g. no token stored: the counts are still right
+                return out, f"reasons not shown for {sync.connection}: {exc}"
+            out[sync.connection] = push_outlook(crm)
+    return out, None
 
 
 def crm_plan_lines(

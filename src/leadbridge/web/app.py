@@ -23,10 +23,13 @@ def create_app(connections: Connections) -> FastAPI:
         st = hub_status(connections.hub)
         return {
             "companies": st.companies,
+            "people": st.people,
             "users": st.users,
             "links": dict(st.links),
             "stale_links": st.stale_links,
             "open_errors": st.open_errors,
+            "potential_duplicates": dict(st.potential_duplicates),
+            "crm": [crm.as_dict() for crm in st.crm],
             "connections": [
                 {"name": c.name, "kind": c.kind, "health": c.health, "detail": c.health_detail}
                 for c in connections.all()

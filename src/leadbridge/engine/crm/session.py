@@ -80,8 +80,11 @@ def connect_salesforce(
     setup_window_hours: float = 6,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> ConnectionInfo:
-    """Store an authorised org (token response of the OAuth flow) and open the setup window."""
+    """Store an authorised org (token response of the OAuth flow) and open the setup window.
+    New tokens for the org a connection already has (the fix for a revoked session) keep its
+    sync state: no second setup window, no second initial pull."""
     org_id = str(token_body.get("id", "")).rstrip("/").split("/")[-2:-1]
+    scope = org_id[0] if org_id else None
     credentials = {
         "access_token": token_body["access_token"],
         "refresh_token": token_body.get("refresh_token"),
@@ -89,16 +92,24 @@ def connect_salesforce(
         "client_id": client_id,
         "client_secret": client_secret,
     }
-    settings: dict[str, Any] = {"ca_file": ca_file} if ca_file else {}
-    until = clock() + timedelta(hours=setup_window_hours)
-    settings["crm"] = {"setup_until": until.isoformat(), "initial_pull": "not_started"}
+    previous = next(
+        (c for c in connections.all() if c.name == name and c.kind == "salesforce"), None
+    )
+    if previous is not None and scope is not None and previous.remote_scope == scope:
+        settings = dict(previous.settings)
+    else:
+        until = clock() + timedelta(hours=setup_window_hours)
+        settings = {"crm": {"setup_until": until.isoformat(), "initial_pull": "not_started"}}
+    settings.pop("ca_file", None)
+    if ca_file:
+        settings["ca_file"] = ca_file
     return connections.save(
         kind="salesforce",
         name=name,
         base_url=login_url,
         credentials=credentials,
         settings=settings,
-        remote_scope=org_id[0] if org_id else None,
+        remote_scope=scope,
     )
 
 
