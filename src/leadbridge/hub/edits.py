@@ -6,6 +6,7 @@ The origin tag is what keeps a pulled value from being pushed straight back (no 
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any, Literal
 
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from leadbridge.hub.tables import Company, OutboxItem, Person, utcnow
 from leadbridge.normalize import normalize_email
+from leadbridge.normalize.email import InvalidEmail
 
 Origin = Literal["user", "manual", "sync"]
 HubRecord = Person | Company
@@ -46,7 +48,11 @@ def edit(
         if get_field(record, name) == value:
             continue
         if name.startswith("custom."):
-            custom[name.removeprefix("custom.")] = value
+            key = name.removeprefix("custom.")
+            if value is None:
+                custom.pop(key, None)  # an emptied custom field is absent, as if never set
+            else:
+                custom[key] = value
         else:
             setattr(record, name, value)
             if name == "email" and isinstance(record, Person):
@@ -74,9 +80,18 @@ def edit(
 
 
 def email_key(value: Any) -> str | None:
+    """The matching key of an address; a malformed one (old CRM data) matches as typed."""
     if not value:
         return None
-    return normalize_email(str(value)) or str(value).strip().lower()
+    return _email_key(str(value))
+
+
+@functools.lru_cache(maxsize=1 << 16)  # pure, and the syntax check costs ~0.3 ms an address
+def _email_key(value: str) -> str | None:
+    try:
+        return normalize_email(value) or value.strip().lower() or None
+    except InvalidEmail:
+        return value.strip().lower() or None
 
 
 def changed_at(record: HubRecord) -> dict[str, datetime | None]:

@@ -6,6 +6,7 @@ its picklist, a required field left unmapped, a field mapped twice); errors are 
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,7 +37,9 @@ async def lint(policy: CrmSync, describe: Callable[[str], Awaitable[dict[str, An
             seen[f.crm] = f.hub
             meta = fields.get(f.crm)
             if meta is None:
-                out.errors.append(f"{where} does not exist in this org")
+                out.errors.append(
+                    f"{where} does not exist in this org{_missing_hint(f.crm, fields, sobject)}"
+                )
                 continue
             if f.writes_crm and not (meta.get("updateable") or meta.get("createable")):
                 out.errors.append(f"{where} is read-only: it cannot be written from the hub")
@@ -70,3 +73,15 @@ async def lint(policy: CrmSync, describe: Callable[[str], Awaitable[dict[str, An
                            f"{source.field} ({', '.join(values)})")  # fmt: skip
                     (out.errors if meta.get("restrictedPicklist") else out.warnings).append(msg)
     return out
+
+
+def _missing_hint(name: str, fields: dict[str, Any], sobject: str) -> str:
+    """Why a mapped field may be missing: a near spelling, or a custom field not created yet."""
+    by_lower = {n.lower(): n for n in fields}
+    close = difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.8)
+    if close:
+        return f" (did you mean {by_lower[close[0]]}?)"
+    if name.endswith("__c"):
+        return (f": create the custom field in Salesforce (Setup → Object Manager → {sobject} "
+                "→ Fields & Relationships) or fix the policy's field map")  # fmt: skip
+    return ""

@@ -47,7 +47,11 @@ HINTS = {
     "ENTITY_IS_DELETED": "the record was deleted in Salesforce",
     "NOT_FOUND": "the record does not exist (deleted or merged) in Salesforce",
     "CANNOT_UPDATE_CONVERTED_LEAD": "the lead was converted: update its contact instead",
+    "INACTIVE_OWNER_OR_USER": "the owner is an inactive Salesforce user: give the record an "
+    "active owner in the hub, or reactivate the user",
 }
+# Errors whose body names no field, though one field is the cause.
+IMPLIED_FIELD = {"INACTIVE_OWNER_OR_USER": "OwnerId"}
 
 
 def first_error(body: Any) -> tuple[str | None, str, list[str]]:
@@ -79,7 +83,7 @@ def error_for(
         message,
         status=status,
         code=code,
-        field=fields[0] if fields else None,
+        field=fields[0] if fields else IMPLIED_FIELD.get(code or ""),
         hint=HINTS.get(code or ""),
     )
 

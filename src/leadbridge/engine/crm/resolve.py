@@ -25,16 +25,33 @@ from leadbridge.policy.crm import FieldMap
 
 
 def same(a: Any, b: Any) -> bool:
-    """Equality as a person sees it: None and '' are both empty; e-mails ignore case."""
+    """Equality as a person sees it: None and '' are both empty; e-mails ignore case; a
+    number and its text ("87" in the hub, 87.0 from a number field) are one value, and so
+    are a checkbox and "true"/"false" (custom values often arrive as text from an import)."""
     if isinstance(a, str):
         a = a.strip() or None
     if isinstance(b, str):
         b = b.strip() or None
     if isinstance(a, str) and isinstance(b, str):
         return a == b or ("@" in a and a.lower() == b.lower())
+    if isinstance(a, str) or isinstance(b, str):
+        text, other = (a, b) if isinstance(a, str) else (b, a)
+        if isinstance(other, bool):
+            return text.lower() == str(other).lower()
+        if isinstance(other, int | float):
+            number = _number(text)
+            return number is not None and number == float(other)
+        return False
     if isinstance(a, int | float) and isinstance(b, int | float) and not isinstance(a, bool):
         return float(a) == float(b)
     return bool(a == b)
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
 
 
 def empty(value: Any) -> bool:

@@ -213,6 +213,7 @@ class Org:
                 )
             try:
                 values = self._coerce(name, fields, creating=True)
+                self._check_owner(name, values)
                 row = self._defaults(name, user_id)
                 row.update(values)
                 self._check_required(name, row)
@@ -242,6 +243,7 @@ class Org:
                         err("CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead")
                     )
                 values = self._coerce(name, fields, creating=False)
+                self._check_owner(name, values)
                 merged = {**row, **values}
                 self._check_required(name, merged)
                 self._check_unique(name, merged, exclude=row["Id"])
@@ -500,6 +502,20 @@ class Org:
                     "REQUIRED_FIELD_MISSING",
                     f"Required fields are missing: [{', '.join(missing)}]",
                     missing,
+                )
+            )
+
+    def _check_owner(self, sobject: str, values: dict[str, Any]) -> None:
+        """A record cannot be given an inactive owner (INACTIVE_OWNER_OR_USER); records a user
+        owned before being deactivated keep that owner."""
+        owner = values.get("OwnerId")
+        user = self.records["User"].get(owner) if owner else None
+        if user is not None and not user.get("IsActive", True):
+            raise DmlError(
+                err(
+                    "INACTIVE_OWNER_OR_USER",
+                    f"operation performed with inactive user [{owner}] as owner of "
+                    f"{sobject.lower()}",
                 )
             )
 
