@@ -171,8 +171,21 @@ async def test_reads_page_through_ties_and_catch_late_commits() -> None:
         clock.now += 4
         fresh = sb.org.create("Contact", {"LastName": "Fresh"}).id
         cap2 = datetime.fromtimestamp(clock.now, UTC)
-        second, _ = await collect(sf.read_changed("Contact", ["LastName"], cursor, cap2))
+        second, cursor2 = await collect(sf.read_changed("Contact", ["LastName"], cursor, cap2))
         assert {late, fresh} <= {r.id for r in second}
+
+        # A quiet hour later the cursor catches up to the run's start less the overlap: the
+        # burst of 250 is not read again, and nothing changed since is missed.
+        clock.now += 3600
+        quiet = datetime.fromtimestamp(clock.now, UTC)
+        _, cursor3 = await collect(sf.read_changed("Contact", ["LastName"], cursor2, quiet))
+        assert cursor3 is not None and cursor3.modified_at == quiet - sf.overlap
+        clock.now += 60
+        edited = sb.org.create("Contact", {"LastName": "Later"}).id
+        clock.now += 1
+        later = datetime.fromtimestamp(clock.now, UTC)
+        fourth, _ = await collect(sf.read_changed("Contact", ["LastName"], cursor3, later))
+        assert [r.id for r in fourth] == [edited]
         await sf.client.aclose()
 
 

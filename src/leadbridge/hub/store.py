@@ -135,16 +135,15 @@ def resolve_errors(
     hub_ids: list[int],
     when: datetime | None = None,
 ) -> None:
-    if not hub_ids:
-        return
-    s.execute(
-        update(ErrorLogEntry)
-        .where(
-            ErrorLogEntry.workspace_id == workspace_id,
-            ErrorLogEntry.job == job,
-            ErrorLogEntry.hub_object == hub_object,
-            ErrorLogEntry.hub_id.in_(hub_ids),
-            ErrorLogEntry.resolved_at.is_(None),
+    for start in range(0, len(hub_ids), 500):  # bounded IN lists, one statement a chunk
+        s.execute(
+            update(ErrorLogEntry)
+            .where(
+                ErrorLogEntry.workspace_id == workspace_id,
+                ErrorLogEntry.job == job,
+                ErrorLogEntry.hub_object == hub_object,
+                ErrorLogEntry.hub_id.in_(hub_ids[start : start + 500]),
+                ErrorLogEntry.resolved_at.is_(None),
+            )
+            .values(resolved_at=when or utcnow())
         )
-        .values(resolved_at=when or utcnow())
-    )

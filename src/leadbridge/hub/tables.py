@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -171,6 +172,7 @@ class CrmRecord(Base):
         Index("ix_crm_records_email", "workspace_id", "remote_scope", "object", "email_key"),
         Index("ix_crm_records_domain", "workspace_id", "remote_scope", "object", "domain_key"),
         Index("ix_crm_records_name", "workspace_id", "remote_scope", "object", "name_key"),
+        Index("ix_crm_records_pending", "workspace_id", "remote_scope", "object", "pending"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"))
@@ -185,6 +187,9 @@ class CrmRecord(Base):
     modified_at: Mapped[datetime | None] = mapped_column()
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     seen_run_id: Mapped[int | None] = mapped_column(Integer)
+    # Read with a change the hub has not taken in yet; cleared by reconcile, so a run killed
+    # between committing a page and reconciling it leaves the work for the next run.
+    pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class SyncCursor(Base):

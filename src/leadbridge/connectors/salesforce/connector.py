@@ -11,7 +11,9 @@ locked ones, a few times.
 Reads: each run re-reads from `cursor - overlap` up to the run's start (`cap`), ordered by
 (SystemModstamp, Id). Ties at one millisecond and late commits (a transaction that stamped its
 rows before our last read but committed after it) both fall inside the overlap; records already
-seen come again, harmlessly (the engine's writes are idempotent on (Id, SystemModstamp)).
+seen come again, harmlessly (the engine's writes are idempotent on (Id, SystemModstamp)). A
+complete read moves the cursor up to at least `cap - overlap`, so the next run re-reads at most
+two overlaps before its own start, not everything since the org's last busy hour.
 """
 
 from __future__ import annotations
@@ -350,6 +352,11 @@ class SalesforceConnector:
                 ):
                     position = Cursor(stamp, row["Id"])
             yield Page(records, position)
+        floor = cap - self.overlap
+        if position.modified_at is None or position.modified_at < floor:
+            # A complete read up to `cap` saw everything stamped before `cap - overlap`: the
+            # cursor catches up, so a quiet org is not re-read from its last burst forever.
+            yield Page([], Cursor(floor, None))
 
     async def read_deleted(self, sobject: str, since: datetime) -> list[RemoteRecord]:
         """Deleted and merged-away records (merge losers carry MasterRecordId), via queryAll."""

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from leadbridge.connectors.base import RemoteRecord, WriteResult
@@ -53,18 +52,26 @@ class Outcome:
     updated: int = 0
 
 
-def _link(s: Session, ctx: CrmContext, w: Write) -> RecordLink:
-    link = s.scalar(
-        select(RecordLink).where(
-            RecordLink.workspace_id == ctx.workspace_id,
-            RecordLink.remote_system == SYSTEM,
-            RecordLink.remote_scope == ctx.scope,
-            RecordLink.remote_object == w.sobject,
-            RecordLink.hub_object == w.hub_object,
-            RecordLink.hub_id == w.hub_id,
-        )
-    )
-    return link or ctx.add_link(s, w.hub_object, w.hub_id, w.sobject, status="pending")
+class _Links:
+    """The links of one batch of writes, loaded in one query per hub object; a write with
+    none gets a pending one (the create intent)."""
+
+    def __init__(self, s: Session, ctx: CrmContext, sobject: str, writes: Sequence[Write]):
+        self.s, self.ctx, self.sobject = s, ctx, sobject
+        self.found: dict[tuple[str, int], RecordLink] = {}
+        for kind in {w.hub_object for w in writes}:
+            ids = [w.hub_id for w in writes if w.hub_object == kind]
+            for hub_id, links in ctx.links(s, kind, ids).items():
+                if sobject in links:
+                    self.found[(kind, hub_id)] = links[sobject]
+
+    def __call__(self, w: Write) -> RecordLink:
+        key = (w.hub_object, w.hub_id)
+        if key not in self.found:
+            self.found[key] = self.ctx.add_link(
+                self.s, w.hub_object, w.hub_id, w.sobject, status="pending"
+            )
+        return self.found[key]
 
 
 def _failure(
@@ -104,8 +111,9 @@ async def write(ctx: CrmContext, run_id: int, sobject: str, writes: Sequence[Wri
     adopt_only = [w for w in writes if w.remote_id is not None and not w.values]
     if creates:  # the intent rows, committed before the call
         with ctx.hub.session() as s:
+            intents = _Links(s, ctx, sobject, creates)
             for w in creates:
-                link = _link(s, ctx, w)
+                link = intents(w)
                 if link.remote_id is None:
                     link.status = "pending"
     results: list[tuple[Write, WriteResult]] = []
@@ -129,13 +137,14 @@ async def write(ctx: CrmContext, run_id: int, sobject: str, writes: Sequence[Wri
         )
     now = utcnow()
     with ctx.hub.session() as s:
+        link_of = _Links(s, ctx, sobject, writes)
         for w in adopt_only:
-            link = _link(s, ctx, w)
-            _linked(s, ctx, run_id, w, link, str(w.remote_id), "adopted")
+            link = link_of(w)
+            _linked(run_id, w, link, str(w.remote_id), "adopted")
             out.done[(w.hub_object, w.hub_id)] = str(w.remote_id)
         mirror: list[RemoteRecord] = []
         for w, result in results:
-            link = _link(s, ctx, w)
+            link = link_of(w)
             if not result.ok:
                 assert result.error is not None
                 _failure(s, ctx, run_id, w, link, result.error)
@@ -144,8 +153,6 @@ async def write(ctx: CrmContext, run_id: int, sobject: str, writes: Sequence[Wri
             remote_id = str(result.remote_id)
             created = w.remote_id is None
             _linked(
-                s,
-                ctx,
                 run_id,
                 w,
                 link,
@@ -173,13 +180,14 @@ async def write(ctx: CrmContext, run_id: int, sobject: str, writes: Sequence[Wri
                 out.created += 1
             else:
                 out.updated += 1
-        ctx.store_mirror(s, mirror, run_id)
+        ctx.store_mirror(s, mirror, run_id, read=False)
+        for kind in {hub_object for hub_object, _ in out.done}:
+            ids = [hub_id for hub_object, hub_id in out.done if hub_object == kind]
+            resolve_errors(s, ctx.workspace_id, JOB, kind, ids)
     return out
 
 
 def _linked(
-    s: Session,
-    ctx: CrmContext,
     run_id: int,
     w: Write,
     link: RecordLink,
@@ -196,7 +204,6 @@ def _linked(
     link.next_attempt_at = None
     link.last_run_id = run_id
     link.last_synced_at = utcnow()
-    resolve_errors(s, ctx.workspace_id, JOB, w.hub_object, [w.hub_id])
 
 
 def write_hub(

@@ -23,6 +23,8 @@ from leadbridge.policy.crm import CrmSync
 SYSTEM = "salesforce"
 PEOPLE = ("Contact", "Lead")  # the contact first: it wins over a lead for the same person
 CHUNK = 500
+_ABSENT = object()
+STAMPS = {"SystemModstamp", "LastModifiedDate"}  # they change with any edit, mapped or not
 
 
 class SyncRefused(Exception):
@@ -202,9 +204,17 @@ class CrmContext:
         return out
 
     def store_mirror(
-        self, s: Session, records: Sequence[RemoteRecord], run_id: int | None
+        self,
+        s: Session,
+        records: Sequence[RemoteRecord],
+        run_id: int | None,
+        *,
+        read: bool = True,
     ) -> list[CrmRecord]:
-        """Upsert the mirror rows of records read (or just written) from the CRM."""
+        """Upsert the mirror rows of records read (or, `read=False`, just written) from the CRM.
+        A read row that is new or differs from the mirror is marked pending for reconcile; one
+        that only came back through the cursor's overlap, or as the echo of our own write, is
+        not."""
         by_object: dict[str, list[RemoteRecord]] = {}
         for r in records:
             by_object.setdefault(r.object, []).append(r)
@@ -225,6 +235,17 @@ class CrmContext:
                     s.add(row)
                     existing[r.id] = row
                 values = {k: v for k, v in r.fields.items() if k != "attributes"}
+                deleted = r.deleted or bool(values.get("IsDeleted"))
+                if read and (
+                    not row.fields
+                    or deleted != row.deleted
+                    or any(
+                        row.fields.get(k, _ABSENT) != v
+                        for k, v in values.items()
+                        if k not in STAMPS
+                    )
+                ):
+                    row.pending = True
                 row.fields = {**row.fields, **values}
                 keys = match_keys(sobject, row.fields)
                 row.email_key, row.domain_key, row.name_key = keys

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -35,6 +36,7 @@ from leadbridge.hub.tables import (
     UserLink,
     utcnow,
 )
+from leadbridge.jobs.crm_lease import leased
 from leadbridge.normalize import company_name_key
 from leadbridge.policy.crm import ObjectMap
 
@@ -59,7 +61,7 @@ EXTRA = {
 class PullReport:
     run_id: int
     counts: dict[str, int] = field(default_factory=dict)
-    names: dict[str, Company] | None = None  # company name key -> company, built once a run
+    names: dict[str, int] | None = None  # company name key -> company id, built once a run
 
     def add(self, key: str, n: int = 1) -> None:
         self.counts[key] = self.counts.get(key, 0) + n
@@ -73,6 +75,7 @@ def pull_fields(ctx: CrmContext, sobject: str) -> list[str]:
     return list(dict.fromkeys([*EXTRA[sobject], *mapped]))
 
 
+@leased
 async def pull(ctx: CrmContext, *, manual: bool = False, write_back: bool = True) -> PullReport:
     """`write_back=False` (the refresh before a push) reads only: the push run itself then
     sends the hub's values, so they are journaled under that run."""
@@ -98,7 +101,6 @@ async def pull(ctx: CrmContext, *, manual: bool = False, write_back: bool = True
 
 async def _pull(ctx: CrmContext, report: PullReport, write_back: bool) -> None:
     cap = ctx.clock()
-    touched: dict[str, list[str]] = {}
     for sobject in OBJECTS:
         with ctx.hub.session() as s:
             row = _cursor_row(s, ctx, sobject)
@@ -116,15 +118,15 @@ async def _pull(ctx: CrmContext, report: PullReport, write_back: bool) -> None:
                 )
                 row.modified_at, row.last_id = page.cursor.modified_at, page.cursor.last_id
                 s.add(row)
-            touched.setdefault(sobject, []).extend(r.id for r in page.records)
             report.add(f"read_{sobject.lower()}", len(page.records))
             if ctx.progress:
                 ctx.progress(sobject, len(page.records))
     writes: dict[str, list[Write]] = {}
     with ctx.hub.session() as s:
-        _users(s, ctx, touched.get("User", []))
+        _users(s, ctx, _pending(s, ctx, "User"))
     for sobject in ("Account", "Contact", "Lead"):
-        ids = list(dict.fromkeys(touched.get(sobject, [])))
+        with ctx.hub.session() as s:
+            ids = _pending(s, ctx, sobject)
         for start in range(0, len(ids), 500):
             with ctx.hub.session() as s:
                 chunk = _reconcile(s, ctx, report, sobject, ids[start : start + 500])
@@ -134,6 +136,24 @@ async def _pull(ctx: CrmContext, report: PullReport, write_back: bool) -> None:
             outcome = await write(ctx, report.run_id, sobject, items)
             report.add("crm_updated", outcome.updated)
             report.add("failed", outcome.failed)
+
+
+def _pending(s: Session, ctx: CrmContext, sobject: str) -> list[str]:
+    """Mirror rows read with a change the hub has not taken in, in the order they were read
+    (also those a killed run committed but never reconciled)."""
+    return list(
+        s.scalars(
+            select(CrmRecord.remote_id)
+            .where(
+                CrmRecord.workspace_id == ctx.workspace_id,
+                CrmRecord.remote_system == SYSTEM,
+                CrmRecord.remote_scope == ctx.scope,
+                CrmRecord.object == sobject,
+                CrmRecord.pending.is_(True),
+            )
+            .order_by(CrmRecord.id)
+        )
+    )
 
 
 def _cursor_row(s: Session, ctx: CrmContext, sobject: str) -> SyncCursor | None:
@@ -148,7 +168,9 @@ def _cursor_row(s: Session, ctx: CrmContext, sobject: str) -> SyncCursor | None:
 
 
 def _users(s: Session, ctx: CrmContext, ids: Sequence[str]) -> None:
-    rows = ctx.mirror(s, "User", list(dict.fromkeys(ids)))
+    rows = ctx.mirror(s, "User", list(ids))
+    for row in rows.values():
+        row.pending = False
     if not rows:
         return
     links = {
@@ -166,8 +188,10 @@ def _users(s: Session, ctx: CrmContext, ids: Sequence[str]) -> None:
         u.email.lower(): u
         for u in s.scalars(select(User).where(User.workspace_id == ctx.workspace_id))
     }
-    for row in rows.values():
+    # Active users first: an e-mail shared with a deactivated user maps to the active one.
+    for row in sorted(rows.values(), key=lambda r: not r.fields.get("IsActive", True)):
         f = row.fields
+        active = bool(f.get("IsActive", True))
         email = str(f.get("Email") or "").lower()
         link = links.get(row.remote_id) or UserLink(
             workspace_id=ctx.workspace_id,
@@ -177,12 +201,12 @@ def _users(s: Session, ctx: CrmContext, ids: Sequence[str]) -> None:
         )
         link.remote_email = email or None
         link.remote_name = " ".join(x for x in (f.get("FirstName"), f.get("LastName")) if x)
-        link.deleted = not f.get("IsActive", True)
+        link.deleted = not active
         link.synced_at = utcnow()
         s.add(link)
-        if link.hub_user_id is None and email and f.get("IsActive", True):
+        if link.hub_user_id is None and email:
             user = users.get(email)
-            if user is None:
+            if user is None and active:  # a rep who left is mapped, never created
                 user = User(
                     workspace_id=ctx.workspace_id,
                     email=email,
@@ -192,7 +216,7 @@ def _users(s: Session, ctx: CrmContext, ids: Sequence[str]) -> None:
                 s.add(user)
                 s.flush()
                 users[email] = user
-            if user.id not in taken:
+            if user is not None and user.id not in taken:
                 link.hub_user_id, link.mapped_by = user.id, "auto"
                 taken.add(user.id)
 
@@ -223,12 +247,102 @@ def _flag(
     )
 
 
+@dataclass
+class _Lookups:
+    """What one reconcile chunk looks up, loaded in a few queries instead of a few per record.
+    Records created and linked during the chunk are added as they are, so later rows see them."""
+
+    people: dict[int, Person] = field(default_factory=dict)
+    companies: dict[int, Company] = field(default_factory=dict)
+    people_by_email: dict[str, list[Person]] = field(default_factory=dict)
+    companies_by_domain: dict[str, Company] = field(default_factory=dict)
+    person_links: dict[int, dict[str, RecordLink]] = field(default_factory=dict)
+    company_links: dict[int, dict[str, RecordLink]] = field(default_factory=dict)
+    account_links: dict[str, RecordLink] = field(default_factory=dict)  # Account id -> link
+    rivals: dict[tuple[str, str], list[CrmRecord]] = field(default_factory=dict)
+
+    def record(self, hub_object: str, hub_id: int) -> Person | Company | None:
+        return (self.companies if hub_object == "company" else self.people).get(hub_id)
+
+    def links_of(self, hub_object: str, hub_id: int) -> dict[str, RecordLink]:
+        links = self.company_links if hub_object == "company" else self.person_links
+        return links.setdefault(hub_id, {})
+
+
+def _load(
+    s: Session,
+    ctx: CrmContext,
+    report: PullReport,
+    sobject: str,
+    rows: dict[str, CrmRecord],
+    links: dict[str, RecordLink],
+) -> _Lookups:
+    look = _Lookups()
+    ws = ctx.workspace_id
+    linked = [link.hub_id for link in links.values()]
+    unlinked = [r for rid, r in rows.items() if rid not in links and not r.deleted]
+    if sobject == "Account":
+        look.companies.update(_by_ids(s, Company, linked))
+        domains = sorted({r.domain_key for r in unlinked if r.domain_key})
+        for chunk in _chunks(domains):
+            for c in s.scalars(
+                select(Company)
+                .where(Company.workspace_id == ws, Company.domain.in_(chunk))
+                .order_by(Company.id)
+            ):
+                look.companies.setdefault(c.id, c)
+                look.companies_by_domain.setdefault(str(c.domain), c)
+        names = _by_name(s, ctx, report)
+        by_name = [names[r.name_key] for r in unlinked if r.name_key and r.name_key in names]
+        look.companies.update(_by_ids(s, Company, [i for i in by_name if i not in look.companies]))
+        look.company_links.update(ctx.links(s, "company", list(look.companies)))
+        for column, keys in (
+            ("domain_key", {r.domain_key for r in unlinked if r.domain_key}),
+            ("name_key", {r.name_key for r in unlinked if r.name_key and not r.domain_key}),
+        ):
+            for key, found in ctx.mirror_by(s, "Account", column, keys).items():
+                look.rivals[(column, key)] = found
+        return look
+    look.people.update(_by_ids(s, Person, linked))
+    emails = sorted({r.email_key for r in unlinked if r.email_key})
+    for chunk in _chunks(emails):
+        for p in s.scalars(
+            select(Person)
+            .where(Person.workspace_id == ws, Person.email_key.in_(chunk))
+            .order_by(Person.id)
+        ):
+            look.people.setdefault(p.id, p)
+            look.people_by_email.setdefault(str(p.email_key), []).append(p)
+    look.person_links.update(ctx.links(s, "person", list(look.people)))
+    company_ids = {p.company_id for p in look.people.values() if p.company_id}
+    look.companies.update(_by_ids(s, Company, list(company_ids)))
+    if sobject == "Contact":
+        accounts = sorted({str(r.fields.get("AccountId")) for r in rows.values()} - {"None", ""})
+        look.account_links = ctx.links_by_remote(s, "Account", accounts)
+    return look
+
+
+def _chunks(values: Sequence[Any], size: int = 500) -> list[Sequence[Any]]:
+    return [values[i : i + size] for i in range(0, len(values), size)]
+
+
+def _by_ids(s: Session, model: type[Any], ids: Sequence[int]) -> dict[int, Any]:
+    out: dict[int, Any] = {}
+    for chunk in _chunks(sorted(set(ids))):
+        out.update((r.id, r) for r in s.scalars(select(model).where(model.id.in_(chunk))))
+    return out
+
+
 def _reconcile(
     s: Session, ctx: CrmContext, report: PullReport, sobject: str, ids: list[str]
 ) -> list[Write]:
     rows = ctx.mirror(s, sobject, ids)
+    for taken in rows.values():
+        taken.pending = False  # taken in with this chunk's commit
     links = ctx.links_by_remote(s, sobject, ids)
+    look = _load(s, ctx, report, sobject, rows, links)
     to_remote, to_hub_user = ctx.owners(s)
+    hub_object = "company" if sobject == "Account" else "person"
     writes: list[Write] = []
     for remote_id in ids:
         row = rows.get(remote_id)
@@ -240,25 +354,24 @@ def _reconcile(
         link = links.get(remote_id)
         record: Person | Company | None
         if link is None:
-            record = _match(s, ctx, report, sobject, row)
+            record = _match(s, ctx, report, look, sobject, row)
             if record is None:
                 continue
-            hub_object = "company" if sobject == "Account" else "person"
             link = ctx.add_link(s, hub_object, record.id, sobject, remote_id, run_id=report.run_id)
-            s.flush()
+            look.links_of(hub_object, record.id)[sobject] = link
             report.add(f"linked_{sobject.lower()}")
         else:
-            record = (
-                s.get(Company, link.hub_id) if sobject == "Account" else s.get(Person, link.hub_id)
-            )
+            record = look.record(hub_object, link.hub_id)
             if record is None:
                 continue
         if isinstance(record, Person) and sobject == "Contact":
-            account = str(row.fields.get("AccountId") or "")
-            company_link = ctx.links_by_remote(s, "Account", [account]).get(account)
+            company_link = look.account_links.get(str(row.fields.get("AccountId") or ""))
             if company_link is not None and record.company_id != company_link.hub_id:
                 write_hub(s, report.run_id, record, {"company_id": company_link.hub_id}, None)
-        w = _rules(s, ctx, report, sobject, row, link, record, to_remote, to_hub_user)
+        company = None
+        if isinstance(record, Person) and record.company_id:
+            company = look.companies.get(record.company_id) or s.get(Company, record.company_id)
+        w = _rules(s, ctx, report, sobject, row, link, record, company, to_remote, to_hub_user)
         if w is not None:
             writes.append(w)
     return writes
@@ -272,16 +385,12 @@ def _rules(
     row: CrmRecord,
     link: RecordLink,
     record: Person | Company,
+    company: Company | None,
     to_remote: dict[int, str],
     to_hub_user: dict[str, int],
 ) -> Write | None:
     mapping: ObjectMap = (
         ctx.policy.account if sobject == "Account" else ctx.policy.people_map(sobject)
-    )
-    company = (
-        s.get(Company, record.company_id)
-        if isinstance(record, Person) and record.company_id
-        else None
     )
     mine = hub_values(record, mapping, policy=ctx.policy, company=company, to_remote=to_remote)
     theirs = crm_values(row.fields, mapping)
@@ -311,91 +420,33 @@ def _rules(
     )
 
 
-def _by_name(s: Session, ctx: CrmContext, report: PullReport) -> dict[str, Company]:
+def _by_name(s: Session, ctx: CrmContext, report: PullReport) -> dict[str, int]:
+    """Company name key -> the oldest company's id with it, built once a run."""
     if report.names is None:
         report.names = {}
-        for c in s.scalars(
-            select(Company)
+        for company_id, name in s.execute(
+            select(Company.id, Company.name)
             .where(Company.workspace_id == ctx.workspace_id, Company.name.is_not(None))
             .order_by(Company.id)
         ):
-            key = company_name_key(c.name)
+            key = company_name_key(name)
             if key:
-                report.names.setdefault(key, c)
+                report.names.setdefault(key, company_id)
     return report.names
 
 
 def _match(
-    s: Session, ctx: CrmContext, report: PullReport, sobject: str, row: CrmRecord
+    s: Session, ctx: CrmContext, report: PullReport, look: _Lookups, sobject: str, row: CrmRecord
 ) -> Person | Company | None:
     """The hub record an unlinked CRM record belongs to, created when there is none; None when
     the record is skipped (a lead shadowed by its contact, a duplicate)."""
-    f = row.fields
     if sobject == "Account":
-        company = None
-        if row.domain_key:
-            company = s.scalar(
-                select(Company).where(
-                    Company.workspace_id == ctx.workspace_id, Company.domain == row.domain_key
-                )
-            )
-        if company is None and row.name_key:
-            company = _by_name(s, ctx, report).get(row.name_key)
-            if company is not None and company.domain and row.domain_key:
-                company = None  # same name, different domains: different companies
-        if company is not None:
-            other = ctx.links(s, "company", [company.id]).get(company.id, {}).get("Account")
-            key = ("domain_key", row.domain_key) if row.domain_key else ("name_key", row.name_key)
-            rivals = ctx.mirror_by(s, "Account", key[0], [str(key[1])]).get(str(key[1]), [])
-            if other is None and len(rivals) > 1:
-                _flag(
-                    s,
-                    ctx,
-                    report.run_id,
-                    company,
-                    f"ambiguous: Salesforce accounts {', '.join(r.remote_id for r in rivals)} "
-                    "all match this company; merge them in Salesforce",
-                    row.remote_id,
-                )
-                report.add("ambiguous_accounts")
-                return None
-            if other is not None and other.remote_id != row.remote_id:
-                _flag(
-                    s,
-                    ctx,
-                    report.run_id,
-                    company,
-                    f"potential duplicate: Salesforce accounts {other.remote_id} and "
-                    f"{row.remote_id} both look like this company",
-                    row.remote_id,
-                )
-                report.add("potential_duplicates")
-                return None
-            return company
-        company = Company(
-            workspace_id=ctx.workspace_id,
-            name=f.get("Name"),
-            domain=row.domain_key,
-            is_lead=False,
-        )
-        s.add(company)
-        s.flush()
-        if row.name_key:
-            _by_name(s, ctx, report).setdefault(row.name_key, company)
-        report.add("hub_created_company")
-        return company
-    person = None
-    if row.email_key:
-        candidates = list(
-            s.scalars(
-                select(Person)
-                .where(Person.workspace_id == ctx.workspace_id, Person.email_key == row.email_key)
-                .order_by(Person.id)
-            )
-        )
-        person = candidates[0] if candidates else None
+        return _match_account(s, ctx, report, look, row)
+    f = row.fields
+    candidates = look.people_by_email.get(row.email_key or "", []) if row.email_key else []
+    person = candidates[0] if candidates else None
     if person is not None:
-        linked = ctx.links(s, "person", [person.id]).get(person.id, {})
+        linked = look.links_of("person", person.id)
         if sobject == "Lead" and "Contact" in linked and linked["Contact"].remote_id:
             report.add("leads_shadowed_by_contact")  # keep the contact: the lead is not linked
             return None
@@ -415,6 +466,7 @@ def _match(
         if other is not None and not other.remote_id:
             s.delete(other)  # a create intent the CRM already holds: adopt instead
             s.flush()
+            del linked[sobject]
         return person
     person = Person(
         workspace_id=ctx.workspace_id,
@@ -425,23 +477,69 @@ def _match(
         email_status="unverified",
     )
     if sobject == "Lead" and f.get("Company"):
-        name_key = company_name_key(f.get("Company"))
-        person.company_id = next(
-            (
-                c.id
-                for c in s.scalars(
-                    select(Company).where(
-                        Company.workspace_id == ctx.workspace_id, Company.name == f["Company"]
-                    )
-                )
-                if company_name_key(c.name) == name_key
-            ),
-            None,
-        )
+        person.company_id = _by_name(s, ctx, report).get(company_name_key(f["Company"]) or "")
     s.add(person)
     s.flush()
+    look.people[person.id] = person
+    if person.email_key:
+        look.people_by_email.setdefault(person.email_key, []).append(person)
     report.add("hub_created_person")
     return person
+
+
+def _match_account(
+    s: Session, ctx: CrmContext, report: PullReport, look: _Lookups, row: CrmRecord
+) -> Company | None:
+    company = look.companies_by_domain.get(row.domain_key) if row.domain_key else None
+    if company is None and row.name_key:
+        company_id = _by_name(s, ctx, report).get(row.name_key)
+        company = look.companies.get(company_id) if company_id else None
+        if company is not None and company.domain and row.domain_key:
+            company = None  # same name, different domains: different companies
+    if company is not None:
+        other = look.links_of("company", company.id).get("Account")
+        key = ("domain_key", row.domain_key) if row.domain_key else ("name_key", row.name_key)
+        rivals = look.rivals.get((key[0], str(key[1])), [])
+        if other is None and len(rivals) > 1:
+            _flag(
+                s,
+                ctx,
+                report.run_id,
+                company,
+                f"ambiguous: Salesforce accounts {', '.join(r.remote_id for r in rivals)} "
+                "all match this company; merge them in Salesforce",
+                row.remote_id,
+            )
+            report.add("ambiguous_accounts")
+            return None
+        if other is not None and other.remote_id != row.remote_id:
+            _flag(
+                s,
+                ctx,
+                report.run_id,
+                company,
+                f"potential duplicate: Salesforce accounts {other.remote_id} and "
+                f"{row.remote_id} both look like this company",
+                row.remote_id,
+            )
+            report.add("potential_duplicates")
+            return None
+        return company
+    company = Company(
+        workspace_id=ctx.workspace_id,
+        name=row.fields.get("Name"),
+        domain=row.domain_key,
+        is_lead=False,
+    )
+    s.add(company)
+    s.flush()
+    look.companies[company.id] = company
+    if row.domain_key:
+        look.companies_by_domain.setdefault(row.domain_key, company)
+    if row.name_key:
+        _by_name(s, ctx, report).setdefault(row.name_key, company.id)
+    report.add("hub_created_company")
+    return company
 
 
 def _follow_conversion(

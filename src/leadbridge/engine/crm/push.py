@@ -20,14 +20,15 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from leadbridge.engine.crm.apply import JOB, Write, payload_hash, write
-from leadbridge.engine.crm.context import CrmContext, SyncRefused
+from leadbridge.engine.crm.apply import JOB, Write, payload_hash, write, write_hub
+from leadbridge.engine.crm.context import SYSTEM, CrmContext, SyncRefused
 from leadbridge.engine.crm.pull import pull
 from leadbridge.engine.crm.resolve import empty, resolve
-from leadbridge.engine.crm.values import crm_values, hub_values
+from leadbridge.engine.crm.values import crm_values, hub_values, to_hub
 from leadbridge.hub.edits import changed_at, open_outbox
 from leadbridge.hub.store import log_error
 from leadbridge.hub.tables import Company, CrmRecord, Person, RecordLink, utcnow
+from leadbridge.jobs.crm_lease import leased
 from leadbridge.normalize import company_name_key
 from leadbridge.policy.crm import CrmSync, ObjectMap
 
@@ -45,9 +46,10 @@ class Decision:
     reason: str = ""
     account: Decision | None = None  # for a contact: how its account is found
     snapshot: dict[str, Any] = field(default_factory=dict)  # CRM values found when linking
+    hub: dict[str, Any] = field(default_factory=dict)  # hub field -> the CRM's value it takes
 
     def describe(self) -> str:
-        target = f"{self.sobject} {self.remote_id or ''}".strip()
+        target = f"{self.sobject or ''} {self.remote_id or ''}".strip()
         text = f"{self.hub_object} {self.hub_id}: {self.action} {target}".rstrip()
         if self.values:
             text += f" [{', '.join(sorted(self.values))}]"
@@ -103,6 +105,9 @@ def _update(
         crm_modified_at=row.modified_at if row else None,
         manual=manual,
     )
+    reason = "" if result.crm else "in sync"
+    if result.hub:  # e.g. a hub edit of a field the CRM owns: the CRM's value is put back
+        reason = f"{reason}; the hub takes the CRM's {', '.join(sorted(result.hub))}".lstrip("; ")
     return Decision(
         hub_object,
         record.id,
@@ -110,7 +115,8 @@ def _update(
         link.remote_object,
         link.remote_id,
         result.crm,
-        "" if result.crm else "in sync",
+        reason,
+        hub=result.hub,
     )
 
 
@@ -399,6 +405,8 @@ def plan(
             for link in s.scalars(
                 select(RecordLink).where(
                     RecordLink.workspace_id == ctx.workspace_id,
+                    RecordLink.remote_system == SYSTEM,
+                    RecordLink.remote_scope == ctx.scope,
                     RecordLink.status == "error",
                     RecordLink.failed_hash.is_not(None),
                 )
@@ -418,6 +426,7 @@ class PushReport:
     plan: PushPlan | None = None
 
 
+@leased
 async def push(
     ctx: CrmContext,
     *,
@@ -426,14 +435,19 @@ async def push(
     manual: bool = False,
     refresh: bool = True,
 ) -> PushReport:
-    if manual:
-        if not ctx.policy.push.enabled:
-            raise SyncRefused("push is disabled in the policy (push.enabled: false)")
-        if not ctx.initial_pull_done():
-            raise SyncRefused(
-                "the initial pull has not finished: run `leadbridge pull` first (after the "
-                "setup window, or `leadbridge activate`)"
-            )
+    if manual and not ctx.policy.push.enabled:
+        raise SyncRefused("push is disabled in the policy (push.enabled: false)")
+    if not manual and ctx.in_setup_window():
+        raise SyncRefused(
+            f"the setup window is open until {ctx.setup_until():%Y-%m-%d %H:%M} UTC: "
+            "run `leadbridge activate`, then `leadbridge pull`, before pushing"
+        )
+    if not ctx.initial_pull_done():  # no dedup against the CRM before it: creates would double
+        raise SyncRefused(
+            "the initial pull has not finished: run `leadbridge pull` first, so that records "
+            "Salesforce already has are linked, not created twice (after the setup window, or "
+            "`leadbridge activate`)"
+        )
     if refresh and ctx.initial_pull_done():
         await pull(
             ctx, write_back=False
@@ -530,6 +544,25 @@ async def _apply(ctx: CrmContext, run_id: int, the_plan: PushPlan, counts: dict[
             _bump(counts, f"{kind.lower()}s_updated", outcome.updated)
             _bump(counts, "failed", outcome.failed)
     _bump(counts, "skipped", sum(1 for d in the_plan.people if d.action == "skip"))
+    _bump(counts, "hub_updated", _take_crm_values(ctx, run_id, the_plan))
+
+
+def _take_crm_values(ctx: CrmContext, run_id: int, the_plan: PushPlan) -> int:
+    """Values the write rules give the CRM (it owns the field, or changed it last) land in the
+    hub, journaled like a pull's."""
+    decisions = [d for d in (*the_plan.companies, *the_plan.people) if d.hub]
+    if not decisions:
+        return 0
+    changed = 0
+    with ctx.hub.session() as s:
+        _, to_hub_user = ctx.owners(s)
+        for d in decisions:
+            record: Person | Company | None = (
+                s.get(Company, d.hub_id) if d.hub_object == "company" else s.get(Person, d.hub_id)
+            )
+            if record is not None:
+                changed += bool(write_hub(s, run_id, record, to_hub(d.hub, to_hub_user), None))
+    return changed
 
 
 def _befores(
@@ -556,7 +589,12 @@ async def drain_outbox(ctx: CrmContext) -> PushReport | None:
         person_ids = sorted({i.hub_id for i in items if i.hub_object == "person"})
         company_ids = sorted({i.hub_id for i in items if i.hub_object == "company"})
         last = items[-1].id
-    needs_pull = _has_unlinked(ctx, person_ids, company_ids)
+        owner_moved = any("owner_id" in (i.fields or []) for i in items)
+    # A new record needs fresh match keys; a new owner needs fresh users (one deactivated
+    # since the last pull would make Salesforce refuse the whole write).
+    needs_pull = _has_unlinked(ctx, person_ids, company_ids) or (
+        owner_moved and _owner_pushed(ctx.policy)
+    )
     report = await push(
         ctx, person_ids=person_ids, company_ids=company_ids, manual=False, refresh=needs_pull
     )
@@ -573,4 +611,12 @@ def _has_unlinked(ctx: CrmContext, person_ids: Sequence[int], company_ids: Seque
         companies = ctx.links(s, "company", company_ids)
     return any(not _active(people.get(i, {}), ["Contact", "Lead"]) for i in person_ids) or any(
         not _active(companies.get(i, {}), ["Account"]) for i in company_ids
+    )
+
+
+def _owner_pushed(policy: CrmSync) -> bool:
+    return any(
+        f.crm == "OwnerId" and f.writes_crm
+        for mapping in (policy.lead, policy.contact, policy.account)
+        for f in mapping.fields
     )
