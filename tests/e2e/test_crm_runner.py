@@ -96,7 +96,10 @@ async def test_the_setup_window_ends_by_itself_after_its_hours(crm: CrmWorld) ->
     now = utcnow()
     assert await r.run_due(now + timedelta(hours=5, minutes=59)) == []
     done = await r.run_due(now + timedelta(hours=6, minutes=1))
-    assert crm_runs(done) == [("salesforce", "initial_pull", "succeeded")]
+    assert crm_runs(done) == [
+        ("salesforce", "initial_pull", "succeeded"),
+        ("salesforce", "push", "succeeded"),  # the full push after every pull: nothing to do
+    ]
     assert "old@old.io" in hub_people(crm)
 
 
@@ -142,20 +145,23 @@ async def test_incremental_pull_runs_on_the_policy_interval_and_not_before(
     policy = crm.policy.model_copy(update={"pull": PullPolicy(interval_minutes=10)})
     r = runner(crm, {"salesforce": policy})
     now = utcnow()
-    assert crm_runs(await r.run_due(now)) == [("salesforce", "initial_pull", "succeeded")]
+    pulled_and_pushed = [("salesforce", "pull", "succeeded"), ("salesforce", "push", "succeeded")]
+    assert crm_runs(await r.run_due(now)) == [
+        ("salesforce", "initial_pull", "succeeded"),
+        ("salesforce", "push", "succeeded"),
+    ]
     assert hub_people(crm)["slow@slow.io"].lead_status == "Open - Not Contacted"
 
     assert crm.org.update("Lead", lead, {"Status": "Working - Contacted"}).success
     assert await r.run_due(now + timedelta(minutes=9, seconds=59)) == []  # not due yet
     assert hub_people(crm)["slow@slow.io"].lead_status == "Open - Not Contacted"
     done = await r.run_due(now + timedelta(minutes=10))
-    assert crm_runs(done) == [("salesforce", "pull", "succeeded")]
+    assert crm_runs(done) == pulled_and_pushed
     assert hub_people(crm)["slow@slow.io"].lead_status == "Working - Contacted"
-    assert [row.job for row in run_rows(crm)] == ["crm_pull", "crm_pull"]
+    assert [row.job for row in run_rows(crm)] == ["crm_pull", "crm_push", "crm_pull", "crm_push"]
+    assert {row.api_calls for row in run_rows(crm) if row.job == "crm_push"} == {0}  # in sync
     assert await r.run_due(now + timedelta(minutes=19)) == []  # the next one at 20 min
-    assert crm_runs(await r.run_due(now + timedelta(minutes=20))) == [
-        ("salesforce", "pull", "succeeded")
-    ]
+    assert crm_runs(await r.run_due(now + timedelta(minutes=20))) == pulled_and_pushed
 
 
 async def test_a_held_lease_skips_the_tick_and_a_manual_pull_is_told_why(crm: CrmWorld) -> None:
@@ -368,3 +374,35 @@ async def test_an_auth_failure_pauses_the_connection_until_it_is_reconnected(
     assert ("salesforce", "push", "succeeded") in crm_runs(done)
     assert crm.org.row("Lead", lead)["Title"] == "Queued"
     assert crm.connections.get("salesforce").health == "ok"
+
+
+async def test_records_that_never_changed_since_connecting_are_pushed_by_the_schedule(
+    crm: CrmWorld,
+) -> None:
+    # Hub people from before the connection (an import, say) have no outbox item: the full push
+    # after each pull is what brings them over, and what repairs a push a crash lost.
+    company = crm.company(name="Quiet Co", domain="quiet.io")
+    with crm.hub.session() as s:
+        s.add(
+            Person(
+                workspace_id=crm.hub.workspace_id,
+                last_name="Quiet",
+                email="quiet@quiet.io",
+                email_key="quiet@quiet.io",
+                email_status="verified",
+                company_id=company,
+            )
+        )
+    crm.activate()
+    r = runner(crm)
+    now = utcnow()
+    await r.run_due(now)
+    assert [row["Email"] for row in crm.rows("Lead")] == ["quiet@quiet.io"]
+    (lead,) = crm.rows("Lead")
+    crm.org.delete("Lead", lead["Id"])  # gone in Salesforce: the link stays, no re-create
+    done = await r.run_due(now + timedelta(minutes=31))
+    assert crm_runs(done) == [
+        ("salesforce", "pull", "succeeded"),
+        ("salesforce", "push", "succeeded"),
+    ]
+    assert crm.rows("Lead") == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from leadbridge.engine.crm.context import SyncRefused
@@ -388,3 +390,80 @@ def test_a_thousand_rounds_of_edits_on_both_sides_never_oscillate_or_lose_an_edi
             want["Title"],
             want["Status"],
         )
+
+
+def test_each_crm_connection_reads_every_outbox_change(crm: CrmWorld) -> None:
+    import asyncio
+
+    from sqlalchemy import func, select
+
+    from leadbridge.engine.crm.push import drain_outbox
+    from leadbridge.hub.tables import OutboxItem
+
+    ready(crm)
+    # A second CRM connection (another org, not yet draining): the first one's drain must not
+    # consume the changes the second has not read.
+    crm.connections.save(
+        kind="salesforce",
+        name="second-org",
+        base_url=crm.url,
+        credentials={"access_token": "unused"},
+        settings={"crm": {"outbox_after": 0}},
+        remote_scope="00D000000000002EAA",
+    )
+    pid = crm.person(last_name="Both", email="both@two.io", company={"name": "Two"})
+    crm.edit_person(pid, title="CTO")
+
+    def outbox() -> int:
+        with crm.hub.session() as s:
+            return int(s.scalar(select(func.count()).select_from(OutboxItem)) or 0)
+
+    assert asyncio.run(drain_outbox(crm.ctx())) is not None
+    assert [r["Title"] for r in crm.rows("Lead")] == ["CTO"]
+    assert outbox() == 2  # kept: the second org has not read them
+    assert asyncio.run(drain_outbox(crm.ctx())) is None  # but the first does not read them twice
+    second = crm.connections.get("second-org")
+    crm.connections.update_settings(second.id, {"crm": {"outbox_after": 10**9}})
+    crm.edit_person(pid, title="CEO")
+    asyncio.run(drain_outbox(crm.ctx()))
+    assert [r["Title"] for r in crm.rows("Lead")] == ["CEO"]
+    assert outbox() == 1  # all passed by both: pruned but the newest (ids stay monotonic)
+
+
+def test_the_readme_policy_example_loads_and_passes_policy_check(
+    crm: CrmWorld, tmp_path: Path
+) -> None:
+    import asyncio
+
+    from leadbridge.policy.lint import lint
+    from leadbridge.policy.loader import load_policy
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    example = readme.split("```yaml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "leadbridge.yaml").write_text(example, encoding="utf-8")
+    policy = load_policy(tmp_path / "leadbridge.yaml").sync("salesforce")
+    crm.org.add_custom_field("Lead", "Score__c", "double")
+    report = asyncio.run(lint(policy, crm.ctx(policy).connector.client.describe))
+    assert report.errors == [], report.errors
+    assert not [w for w in report.warnings if "hub→CRM" in w], report.warnings
+
+
+def test_two_hub_records_of_one_identity_are_created_once(crm: CrmWorld) -> None:
+    ready(crm)
+    first = crm.person(last_name="Twin", email="twin@one.io", company={"name": "One"})
+    second = crm.person(last_name="Twin", email="TWIN@one.io", company={"name": "One Inc."})
+    report = crm.push()
+    assert [r["Email"] for r in crm.rows("Lead")] == ["twin@one.io"]
+    assert crm.link("person", first) and not crm.link("person", second)
+    assert report.plan is not None
+    (skipped,) = [d for d in report.plan.people if d.hub_id == second]
+    assert skipped.action == "skip" and f"duplicate of hub person {first}" in skipped.reason
+    # Two hub companies with one name and no domain become one account, not two.
+    crm.policy = crm.policy.model_copy(
+        update={"push": crm.policy.push.model_copy(update={"create_people_as": "Contact"})}
+    )
+    a = crm.person(last_name="A", email="a@nodomain.io", company={"name": "Nodomain"})
+    b = crm.person(last_name="B", email="b@nodomain.io", company={"name": "Nodomain"})
+    crm.push()
+    assert [r["Name"] for r in crm.rows("Account")].count("Nodomain") == 1
+    assert crm.link("person", a) and not crm.link("person", b)

@@ -10,7 +10,7 @@ import functools
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from leadbridge.hub.tables import Company, OutboxItem, Person, utcnow
@@ -101,11 +101,20 @@ def changed_at(record: HubRecord) -> dict[str, datetime | None]:
     }
 
 
-def open_outbox(s: Session, workspace_id: int) -> list[OutboxItem]:
+def outbox_since(s: Session, workspace_id: int, after: int) -> list[OutboxItem]:
+    """The changes after a consumer's position, oldest first."""
     return list(
         s.scalars(
             select(OutboxItem)
-            .where(OutboxItem.workspace_id == workspace_id, OutboxItem.done_at.is_(None))
+            .where(OutboxItem.workspace_id == workspace_id, OutboxItem.id > after)
             .order_by(OutboxItem.id)
         )
+    )
+
+
+def prune_outbox(s: Session, workspace_id: int, passed: int) -> None:
+    """Drop the items every consumer has passed, but the last of them: SQLite gives a new row
+    the highest id + 1, so deleting the newest would hand out ids the positions already hold."""
+    s.execute(
+        delete(OutboxItem).where(OutboxItem.workspace_id == workspace_id, OutboxItem.id < passed)
     )

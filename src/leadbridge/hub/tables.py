@@ -209,10 +209,11 @@ class SyncCursor(Base):
 
 class OutboxItem(Base):
     """A hub change waiting to be pushed. The field set is kept, not the values: the push
-    reads the record when it sends, so many quick edits coalesce into one write."""
+    reads the record when it sends, so many quick edits coalesce into one write. Each CRM
+    connection keeps its own position in the outbox (its sync state's `outbox_after`), so two
+    CRMs each get every change; items every connection has passed are pruned."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_open", "workspace_id", "done_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"))
     hub_object: Mapped[str] = mapped_column(String(60))
@@ -220,7 +221,6 @@ class OutboxItem(Base):
     fields: Mapped[list[str] | None] = mapped_column(JSON)
     manual: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    done_at: Mapped[datetime | None] = mapped_column()
 
 
 class JournalEntry(Base):

@@ -25,17 +25,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import select
-
 from leadbridge.connectors.errors import AccessDeniedError, AuthError, ConnectorError
 from leadbridge.connectors.http import RetryPolicy
 from leadbridge.engine.crm.context import CrmContext
 from leadbridge.engine.crm.pull import pull
-from leadbridge.engine.crm.push import drain_outbox
+from leadbridge.engine.crm.push import drain_outbox, outbox_waiting, push_all
 from leadbridge.engine.crm.session import crm_context
 from leadbridge.hub.connections import ConnectionInfo, Connections
 from leadbridge.hub.db import Hub
-from leadbridge.hub.tables import OutboxItem
 from leadbridge.jobs.crm_lease import crm_lease
 from leadbridge.jobs.lease import LeaseHeld
 from leadbridge.policy.crm import CrmSync, PolicyFile
@@ -148,7 +145,7 @@ class CrmSchedule:
                 return []
             initial = not ctx.initial_pull_done()
             pull_due = initial or state.next_pull is None or now >= state.next_pull
-            if not pull_due and not self._outbox_waiting():
+            if not pull_due and not outbox_waiting(ctx):
                 return []
             job = "initial_pull" if initial else "pull" if pull_due else "push"
             async with crm_lease(ctx):
@@ -158,16 +155,20 @@ class CrmSchedule:
                         log.info("sync %s: initial pull starts", name)
                     pulled = await pull(ctx)
                     ctx.progress = None
-                    status = "partial" if pulled.counts.get("failed") else "succeeded"
-                    runs.append(CrmRun(name, job, status, pulled.run_id, pulled.counts))
+                    runs.append(_run(name, job, pulled.run_id, pulled.counts))
                     state.next_pull = now + timedelta(minutes=sync.pull.interval_minutes)
                     log.info("sync %s: %s run %d: %s", name, job, pulled.run_id, pulled.counts)
+                    # The backstop: every hub record under the rules (those that never changed
+                    # since connecting, and what a crashed run left); no calls when in sync.
+                    job = "push"
+                    full = await push_all(ctx)
+                    runs.append(_run(name, job, full.run_id, full.counts))
+                    log.info("sync %s: full push run %d: %s", name, full.run_id, full.counts)
                 if ctx.initial_pull_done():
                     job = "push"
                     pushed = await drain_outbox(ctx)
                     if pushed is not None:
-                        status = "partial" if pushed.counts.get("failed") else "succeeded"
-                        runs.append(CrmRun(name, job, status, pushed.run_id, pushed.counts))
+                        runs.append(_run(name, job, pushed.run_id, pushed.counts))
                         log.info("sync %s: push run %d: %s", name, pushed.run_id, pushed.counts)
         except LeaseHeld as exc:
             log.info("sync %s: skipped this tick: %s", name, exc)
@@ -207,18 +208,6 @@ class CrmSchedule:
             except Exception as exc:  # closing a broken client must not break the tick
                 log.debug("closing a Salesforce client failed: %s", type(exc).__name__)
 
-    def _outbox_waiting(self) -> bool:
-        with self.hub.session() as s:
-            item = s.scalar(
-                select(OutboxItem.id)
-                .where(
-                    OutboxItem.workspace_id == self.hub.workspace_id,
-                    OutboxItem.done_at.is_(None),
-                )
-                .limit(1)
-            )
-        return item is not None
-
     def _failed(
         self, state: _SyncState, name: str, info: ConnectionInfo, exc: Exception, now: datetime
     ) -> str:
@@ -248,6 +237,10 @@ class CrmSchedule:
         if state.said != what:
             state.said = what
             log.info("sync %s %s", name, what)
+
+
+def _run(sync: str, job: CrmJob, run_id: int, counts: dict[str, int]) -> CrmRun:
+    return CrmRun(sync, job, "partial" if counts.get("failed") else "succeeded", run_id, counts)
 
 
 def _progress(name: str) -> Callable[[str, int], None]:

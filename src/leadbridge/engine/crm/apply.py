@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from leadbridge.connectors.base import RemoteRecord, WriteResult
@@ -143,6 +144,7 @@ async def write(ctx: CrmContext, run_id: int, sobject: str, writes: Sequence[Wri
             _linked(run_id, w, link, str(w.remote_id), "adopted")
             out.done[(w.hub_object, w.hub_id)] = str(w.remote_id)
         mirror: list[RemoteRecord] = []
+        journal: list[dict[str, Any]] = []  # write-only rows: one executemany, not ORM objects
         for w, result in results:
             link = link_of(w)
             if not result.ok:
@@ -159,20 +161,20 @@ async def write(ctx: CrmContext, run_id: int, sobject: str, writes: Sequence[Wri
                 remote_id,
                 "created" if created else ("adopted" if w.adopt else "updated"),
             )
-            s.add(
-                JournalEntry(
-                    workspace_id=ctx.workspace_id,
-                    run_id=run_id,
-                    target="remote",
-                    remote_system=SYSTEM,
-                    remote_scope=ctx.scope,
-                    object=sobject,
-                    record_id=remote_id,
-                    op="create" if created else "update",
-                    before=None if created else {k: w.before.get(k) for k in w.values},
-                    after=w.values,
-                    created_at=now,
-                )
+            journal.append(
+                {
+                    "workspace_id": ctx.workspace_id,
+                    "run_id": run_id,
+                    "target": "remote",
+                    "remote_system": SYSTEM,
+                    "remote_scope": ctx.scope,
+                    "object": sobject,
+                    "record_id": remote_id,
+                    "op": "create" if created else "update",
+                    "before": None if created else {k: w.before.get(k) for k in w.values},
+                    "after": w.values,
+                    "created_at": now,
+                }
             )
             mirror.append(RemoteRecord(sobject, remote_id, dict(w.values), modified_at=None))
             out.done[(w.hub_object, w.hub_id)] = remote_id
@@ -180,6 +182,8 @@ async def write(ctx: CrmContext, run_id: int, sobject: str, writes: Sequence[Wri
                 out.created += 1
             else:
                 out.updated += 1
+        if journal:
+            s.execute(insert(JournalEntry), journal)
         ctx.store_mirror(s, mirror, run_id, read=False)
         for kind in {hub_object for hub_object, _ in out.done}:
             ids = [hub_id for hub_object, hub_id in out.done if hub_object == kind]

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from leadbridge.engine.crm.apply import JOB, Write, payload_hash, write, write_hub
@@ -25,9 +25,9 @@ from leadbridge.engine.crm.context import SYSTEM, CrmContext, SyncRefused
 from leadbridge.engine.crm.pull import pull
 from leadbridge.engine.crm.resolve import empty, resolve
 from leadbridge.engine.crm.values import crm_values, hub_values, to_hub
-from leadbridge.hub.edits import changed_at, open_outbox
+from leadbridge.hub.edits import changed_at, outbox_since, prune_outbox
 from leadbridge.hub.store import log_error
-from leadbridge.hub.tables import Company, CrmRecord, Person, RecordLink, utcnow
+from leadbridge.hub.tables import Company, CrmRecord, OutboxItem, Person, RecordLink
 from leadbridge.jobs.crm_lease import leased
 from leadbridge.normalize import company_name_key
 from leadbridge.policy.crm import CrmSync, ObjectMap
@@ -416,7 +416,52 @@ def plan(
         h = failed.get((d.hub_object, d.hub_id))
         if h and d.action in ("create", "update") and h == payload_hash(d.values) and not manual:
             d.action, d.reason = "skip", "failed before with the same data; see `leadbridge errors`"
+    _one_create_per_identity(decisions_c, decisions_p, people_facts, company_facts)
     return PushPlan(decisions_p, decisions_c)
+
+
+def _one_create_per_identity(
+    companies: Sequence[Decision],
+    people: Sequence[Decision],
+    people_facts: dict[int, Facts],
+    company_facts: dict[int, Facts],
+) -> None:
+    """Two hub records that are one CRM record (people with one e-mail, companies with one
+    name and no domain) would be created twice in one run: the first (oldest) goes, the others
+    wait with the reason — duplicates in the hub are for a person to merge, not for the CRM."""
+    claimed: dict[tuple[str, str], int] = {}
+
+    def claim(kind: str, key: str | None, hub_id: int) -> int | None:
+        if not key:
+            return None
+        owner = claimed.setdefault((kind, key), hub_id)
+        return None if owner == hub_id else owner
+
+    def company_key(company_id: int) -> str | None:
+        company = company_facts[company_id].record
+        assert isinstance(company, Company)
+        return None if company.domain else company_name_key(company.name)
+
+    for d in companies:
+        if d.action == "create" and (owner := claim("company", company_key(d.hub_id), d.hub_id)):
+            d.action = "skip"
+            d.reason = f"potential duplicate of hub company {owner} (same name, no domain)"
+    for d in people:
+        if d.action != "create":
+            continue
+        person = people_facts[d.hub_id].record
+        assert isinstance(person, Person)
+        if owner := claim("person", person.email_key, d.hub_id):
+            d.action = "skip"
+            d.reason = f"potential duplicate of hub person {owner} (same e-mail), created now"
+        elif d.account is not None and d.account.action == "create":
+            other = claim("company", company_key(d.account.hub_id), d.account.hub_id)
+            if other:
+                d.action = "skip"
+                d.reason = (
+                    f"its company is a potential duplicate of hub company {other} (same name, "
+                    "no domain): merge them in the hub"
+                )
 
 
 @dataclass
@@ -508,7 +553,11 @@ async def _apply(ctx: CrmContext, run_id: int, the_plan: PushPlan, counts: dict[
         d.hub_id: d for d in the_plan.companies if d.action in ("create", "link", "update")
     }
     for d in the_plan.people:
-        if d.account is not None and d.account.action in ("create", "link"):
+        if (
+            d.action == "create"
+            and d.account is not None
+            and d.account.action in ("create", "link")
+        ):
             accounts.setdefault(d.account.hub_id, d.account)
     befores = _befores(ctx, [*accounts.values(), *the_plan.people])
     account_ids: dict[int, str] = {}
@@ -581,28 +630,73 @@ def _befores(
 
 
 async def drain_outbox(ctx: CrmContext) -> PushReport | None:
-    """The real-time path: push what people changed since the last drain, coalesced."""
+    """The real-time path: push what people changed since this connection's last drain,
+    coalesced; records with a manual edit among them are pushed as manual (the rules yield)."""
+    after = _outbox_position(ctx)
     with ctx.hub.session() as s:
-        items = open_outbox(s, ctx.workspace_id)
+        items = outbox_since(s, ctx.workspace_id, after)
         if not items:
             return None
-        person_ids = sorted({i.hub_id for i in items if i.hub_object == "person"})
-        company_ids = sorted({i.hub_id for i in items if i.hub_object == "company"})
         last = items[-1].id
         owner_moved = any("owner_id" in (i.fields or []) for i in items)
-    # A new record needs fresh match keys; a new owner needs fresh users (one deactivated
-    # since the last pull would make Salesforce refuse the whole write).
-    needs_pull = _has_unlinked(ctx, person_ids, company_ids) or (
-        owner_moved and _owner_pushed(ctx.policy)
-    )
-    report = await push(
-        ctx, person_ids=person_ids, company_ids=company_ids, manual=False, refresh=needs_pull
-    )
-    with ctx.hub.session() as s:
-        for item in open_outbox(s, ctx.workspace_id):
-            if item.id <= last:
-                item.done_at = utcnow()
+        manual = {(i.hub_object, i.hub_id) for i in items if i.manual}
+        changed = {(i.hub_object, i.hub_id) for i in items}
+    report: PushReport | None = None
+    for as_manual in (False, True):
+        group = {key for key in changed if (key in manual) == as_manual}
+        if not group or (as_manual and not ctx.policy.push.enabled):
+            continue
+        person_ids = sorted(i for kind, i in group if kind == "person")
+        company_ids = sorted(i for kind, i in group if kind == "company")
+        # A new record needs fresh match keys; a new owner needs fresh users (one deactivated
+        # since the last pull would make Salesforce refuse the whole write).
+        needs_pull = _has_unlinked(ctx, person_ids, company_ids) or (
+            owner_moved and _owner_pushed(ctx.policy)
+        )
+        report = await push(
+            ctx,
+            person_ids=person_ids,
+            company_ids=company_ids,
+            manual=as_manual,
+            refresh=needs_pull,
+        )
+    _passed_outbox(ctx, last)
     return report
+
+
+async def push_all(ctx: CrmContext) -> PushReport:
+    """Every hub record under the rules (the schedule's backstop after each pull: records that
+    never changed since connecting, and anything a crashed run left); the outbox up to here
+    counts as drained."""
+    with ctx.hub.session() as s:
+        last = s.scalar(
+            select(func.max(OutboxItem.id)).where(OutboxItem.workspace_id == ctx.workspace_id)
+        )
+    report = await push(ctx, refresh=False)
+    if last is not None and last > _outbox_position(ctx):
+        _passed_outbox(ctx, last)
+    return report
+
+
+def outbox_waiting(ctx: CrmContext) -> bool:
+    with ctx.hub.session() as s:
+        return bool(outbox_since(s, ctx.workspace_id, _outbox_position(ctx))[:1])
+
+
+def _outbox_position(ctx: CrmContext) -> int:
+    return int(ctx.state().get("outbox_after") or 0)
+
+
+def _passed_outbox(ctx: CrmContext, last: int) -> None:
+    """Move this connection's position, and prune what every CRM connection has passed."""
+    ctx.save_state(outbox_after=last)
+    positions = [
+        int((c.settings.get("crm") or {}).get("outbox_after") or 0)
+        for c in ctx.connections.all()
+        if c.kind == SYSTEM
+    ]
+    with ctx.hub.session() as s:
+        prune_outbox(s, ctx.workspace_id, min(positions, default=last))
 
 
 def _has_unlinked(ctx: CrmContext, person_ids: Sequence[int], company_ids: Sequence[int]) -> bool:

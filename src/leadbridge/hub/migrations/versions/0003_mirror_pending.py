@@ -1,4 +1,4 @@
-"""crm mirror: rows read but not yet reconciled into the hub
+"""crm mirror: rows read but not yet reconciled; outbox positions per connection
 
 Revision ID: 0003
 Revises: 0002
@@ -7,6 +7,8 @@ Create Date: 2026-12-03 12:10:00
 
 import sqlalchemy as sa
 from alembic import op
+
+import leadbridge.hub.tables
 
 revision = "0003"
 down_revision = "0002"
@@ -25,8 +27,18 @@ def upgrade() -> None:
             unique=False,
         )
 
+    # The outbox is read from a position per CRM connection (kept in its sync state).
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.drop_index("ix_outbox_open")
+        batch_op.drop_column("done_at")
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("done_at", leadbridge.hub.tables.UtcDateTime(timezone=True), nullable=True)
+        )
+        batch_op.create_index("ix_outbox_open", ["workspace_id", "done_at"], unique=False)
     with op.batch_alter_table("crm_records", schema=None) as batch_op:
         batch_op.drop_index("ix_crm_records_pending")
         batch_op.drop_column("pending")
