@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -295,6 +297,52 @@ def test_a_run_killed_after_salesforce_created_records_leaves_no_duplicate(
     leads = crm.rows("Lead")
     assert sorted(r["Email"] for r in leads) == sorted(f"k{i}@kill.io" for i in range(30))
     assert all(crm.link("person", p).get("Lead") for p in people)
+
+
+def test_a_pull_killed_after_its_pages_were_committed_is_finished_by_the_next(
+    crm: CrmWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from leadbridge.engine.crm import pull as pull_module
+
+    ready(crm)
+    account = crm.org.create("Account", {"Name": "Late Co", "Website": "late.io"}).id
+    contacts = [
+        crm.org.create(
+            "Contact", {"LastName": f"L{i}", "Email": f"l{i}@late.io", "AccountId": account}
+        ).id
+        for i in range(5)
+    ]
+
+    def die(*_: object, **__: object) -> None:
+        raise KeyboardInterrupt("killed after the pages and cursors were committed")
+
+    def at(hours: int) -> Any:  # a run an hour (then two) later: past the cursor's overlap
+        ctx = crm.ctx()
+        ctx.clock = lambda: datetime.now(UTC) + timedelta(hours=hours)
+        return ctx
+
+    monkeypatch.setattr(pull_module, "_reconcile", die)
+    with pytest.raises(KeyboardInterrupt):
+        asyncio.run(pull_module.pull(at(1)))
+    monkeypatch.undo()
+    assert crm.link("person", 1) == {}  # nothing reached the hub yet
+    # The cursor has moved past them, so they are not read again: the pending mirror rows are
+    # what brings them in.
+    report = asyncio.run(pull_module.pull(at(2)))
+    assert report.counts.get("read_contact", 0) == 0
+    assert report.counts.get("linked_contact") == 5 and report.counts.get("linked_account") == 1
+    with crm.hub.session() as s:
+        from sqlalchemy import select
+
+        from leadbridge.hub.tables import Person
+
+        emails = sorted(str(p.email_key) for p in s.scalars(select(Person)))
+        linked = {p.id: crm.link("person", p.id).get("Contact") for p in s.scalars(select(Person))}
+    assert emails == [f"l{i}@late.io" for i in range(5)]
+    assert sorted(linked.values()) == sorted(contacts)
+    assert crm.pull().counts.get("linked_contact") is None  # taken in once
 
 
 def test_a_thousand_rounds_of_edits_on_both_sides_never_oscillate_or_lose_an_edit(
