@@ -515,3 +515,41 @@ def test_two_hub_records_of_one_identity_are_created_once(crm: CrmWorld) -> None
     crm.push()
     assert [r["Name"] for r in crm.rows("Account")].count("Nodomain") == 1
     assert crm.link("person", a) and not crm.link("person", b)
+
+
+def test_a_killed_create_without_an_email_is_adopted_not_duplicated(
+    crm: CrmWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from sqlalchemy import func, select
+
+    from leadbridge.engine.crm.context import CrmContext
+    from leadbridge.engine.crm.push import push
+    from leadbridge.hub.tables import Person
+
+    ready(crm)
+    # The e-mail is unverified, so it is not pushed: nothing to match the lead by but what we
+    # sent with it.
+    pid = crm.person(last_name="Nomail", email="maybe@nomail.io", company={"name": "Nomail"})
+    crm.edit_person(pid, email_status="unverified", title="Buyer")
+
+    store = CrmContext.store_mirror
+
+    def die_on_leads(self: CrmContext, s: Any, records: Any, *a: Any, **kw: Any) -> Any:
+        if any(r.object == "Lead" for r in records):
+            raise KeyboardInterrupt("killed between Salesforce's answer and our commit")
+        return store(self, s, records, *a, **kw)
+
+    monkeypatch.setattr(CrmContext, "store_mirror", die_on_leads)
+    with pytest.raises(KeyboardInterrupt):
+        asyncio.run(push(crm.ctx(), refresh=False))
+    monkeypatch.undo()
+    (lead,) = crm.rows("Lead")
+    assert lead["Email"] is None and not crm.link("person", pid)
+    crm.push()
+    crm.push()
+    assert [r["Id"] for r in crm.rows("Lead")] == [lead["Id"]]
+    assert crm.link("person", pid) == {"Lead": lead["Id"]}
+    with crm.hub.session() as s:  # and the lead was not pulled in as somebody new
+        assert s.scalar(select(func.count()).select_from(Person)) == 1

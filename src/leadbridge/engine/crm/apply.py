@@ -116,7 +116,9 @@ async def write(ctx: CrmContext, run_id: int, sobject: str, writes: Sequence[Wri
             for w in creates:
                 link = intents(w)
                 if link.remote_id is None:
-                    link.status = "pending"
+                    # What is sent, kept with the intent: a record created without a match key
+                    # (a person whose unverified e-mail is not pushed) is still recognised.
+                    link.status, link.pushed = "pending", dict(w.values)
     results: list[tuple[Write, WriteResult]] = []
     if creates:
         results += zip(

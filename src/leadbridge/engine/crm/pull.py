@@ -16,13 +16,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from leadbridge.connectors.base import Cursor
 from leadbridge.engine.crm.apply import Write, write, write_hub
 from leadbridge.engine.crm.context import SYSTEM, CrmContext, SyncRefused
-from leadbridge.engine.crm.resolve import resolve
+from leadbridge.engine.crm.resolve import resolve, same
 from leadbridge.engine.crm.values import crm_values, hub_values, to_hub
 from leadbridge.hub.edits import changed_at, email_key
 from leadbridge.hub.store import log_error
@@ -72,6 +72,10 @@ def pull_fields(ctx: CrmContext, sobject: str) -> list[str]:
     if sobject in ("Lead", "Contact", "Account"):
         mapping = ctx.policy.account if sobject == "Account" else ctx.policy.people_map(sobject)
         mapped = [f.crm for f in mapping.fields]
+        push = ctx.policy.push
+        source = push.account_source if sobject == "Account" else push.people_source
+        if source is not None:  # set on create: read back, it tells our creates apart
+            mapped.append(source.field)
     return list(dict.fromkeys([*EXTRA[sobject], *mapped]))
 
 
@@ -259,6 +263,7 @@ class _Lookups:
     person_links: dict[int, dict[str, RecordLink]] = field(default_factory=dict)
     company_links: dict[int, dict[str, RecordLink]] = field(default_factory=dict)
     account_links: dict[str, RecordLink] = field(default_factory=dict)  # Account id -> link
+    intents: list[RecordLink] = field(default_factory=list)  # creates sent, answer not recorded
     rivals: dict[tuple[str, str], list[CrmRecord]] = field(default_factory=dict)
 
     def record(self, hub_object: str, hub_id: int) -> Person | Company | None:
@@ -304,6 +309,20 @@ def _load(
                 look.rivals[(column, key)] = found
         return look
     look.people.update(_by_ids(s, Person, linked))
+    look.intents = list(
+        s.scalars(
+            select(RecordLink).where(
+                RecordLink.workspace_id == ws,
+                RecordLink.remote_system == SYSTEM,
+                RecordLink.remote_scope == ctx.scope,
+                RecordLink.remote_object == sobject,
+                RecordLink.remote_id.is_(None),
+                RecordLink.pushed.is_not(None),
+                or_(RecordLink.status == "pending", RecordLink.error_class == "transient"),
+            )
+        )
+    )
+    look.people.update(_by_ids(s, Person, [i.hub_id for i in look.intents]))
     emails = sorted({r.email_key for r in unlinked if r.email_key})
     for chunk in _chunks(emails):
         for p in s.scalars(
@@ -444,7 +463,7 @@ def _match(
         return _match_account(s, ctx, report, look, row)
     f = row.fields
     candidates = look.people_by_email.get(row.email_key or "", []) if row.email_key else []
-    person = candidates[0] if candidates else None
+    person = candidates[0] if candidates else _sent_by_us(s, look, row)
     if person is not None:
         linked = look.links_of("person", person.id)
         if sobject == "Lead" and "Contact" in linked and linked["Contact"].remote_id:
@@ -487,6 +506,17 @@ def _match(
     return person
 
 
+def _sent_by_us(s: Session, look: _Lookups, row: CrmRecord) -> Person | None:
+    """The hub person whose create we sent with exactly these values but never recorded the
+    answer of (a run killed in between): it is adopted, not pulled in as someone new."""
+    for intent in look.intents:
+        sent = intent.pushed or {}
+        if sent and all(same(row.fields.get(k), v) for k, v in sent.items()):
+            look.intents.remove(intent)
+            return look.people.get(intent.hub_id)
+    return None
+
+
 def _match_account(
     s: Session, ctx: CrmContext, report: PullReport, look: _Lookups, row: CrmRecord
 ) -> Company | None:
@@ -498,6 +528,11 @@ def _match_account(
             company = None  # same name, different domains: different companies
     if company is not None:
         other = look.links_of("company", company.id).get("Account")
+        if other is not None and not other.remote_id:
+            s.delete(other)  # a create intent the CRM already holds: adopt instead
+            s.flush()
+            del look.links_of("company", company.id)["Account"]
+            other = None
         key = ("domain_key", row.domain_key) if row.domain_key else ("name_key", row.name_key)
         rivals = look.rivals.get((key[0], str(key[1])), [])
         if other is None and len(rivals) > 1:
