@@ -7,26 +7,13 @@ from typing import Any
 
 import pytest
 from sqlalchemy import update
-from typer.testing import CliRunner
 
-from leadbridge.cli.main import app
 from leadbridge.hub.db import Hub
 from leadbridge.hub.tables import Company, utcnow
 from leadbridge.sandbox.server import ServedApp
 from leadbridge.settings import get_settings
 
-runner = CliRunner()
-
-
-@pytest.fixture(autouse=True)
-def _wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("COLUMNS", "250")  # Rich wraps at 80 columns otherwise
-
-
-def lb(*args: str) -> Any:
-    result = runner.invoke(app, list(args), catch_exceptions=False)
-    assert "Traceback" not in result.output
-    return result
+from .cli_runner import lb, wide_terminal  # noqa: F401 (an autouse fixture)
 
 
 @pytest.fixture

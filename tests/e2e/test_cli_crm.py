@@ -12,9 +12,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from typer.testing import CliRunner
 
-from leadbridge.cli.main import app
 from leadbridge.hub.connections import Connections
 from leadbridge.hub.db import Hub
 from leadbridge.hub.edits import edit
@@ -24,9 +22,8 @@ from leadbridge.sandbox.server import ServedApp
 from leadbridge.web.app import create_app
 
 from ..salesforce_oauth import oauth_token_body
+from .cli_runner import lb, wide_terminal  # noqa: F401 (an autouse fixture)
 from .crm_world import CrmWorld
-
-runner = CliRunner()
 
 POLICY = """\
 version: 1
@@ -43,17 +40,6 @@ syncs:
         field: AccountSource
         value: Web
 """
-
-
-@pytest.fixture(autouse=True)
-def _wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("COLUMNS", "250")  # Rich wraps at 80 columns otherwise
-
-
-def lb(*args: str) -> Any:
-    result = runner.invoke(app, list(args), catch_exceptions=False)
-    assert "Traceback" not in result.output
-    return result
 
 
 def failed_clearly(result: Any, *expected: str) -> str:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from leadbridge.connectors.base import RemoteRecord
@@ -162,16 +162,21 @@ class CrmContext:
         s.add(link)
         return link
 
+    def mirror_of(self, sobject: str, *columns: Any) -> Select[Any]:
+        """The mirror rows (or `columns` of them) of one object of this org."""
+        return select(*(columns or (CrmRecord,))).where(
+            CrmRecord.workspace_id == self.workspace_id,
+            CrmRecord.remote_system == SYSTEM,
+            CrmRecord.remote_scope == self.scope,
+            CrmRecord.object == sobject,
+        )
+
     def mirror(self, s: Session, sobject: str, remote_ids: Sequence[str]) -> dict[str, CrmRecord]:
         out: dict[str, CrmRecord] = {}
         for start in range(0, len(remote_ids), CHUNK):
             for row in s.scalars(
-                select(CrmRecord).where(
-                    CrmRecord.workspace_id == self.workspace_id,
-                    CrmRecord.remote_system == SYSTEM,
-                    CrmRecord.remote_scope == self.scope,
-                    CrmRecord.object == sobject,
-                    CrmRecord.remote_id.in_(remote_ids[start : start + CHUNK]),
+                self.mirror_of(sobject).where(
+                    CrmRecord.remote_id.in_(remote_ids[start : start + CHUNK])
                 )
             ):
                 out[row.remote_id] = row
@@ -186,15 +191,8 @@ class CrmContext:
         out: dict[str, list[CrmRecord]] = {}
         for start in range(0, len(wanted), CHUNK):
             rows = s.scalars(
-                select(CrmRecord)
-                .where(
-                    CrmRecord.workspace_id == self.workspace_id,
-                    CrmRecord.remote_system == SYSTEM,
-                    CrmRecord.remote_scope == self.scope,
-                    CrmRecord.object == sobject,
-                    CrmRecord.deleted.is_(False),
-                    column.in_(wanted[start : start + CHUNK]),
-                )
+                self.mirror_of(sobject)
+                .where(CrmRecord.deleted.is_(False), column.in_(wanted[start : start + CHUNK]))
                 .order_by(CrmRecord.remote_id)
             )
             for row in rows:

@@ -145,19 +145,8 @@ async def _pull(ctx: CrmContext, report: PullReport, write_back: bool) -> None:
 def _pending(s: Session, ctx: CrmContext, sobject: str) -> list[str]:
     """Mirror rows read with a change the hub has not taken in, in the order they were read
     (also those a killed run committed but never reconciled)."""
-    return list(
-        s.scalars(
-            select(CrmRecord.remote_id)
-            .where(
-                CrmRecord.workspace_id == ctx.workspace_id,
-                CrmRecord.remote_system == SYSTEM,
-                CrmRecord.remote_scope == ctx.scope,
-                CrmRecord.object == sobject,
-                CrmRecord.pending.is_(True),
-            )
-            .order_by(CrmRecord.id)
-        )
-    )
+    query = ctx.mirror_of(sobject, CrmRecord.remote_id).where(CrmRecord.pending.is_(True))
+    return list(s.scalars(query.order_by(CrmRecord.id)))
 
 
 def _cursor_row(s: Session, ctx: CrmContext, sobject: str) -> SyncCursor | None:
@@ -288,15 +277,9 @@ def _load(
     unlinked = [r for rid, r in rows.items() if rid not in links and not r.deleted]
     if sobject == "Account":
         look.companies.update(_by_ids(s, Company, linked))
-        domains = sorted({r.domain_key for r in unlinked if r.domain_key})
-        for chunk in _chunks(domains):
-            for c in s.scalars(
-                select(Company)
-                .where(Company.workspace_id == ws, Company.domain.in_(chunk))
-                .order_by(Company.id)
-            ):
-                look.companies.setdefault(c.id, c)
-                look.companies_by_domain.setdefault(str(c.domain), c)
+        for c in _where_in(s, Company.domain, ws, {r.domain_key for r in unlinked}):
+            look.companies.setdefault(c.id, c)
+            look.companies_by_domain.setdefault(str(c.domain), c)
         names = _by_name(s, ctx, report)
         by_name = [names[r.name_key] for r in unlinked if r.name_key and r.name_key in names]
         look.companies.update(_by_ids(s, Company, [i for i in by_name if i not in look.companies]))
@@ -323,15 +306,9 @@ def _load(
         )
     )
     look.people.update(_by_ids(s, Person, [i.hub_id for i in look.intents]))
-    emails = sorted({r.email_key for r in unlinked if r.email_key})
-    for chunk in _chunks(emails):
-        for p in s.scalars(
-            select(Person)
-            .where(Person.workspace_id == ws, Person.email_key.in_(chunk))
-            .order_by(Person.id)
-        ):
-            look.people.setdefault(p.id, p)
-            look.people_by_email.setdefault(str(p.email_key), []).append(p)
+    for p in _where_in(s, Person.email_key, ws, {r.email_key for r in unlinked}):
+        look.people.setdefault(p.id, p)
+        look.people_by_email.setdefault(str(p.email_key), []).append(p)
     look.person_links.update(ctx.links(s, "person", list(look.people)))
     company_ids = {p.company_id for p in look.people.values() if p.company_id}
     look.companies.update(_by_ids(s, Company, list(company_ids)))
@@ -343,6 +320,16 @@ def _load(
 
 def _chunks(values: Sequence[Any], size: int = 500) -> list[Sequence[Any]]:
     return [values[i : i + size] for i in range(0, len(values), size)]
+
+
+def _where_in(s: Session, column: Any, workspace_id: int, values: set[str | None]) -> list[Any]:
+    """The hub records of a workspace whose `column` is one of `values`, oldest first."""
+    model = column.class_
+    out: list[Any] = []
+    for chunk in _chunks(sorted(v for v in values if v)):
+        query = select(model).where(model.workspace_id == workspace_id, column.in_(chunk))
+        out.extend(s.scalars(query.order_by(model.id)))
+    return sorted(out, key=lambda r: r.id)
 
 
 def _by_ids(s: Session, model: type[Any], ids: Sequence[int]) -> dict[int, Any]:

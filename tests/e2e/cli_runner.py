@@ -1,0 +1,24 @@
+"""Running `leadbridge` commands in-process as a person would: a wide terminal (Rich wraps at 80
+columns otherwise) and never a traceback in what they print."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from leadbridge.cli.main import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "250")
+
+
+def lb(*args: str) -> Any:
+    result = runner.invoke(app, list(args), catch_exceptions=False)
+    assert "Traceback" not in result.output
+    return result
