@@ -266,6 +266,22 @@ def test_undo_restores_the_before_image(crm: CrmWorld) -> None:
     assert result.restored == 1 and result.deleted == 1
     assert crm.link("person", new_person) == {}
 
+    # It sticks: the hub still holds what was pushed, yet the next push sends none of it again.
+    again = crm.push()
+    assert crm.org.row("Account", account)["Name"] == "Old Name"
+    assert [r for r in crm.rows("Lead")] == []
+    assert again.plan is not None
+    assert {d.action for d in again.plan.people if d.hub_id == new_person} == {"skip"}
+    # A change in the hub is sent; a manual push brings the person back.
+    with crm.hub.session() as s:
+        company = s.scalar(select(Company).where(Company.domain == "undo.io"))
+        assert company is not None
+        edit(s, company, {"name": "Newer Name"}, origin="user")
+    crm.push()
+    assert crm.org.row("Account", account)["Name"] == "Newer Name"
+    crm.push(manual=True, person_ids=[new_person], company_ids=[])
+    assert [r["Email"] for r in crm.rows("Lead")] == ["new@undo.io"]
+
 
 def test_a_run_killed_after_salesforce_created_records_leaves_no_duplicate(
     crm: CrmWorld, monkeypatch: pytest.MonkeyPatch

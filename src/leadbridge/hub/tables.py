@@ -28,7 +28,7 @@ from sqlalchemy.types import TypeDecorator
 
 ICP_FITS = ("strong", "moderate", "not_a_fit", "unknown")
 QUARANTINE = ("active", "quarantined")
-LINK_STATUSES = ("pending", "created", "adopted", "updated", "error")
+LINK_STATUSES = ("pending", "created", "adopted", "updated", "error", "undone")
 CONNECTION_HEALTH = ("ok", "auth_failed", "access_denied", "paused", "unknown")
 RUN_STATUSES = ("running", "succeeded", "partial", "failed", "deferred")
 EMAIL_STATUSES = ("verified", "unverified")

@@ -399,23 +399,34 @@ def plan(
             if c in asked
         ]
         decisions_p = [decide_person(people_facts[p.id], ctx.policy, manual=manual) for p in people]
-        # A permanent failure is not resent until the data changes or `errors retry`.
-        failed = {
-            (link.hub_object, link.hub_id): link.failed_hash
+        # A permanent failure is not resent until the data changes or `errors retry`; what an
+        # undo took back is not sent again until the data changes or a manual push.
+        held = {
+            (link.hub_object, link.hub_id): (link.status, link.failed_hash, link.remote_id)
             for link in s.scalars(
                 select(RecordLink).where(
                     RecordLink.workspace_id == ctx.workspace_id,
                     RecordLink.remote_system == SYSTEM,
                     RecordLink.remote_scope == ctx.scope,
-                    RecordLink.status == "error",
-                    RecordLink.failed_hash.is_not(None),
+                    RecordLink.status.in_(("error", "undone")),
                 )
             )
         }
     for d in (*decisions_c, *decisions_p):
-        h = failed.get((d.hub_object, d.hub_id))
-        if h and d.action in ("create", "update") and h == payload_hash(d.values) and not manual:
+        status, h, remote_id = held.get((d.hub_object, d.hub_id), (None, None, None))
+        if manual or status is None or d.action not in ("create", "update"):
+            continue
+        same_data = h is not None and h == payload_hash(d.values)
+        if status == "error" and same_data:
             d.action, d.reason = "skip", "failed before with the same data; see `leadbridge errors`"
+        elif status == "undone" and (same_data or (d.action == "create" and not remote_id)):
+            d.action, d.reason = (
+                "skip",
+                (
+                    "undone by `leadbridge undo`: not sent again until the hub's values change, or "
+                    "by a manual `leadbridge push`"
+                ),
+            )
     _one_create_per_identity(decisions_c, decisions_p, people_facts, company_facts)
     return PushPlan(decisions_p, decisions_c)
 

@@ -3,6 +3,11 @@ created are deleted (and unlinked), hub values the run changed are restored.
 
 A CRM field someone changed again after the run is left alone and reported: undo restores
 what the run did, it never overwrites a newer edit.
+
+An undo sticks: the hub still holds the values that were pushed, so the next push would send
+them again. The links are marked `undone` instead: restored values are not resent until the
+hub's values change, and undone creates are not made again but by a manual push
+(`leadbridge push <e-mail>`), as permanent failures wait for `errors retry`.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
+from leadbridge.engine.crm.apply import payload_hash
 from leadbridge.engine.crm.context import CrmContext
 from leadbridge.engine.crm.resolve import same
 from leadbridge.hub.edits import edit
@@ -20,7 +26,6 @@ from leadbridge.hub.tables import (
     CrmRecord,
     JournalEntry,
     Person,
-    RecordLink,
     SyncRun,
     utcnow,
 )
@@ -62,6 +67,7 @@ async def undo_run(ctx: CrmContext, run_id: int) -> UndoReport:
     for e in remote:
         by_object.setdefault((e.object, e.op), []).append(e)
     done: list[int] = []
+    held: dict[tuple[str, str], dict[str, Any]] = {}  # (object, id) -> values not to resend
     for (sobject, op), group in by_object.items():
         if op == "update":
             current = await _current(ctx, sobject, [e.record_id for e in group], group)
@@ -84,6 +90,10 @@ async def undo_run(ctx: CrmContext, run_id: int) -> UndoReport:
                 if result.ok:
                     report.restored += 1
                     done.append(entry.id)
+                    restored = {k for k in result_values(writes, entry) if k != "Id"}
+                    held[(sobject, entry.record_id)] = {
+                        k: (entry.after or {}).get(k) for k in restored
+                    }
                 else:
                     report.failed.append(f"{sobject} {entry.record_id}: {result.error}")
         else:
@@ -100,14 +110,10 @@ async def undo_run(ctx: CrmContext, run_id: int) -> UndoReport:
                 else:
                     report.failed.append(f"{sobject} {entry.record_id}: {result.error}")
             with ctx.hub.session() as s:
-                s.execute(
-                    delete(RecordLink).where(
-                        RecordLink.workspace_id == ctx.workspace_id,
-                        RecordLink.remote_scope == ctx.scope,
-                        RecordLink.remote_object == sobject,
-                        RecordLink.remote_id.in_(gone),
-                    )
-                )
+                for link in ctx.links_by_remote(s, sobject, gone).values():
+                    link.remote_id, link.status, link.pushed = None, "undone", None
+                    link.failed_hash = None
+                    link.last_error = f"created by run {run_id}, deleted by its undo"
                 s.execute(
                     delete(CrmRecord).where(
                         CrmRecord.workspace_id == ctx.workspace_id,
@@ -132,7 +138,16 @@ async def undo_run(ctx: CrmContext, run_id: int) -> UndoReport:
         for e in s.scalars(select(JournalEntry).where(JournalEntry.id.in_(done))):
             e.undone_at = utcnow()
     await _refresh_snapshots(ctx, remote)
+    with ctx.hub.session() as s:
+        for sobject in {key[0] for key in held}:
+            ids = [rid for kind, rid in held if kind == sobject]
+            for rid, link in ctx.links_by_remote(s, sobject, ids).items():
+                link.status, link.failed_hash = "undone", payload_hash(held[(sobject, rid)])
     return report
+
+
+def result_values(writes: list[tuple[Any, dict[str, Any]]], entry: JournalEntry) -> dict[str, Any]:
+    return next(values for ref, values in writes if ref is entry)
 
 
 async def _current(

@@ -1,4 +1,4 @@
-"""crm mirror: rows read but not yet reconciled; outbox positions per connection
+"""crm mirror: rows read but not yet reconciled; outbox positions per connection; undone links
 
 Revision ID: 0003
 Revises: 0002
@@ -33,7 +33,22 @@ def upgrade() -> None:
         batch_op.drop_column("done_at")
 
 
+    # A link whose run was undone: its values (or its create) are held back.
+    with op.batch_alter_table("record_links", schema=None) as batch_op:
+        batch_op.drop_constraint(op.f("ck_record_links_status"), type_="check")
+        batch_op.create_check_constraint(
+            op.f("ck_record_links_status"),
+            "status IN ('pending', 'created', 'adopted', 'updated', 'error', 'undone')",
+        )
+
+
 def downgrade() -> None:
+    with op.batch_alter_table("record_links", schema=None) as batch_op:
+        batch_op.drop_constraint(op.f("ck_record_links_status"), type_="check")
+        batch_op.create_check_constraint(
+            op.f("ck_record_links_status"),
+            "status IN ('pending', 'created', 'adopted', 'updated', 'error')",
+        )
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("done_at", leadbridge.hub.tables.UtcDateTime(timezone=True), nullable=True)
