@@ -156,6 +156,11 @@ def test_owner_pushed_from_the_hub_when_the_policy_says_so(crm: CrmWorld) -> Non
     assert crm.errors() == []
     for pid in (mapped, no_user, inactive):
         assert crm.link("person", pid).get("Lead")
+    assert report.plan is not None  # and the plan says why the owner was held back
+    notes = {d.hub_id: d.reason for d in report.plan.people}
+    assert "owner not sent" not in notes[mapped]
+    assert f"owner not sent: hub user {hub_eve}" in notes[no_user]
+    assert f"owner not sent: hub user {hub_dan}" in notes[inactive]
 
     # Contacts and accounts too.
     contacts = policy.model_copy(deep=True)

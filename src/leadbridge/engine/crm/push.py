@@ -428,7 +428,25 @@ def plan(
                 ),
             )
     _one_create_per_identity(decisions_c, decisions_p, people_facts, company_facts)
+    for d in (*decisions_c, *decisions_p):
+        facts = (company_facts if d.hub_object == "company" else people_facts).get(d.hub_id)
+        note = _owner_note(facts, ctx.policy, d) if facts is not None else None
+        if note:
+            d.reason = f"{d.reason}; {note}" if d.reason else note
     return PushPlan(decisions_p, decisions_c)
+
+
+def _owner_note(facts: Facts, policy: CrmSync, d: Decision) -> str | None:
+    """Where the policy pushes owners but this one has no active Salesforce user, the record
+    goes without it (Salesforce keeps or gives its own): say so, rather than stay silent."""
+    if d.action not in ("create", "link", "update") or d.sobject is None:
+        return None
+    mapping = policy.account if d.sobject == "Account" else policy.people_map(d.sobject)
+    owner = facts.record.owner_id
+    pushes_owner = any(f.hub == "owner" and f.writes_crm for f in mapping.fields)
+    if not pushes_owner or owner is None or owner in facts.to_remote:
+        return None
+    return f"owner not sent: hub user {owner} has no active Salesforce user with that e-mail"
 
 
 def _one_create_per_identity(

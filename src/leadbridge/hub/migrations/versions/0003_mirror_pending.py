@@ -32,7 +32,6 @@ def upgrade() -> None:
         batch_op.drop_index("ix_outbox_open")
         batch_op.drop_column("done_at")
 
-
     # A link whose run was undone: its values (or its create) are held back.
     with op.batch_alter_table("record_links", schema=None) as batch_op:
         batch_op.drop_constraint(op.f("ck_record_links_status"), type_="check")
