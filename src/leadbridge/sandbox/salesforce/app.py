@@ -40,6 +40,8 @@ class SalesforceKnobs:
     seed: int = 1
     latency: float = 0.0
     error_rate_5xx: float = 0.0
+    # A write that lands, then answers 503 (a timeout after commit, as the caller sees it).
+    error_after_commit_rate: float = 0.0
     lock_row_rate: float = 0.0  # UNABLE_TO_LOCK_ROW per record (collections) or per call
     session_expiry_calls: int = 0  # a session dies after this many data calls (0: never)
     session_ttl: float = 2 * 3600.0  # org session timeout (2 h by default)
@@ -252,8 +254,17 @@ def build_app(
     @app.middleware("http")
     async def _limit_info(request: Request, call_next: Any) -> Response:
         response: Response = await call_next(request)
-        if getattr(request.state, "limit", False):
-            response.headers.update(limit_header())
+        if not getattr(request.state, "limit", False):
+            return response
+        if (
+            knobs.error_after_commit_rate
+            and request.method in ("POST", "PATCH", "PUT", "DELETE")
+            and response.status_code < 300
+            and rng.random() < knobs.error_after_commit_rate
+        ):
+            body = [{"message": "Server unavailable", "errorCode": "SERVER_UNAVAILABLE"}]
+            return JSONResponse(body, status_code=503, headers=limit_header())
+        response.headers.update(limit_header())
         return response
 
     def obj_or_404(name: str) -> str:
