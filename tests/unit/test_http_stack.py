@@ -100,6 +100,16 @@ async def test_5xx_on_post_is_not_resent_unless_marked_safe() -> None:
     ) == {"a": 1}
 
 
+async def test_a_put_marked_send_once_is_not_resent_but_a_plain_put_is() -> None:
+    script, sleeps = Script(httpx.Response(503, json={"error": "busy"})), Sleeps()
+    with pytest.raises(TransientError):
+        await client(script, sleeps).request("PUT", "jobs/ingest/1/batches", once=True)
+    assert len(script.requests) == 1  # a Bulk 2.0 upload: one per job
+    script = Script(httpx.Response(503, json={"error": "busy"}), httpx.Response(201))
+    await client(script, sleeps).request("PUT", "sobjects/Account/1")
+    assert len(script.requests) == 2
+
+
 async def test_read_timeout_on_post_is_not_resent() -> None:
     script, sleeps = Script(httpx.ReadTimeout("slow")), Sleeps()
     with pytest.raises(TransientError, match="may have been applied"):

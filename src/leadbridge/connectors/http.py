@@ -38,7 +38,16 @@ Sleep = Callable[[float], Awaitable[None]]
 # Extension key: a non-idempotent request (POST) that is nevertheless safe to resend, e.g.
 # a create that dedupes server-side. Without it a 5xx on POST is not retried (it may have landed).
 RETRY_UNSAFE = "leadbridge.retry_unsafe"
+# The opposite: a PUT or PATCH that must not be sent twice, e.g. a Bulk 2.0 upload (one per job).
+SEND_ONCE = "leadbridge.send_once"
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH"})
+
+
+def resend_safe(method: str, extensions: dict[str, Any]) -> bool:
+    """Whether a request that may have reached the server can be sent again."""
+    if extensions.get(RETRY_UNSAFE):
+        return True
+    return method.upper() in IDEMPOTENT_METHODS and not extensions.get(SEND_ONCE)
 
 
 @dataclass
@@ -174,7 +183,7 @@ class ResilientTransport(httpx.AsyncBaseTransport):
         self.sleep = sleep
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        safe = request.method in IDEMPOTENT_METHODS or bool(request.extensions.get(RETRY_UNSAFE))
+        safe = resend_safe(request.method, request.extensions)
         attempt = 0
         while True:
             if self.budget is not None:
@@ -271,9 +280,10 @@ class ApiClient:
         path: str,
         *,
         retry_unsafe: bool = False,
+        once: bool = False,
         **kwargs: Any,
     ) -> httpx.Response:
-        extensions = {RETRY_UNSAFE: True} if retry_unsafe else {}
+        extensions = {RETRY_UNSAFE: retry_unsafe, SEND_ONCE: once}
         response = await self.http.request(method, path, extensions=extensions, **kwargs)
         error = self.classify(response)
         if error is not None:
@@ -284,7 +294,9 @@ class ApiClient:
         """The parsed body; a garbled answer to a request that is safe to resend is resent
         (with backoff, within the retry policy) before ProtocolError reaches the caller."""
         policy = self.transport.policy
-        safe = method.upper() in IDEMPOTENT_METHODS or kwargs.get("retry_unsafe", False)
+        safe = resend_safe(
+            method, {RETRY_UNSAFE: kwargs.get("retry_unsafe"), SEND_ONCE: kwargs.get("once")}
+        )
         attempt = 0
         while True:
             response = await self.request(method, path, **kwargs)

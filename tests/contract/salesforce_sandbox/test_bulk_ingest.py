@@ -153,24 +153,25 @@ def test_delete_goes_to_the_bin_and_hard_delete_does_not(
     assert api.get("queryAll/", params={"q": "SELECT Id FROM Contact"}).json()["totalSize"] == 2
 
 
-def test_uploads_append_until_the_job_is_closed(api: httpx.Client, sf_org: ServedOrg) -> None:
+def test_one_upload_per_job_then_it_is_closed(api: httpx.Client, sf_org: ServedOrg) -> None:
     job = api.post("jobs/ingest", json={"object": "Contact", "operation": "insert"}).json()
     assert job["state"] == "Open" and job["concurrencyMode"] == "Parallel"
     assert job["contentUrl"] == f"services/data/v59.0/jobs/ingest/{job['id']}/batches"
     assert job["apiVersion"] == 59.0 and job["lineEnding"] == "LF"
-    for name in ("First", "Second"):
-        put = api.put(
-            f"jobs/ingest/{job['id']}/batches", content=f"LastName\n{name}\n", headers=CSV
-        )
-        assert put.status_code == 201
+    first = api.put(f"jobs/ingest/{job['id']}/batches", content="LastName\nFirst\n", headers=CSV)
+    assert first.status_code == 201
+    # The reference: one upload per job. A second PUT is refused, the first stays.
+    second = api.put(f"jobs/ingest/{job['id']}/batches", content="LastName\nTwo\n", headers=CSV)
+    assert second.status_code == 400 and second.json()[0]["errorCode"] == "INVALIDJOBSTATE"
+    assert "only do 'PUT' once" in second.json()[0]["message"]
     assert (
         api.patch(f"jobs/ingest/{job['id']}", json={"state": "UploadComplete"}).status_code == 200
     )
     late = api.put(f"jobs/ingest/{job['id']}/batches", content="LastName\nLate\n", headers=CSV)
     assert late.status_code == 400 and late.json()[0]["errorCode"] == "INVALIDJOBSTATE"
     info = wait_for(api, "ingest", job["id"])
-    assert info["numberRecordsProcessed"] == 2
-    assert sorted(by_last_name(sf_org)) == ["First", "Second"]
+    assert info["numberRecordsProcessed"] == 1
+    assert sorted(by_last_name(sf_org)) == ["First"]
 
     again = api.patch(f"jobs/ingest/{job['id']}", json={"state": "UploadComplete"})
     assert again.status_code == 400 and again.json()[0]["errorCode"] == "INVALIDJOBSTATE"

@@ -207,14 +207,31 @@ class SalesforceClient:
         if ext_id:
             body["externalIdFieldName"] = ext_id
         job = await self.api.json("POST", "jobs/ingest/", json=body)
-        await self.api.request(
-            "PUT",
-            f"jobs/ingest/{job['id']}/batches/",
-            content=csv_text.encode(),
-            headers={"Content-Type": "text/csv; charset=UTF-8"},
-        )
-        await self.api.json("PATCH", f"jobs/ingest/{job['id']}/", json={"state": "UploadComplete"})
-        info = await self._wait(f"jobs/ingest/{job['id']}/", poll, max_wait)
+        path = f"jobs/ingest/{job['id']}/"
+        try:
+            # One upload per job: a resend after an answer lost on the way could be refused
+            # (or doubled), so a failed upload aborts the job (nothing of it was written).
+            await self.api.request(
+                "PUT",
+                f"{path}batches/",
+                content=csv_text.encode(),
+                headers={"Content-Type": "text/csv; charset=UTF-8"},
+                once=True,
+            )
+        except ConnectorError as exc:
+            await self._abort(path)
+            raise TransientError(
+                f"bulk upload of job {job['id']} failed ({exc}); the job was aborted, nothing "
+                "of it was written"
+            ) from exc
+        try:
+            await self.api.json("PATCH", path, json={"state": "UploadComplete"}, once=True)
+        except ConnectorError:
+            # The close may have landed with its answer lost: the job's state tells.
+            if (await self.api.json("GET", path))["state"] == "Open":
+                await self._abort(path)
+                raise
+        info = await self._wait(path, poll, max_wait)
         if info["state"] != "JobComplete":
             raise PermanentError(
                 f"bulk {operation} job {job['id']} {info['state']}: "
@@ -274,6 +291,12 @@ class SalesforceClient:
             locator = response.headers.get("sforce-locator", "null")
             if locator in ("null", ""):
                 return
+
+    async def _abort(self, path: str) -> None:
+        try:
+            await self.api.json("PATCH", path, json={"state": "Aborted"})
+        except ConnectorError:
+            pass  # an open job nobody closes is never processed, and expires
 
     async def _wait(self, path: str, poll: float, max_wait: float) -> dict[str, Any]:
         waited = 0.0

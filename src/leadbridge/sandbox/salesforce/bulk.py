@@ -198,6 +198,13 @@ def bulk_router(
                     "INVALIDJOBSTATE",
                     f"Job {job_id} is {job.state}: data can be uploaded only to an Open job",
                 )
+            if job.uploads:  # one upload per job (reference); the wording is the one seen (K)
+                return error(
+                    "INVALIDJOBSTATE",
+                    f"Found multiple contents for job: <{job_id}>, please 'Close' / 'Abort' / "
+                    "'Delete' the current Job then create a new Job and make sure you only do "
+                    "'PUT' once on a given Job.",
+                )
             if job.upload_bytes + len(raw) > MAX_UPLOAD_BYTES:
                 return error("EXCEEDED_MAX_SIZE", "Job data exceeds the 100 MB limit for one job")
             job.uploads.append(raw)
