@@ -101,15 +101,16 @@ def changed_at(record: HubRecord) -> dict[str, datetime | None]:
     }
 
 
-def outbox_since(s: Session, workspace_id: int, after: int) -> list[OutboxItem]:
+def outbox_since(
+    s: Session, workspace_id: int, after: int, limit: int | None = None
+) -> list[OutboxItem]:
     """The changes after a consumer's position, oldest first."""
-    return list(
-        s.scalars(
-            select(OutboxItem)
-            .where(OutboxItem.workspace_id == workspace_id, OutboxItem.id > after)
-            .order_by(OutboxItem.id)
-        )
+    query = (
+        select(OutboxItem)
+        .where(OutboxItem.workspace_id == workspace_id, OutboxItem.id > after)
+        .order_by(OutboxItem.id)
     )
+    return list(s.scalars(query.limit(limit) if limit else query))
 
 
 def prune_outbox(s: Session, workspace_id: int, passed: int) -> None:

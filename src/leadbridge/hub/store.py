@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
@@ -10,6 +12,21 @@ from sqlalchemy.orm import Session
 from leadbridge.engine.plan import LinkState
 from leadbridge.engine.qualify import Lead, OwnerDirectory
 from leadbridge.hub.tables import Company, ErrorLogEntry, RecordLink, UserLink, utcnow
+
+CHUNK = 500  # ids per IN list: far below SQLite's bound-parameter limit
+T = TypeVar("T")
+
+
+def chunks(values: Sequence[T], size: int = CHUNK) -> list[Sequence[T]]:
+    return [values[i : i + size] for i in range(0, len(values), size)]
+
+
+def by_ids(s: Session, model: type[Any], ids: Sequence[int]) -> dict[int, Any]:
+    """Rows of `model` by primary key, a query per chunk instead of one per id."""
+    out: dict[int, Any] = {}
+    for chunk in chunks(sorted(set(ids))):
+        out.update((r.id, r) for r in s.scalars(select(model).where(model.id.in_(chunk))))
+    return out
 
 
 def load_leads(s: Session, workspace_id: int, ids: list[int] | None = None) -> list[Lead]:
@@ -135,14 +152,14 @@ def resolve_errors(
     hub_ids: list[int],
     when: datetime | None = None,
 ) -> None:
-    for start in range(0, len(hub_ids), 500):  # bounded IN lists, one statement a chunk
+    for chunk in chunks(hub_ids):
         s.execute(
             update(ErrorLogEntry)
             .where(
                 ErrorLogEntry.workspace_id == workspace_id,
                 ErrorLogEntry.job == job,
                 ErrorLogEntry.hub_object == hub_object,
-                ErrorLogEntry.hub_id.in_(hub_ids[start : start + 500]),
+                ErrorLogEntry.hub_id.in_(chunk),
                 ErrorLogEntry.resolved_at.is_(None),
             )
             .values(resolved_at=when or utcnow())

@@ -108,6 +108,11 @@ class ObjectMap(Strict):
     def by_crm(self) -> dict[str, FieldMap]:
         return {f.crm: f for f in self.fields}
 
+    @property
+    def writes_owner(self) -> bool:
+        """The hub's owner goes to the CRM (the team assigns in the hub)."""
+        return any(f.hub == "owner" and f.writes_crm for f in self.fields)
+
 
 class StagePush(Strict):
     """Which records are *created* in the CRM; updates of linked records are never blocked."""

@@ -25,7 +25,7 @@ from leadbridge.engine.crm.context import SYSTEM, CrmContext, SyncRefused
 from leadbridge.engine.crm.resolve import resolve, same
 from leadbridge.engine.crm.values import crm_values, hub_values, to_hub
 from leadbridge.hub.edits import changed_at, email_key
-from leadbridge.hub.store import log_error
+from leadbridge.hub.store import by_ids, chunks, log_error
 from leadbridge.hub.tables import (
     Company,
     CrmRecord,
@@ -252,7 +252,8 @@ class _Lookups:
     person_links: dict[int, dict[str, RecordLink]] = field(default_factory=dict)
     company_links: dict[int, dict[str, RecordLink]] = field(default_factory=dict)
     account_links: dict[str, RecordLink] = field(default_factory=dict)  # Account id -> link
-    intents: list[RecordLink] = field(default_factory=list)  # creates sent, answer not recorded
+    # Creates sent whose answer was never recorded, by the last name they carried.
+    intents: dict[str, list[RecordLink]] = field(default_factory=dict)
     rivals: dict[tuple[str, str], list[CrmRecord]] = field(default_factory=dict)
 
     def record(self, hub_object: str, hub_id: int) -> Person | Company | None:
@@ -276,13 +277,13 @@ def _load(
     linked = [link.hub_id for link in links.values()]
     unlinked = [r for rid, r in rows.items() if rid not in links and not r.deleted]
     if sobject == "Account":
-        look.companies.update(_by_ids(s, Company, linked))
+        look.companies.update(by_ids(s, Company, linked))
         for c in _where_in(s, Company.domain, ws, {r.domain_key for r in unlinked}):
             look.companies.setdefault(c.id, c)
             look.companies_by_domain.setdefault(str(c.domain), c)
         names = _by_name(s, ctx, report)
         by_name = [names[r.name_key] for r in unlinked if r.name_key and r.name_key in names]
-        look.companies.update(_by_ids(s, Company, [i for i in by_name if i not in look.companies]))
+        look.companies.update(by_ids(s, Company, [i for i in by_name if i not in look.companies]))
         look.company_links.update(ctx.links(s, "company", list(look.companies)))
         for column, keys in (
             ("domain_key", {r.domain_key for r in unlinked if r.domain_key}),
@@ -291,8 +292,8 @@ def _load(
             for key, found in ctx.mirror_by(s, "Account", column, keys).items():
                 look.rivals[(column, key)] = found
         return look
-    look.people.update(_by_ids(s, Person, linked))
-    look.intents = list(
+    look.people.update(by_ids(s, Person, linked))
+    intents = list(
         s.scalars(
             select(RecordLink).where(
                 RecordLink.workspace_id == ws,
@@ -305,38 +306,30 @@ def _load(
             )
         )
     )
-    look.people.update(_by_ids(s, Person, [i.hub_id for i in look.intents]))
+    for intent in intents:
+        look.intents.setdefault(_last_name(intent.pushed or {}), []).append(intent)
+    look.people.update(by_ids(s, Person, [i.hub_id for i in intents]))
     for p in _where_in(s, Person.email_key, ws, {r.email_key for r in unlinked}):
         look.people.setdefault(p.id, p)
         look.people_by_email.setdefault(str(p.email_key), []).append(p)
     look.person_links.update(ctx.links(s, "person", list(look.people)))
     company_ids = {p.company_id for p in look.people.values() if p.company_id}
-    look.companies.update(_by_ids(s, Company, list(company_ids)))
+    look.companies.update(by_ids(s, Company, list(company_ids)))
     if sobject == "Contact":
         accounts = sorted({str(r.fields.get("AccountId")) for r in rows.values()} - {"None", ""})
         look.account_links = ctx.links_by_remote(s, "Account", accounts)
     return look
 
 
-def _chunks(values: Sequence[Any], size: int = 500) -> list[Sequence[Any]]:
-    return [values[i : i + size] for i in range(0, len(values), size)]
-
-
 def _where_in(s: Session, column: Any, workspace_id: int, values: set[str | None]) -> list[Any]:
     """The hub records of a workspace whose `column` is one of `values`, oldest first."""
     model = column.class_
     out: list[Any] = []
-    for chunk in _chunks(sorted(v for v in values if v)):
-        query = select(model).where(model.workspace_id == workspace_id, column.in_(chunk))
-        out.extend(s.scalars(query.order_by(model.id)))
+    for chunk in chunks(sorted(v for v in values if v)):
+        out.extend(
+            s.scalars(select(model).where(model.workspace_id == workspace_id, column.in_(chunk)))
+        )
     return sorted(out, key=lambda r: r.id)
-
-
-def _by_ids(s: Session, model: type[Any], ids: Sequence[int]) -> dict[int, Any]:
-    out: dict[int, Any] = {}
-    for chunk in _chunks(sorted(set(ids))):
-        out.update((r.id, r) for r in s.scalars(select(model).where(model.id.in_(chunk))))
-    return out
 
 
 def _reconcile(
@@ -496,12 +489,17 @@ def _match(
 def _sent_by_us(s: Session, look: _Lookups, row: CrmRecord) -> Person | None:
     """The hub person whose create we sent with exactly these values but never recorded the
     answer of (a run killed in between): it is adopted, not pulled in as someone new."""
-    for intent in look.intents:
+    candidates = look.intents.get(_last_name(row.fields), [])
+    for intent in candidates:
         sent = intent.pushed or {}
         if sent and all(same(row.fields.get(k), v) for k, v in sent.items()):
-            look.intents.remove(intent)
+            candidates.remove(intent)
             return look.people.get(intent.hub_id)
     return None
+
+
+def _last_name(values: dict[str, Any]) -> str:
+    return str(values.get("LastName") or "").strip().lower()
 
 
 def _match_account(

@@ -26,7 +26,7 @@ from leadbridge.engine.crm.pull import pull
 from leadbridge.engine.crm.resolve import empty, resolve
 from leadbridge.engine.crm.values import crm_values, hub_values, to_hub
 from leadbridge.hub.edits import changed_at, outbox_since, prune_outbox
-from leadbridge.hub.store import log_error
+from leadbridge.hub.store import by_ids, log_error
 from leadbridge.hub.tables import Company, CrmRecord, OutboxItem, Person, RecordLink
 from leadbridge.jobs.crm_lease import leased
 from leadbridge.normalize import company_name_key
@@ -292,10 +292,7 @@ def gather(
 ) -> tuple[dict[int, Facts], dict[int, Facts]]:
     company_ids = {c.id for c in companies} | {p.company_id for p in people if p.company_id}
     all_companies = {c.id: c for c in companies}
-    missing = [i for i in company_ids if i not in all_companies]
-    for start in range(0, len(missing), 500):
-        for c in s.scalars(select(Company).where(Company.id.in_(missing[start : start + 500]))):
-            all_companies[c.id] = c
+    all_companies.update(by_ids(s, Company, [i for i in company_ids if i not in all_companies]))
     company_links = ctx.links(s, "company", list(all_companies))
     person_links = ctx.links(s, "person", [p.id for p in people])
     remote: dict[str, list[str]] = {}
@@ -443,8 +440,7 @@ def _owner_note(facts: Facts, policy: CrmSync, d: Decision) -> str | None:
         return None
     mapping = policy.account if d.sobject == "Account" else policy.people_map(d.sobject)
     owner = facts.record.owner_id
-    pushes_owner = any(f.hub == "owner" and f.writes_crm for f in mapping.fields)
-    if not pushes_owner or owner is None or owner in facts.to_remote:
+    if not mapping.writes_owner or owner is None or owner in facts.to_remote:
         return None
     return f"owner not sent: hub user {owner} has no active Salesforce user with that e-mail"
 
@@ -522,7 +518,7 @@ async def push(
             "Salesforce already has are linked, not created twice (after the setup window, or "
             "`leadbridge activate`)"
         )
-    if refresh and ctx.initial_pull_done():
+    if refresh:
         await pull(
             ctx, write_back=False
         )  # fresh match keys for dedup, and repair of interrupted creates
@@ -634,10 +630,15 @@ def _take_crm_values(ctx: CrmContext, run_id: int, the_plan: PushPlan) -> int:
     changed = 0
     with ctx.hub.session() as s:
         _, to_hub_user = ctx.owners(s)
+        records = {
+            (kind, hub_id): record
+            for kind, model in (("company", Company), ("person", Person))
+            for hub_id, record in by_ids(
+                s, model, [d.hub_id for d in decisions if d.hub_object == kind]
+            ).items()
+        }
         for d in decisions:
-            record: Person | Company | None = (
-                s.get(Company, d.hub_id) if d.hub_object == "company" else s.get(Person, d.hub_id)
-            )
+            record = records.get((d.hub_object, d.hub_id))
             if record is not None:
                 changed += bool(write_hub(s, run_id, record, to_hub(d.hub, to_hub_user), None))
     return changed
@@ -660,35 +661,23 @@ def _befores(
 
 async def drain_outbox(ctx: CrmContext) -> PushReport | None:
     """The real-time path: push what people changed since this connection's last drain,
-    coalesced; records with a manual edit among them are pushed as manual (the rules yield)."""
-    after = _outbox_position(ctx)
+    coalesced into one run."""
     with ctx.hub.session() as s:
-        items = outbox_since(s, ctx.workspace_id, after)
+        items = outbox_since(s, ctx.workspace_id, _outbox_position(ctx))
         if not items:
             return None
+        person_ids = sorted({i.hub_id for i in items if i.hub_object == "person"})
+        company_ids = sorted({i.hub_id for i in items if i.hub_object == "company"})
         last = items[-1].id
         owner_moved = any("owner_id" in (i.fields or []) for i in items)
-        manual = {(i.hub_object, i.hub_id) for i in items if i.manual}
-        changed = {(i.hub_object, i.hub_id) for i in items}
-    report: PushReport | None = None
-    for as_manual in (False, True):
-        group = {key for key in changed if (key in manual) == as_manual}
-        if not group or (as_manual and not ctx.policy.push.enabled):
-            continue
-        person_ids = sorted(i for kind, i in group if kind == "person")
-        company_ids = sorted(i for kind, i in group if kind == "company")
-        # A new record needs fresh match keys; a new owner needs fresh users (one deactivated
-        # since the last pull would make Salesforce refuse the whole write).
-        needs_pull = _has_unlinked(ctx, person_ids, company_ids) or (
-            owner_moved and _owner_pushed(ctx.policy)
-        )
-        report = await push(
-            ctx,
-            person_ids=person_ids,
-            company_ids=company_ids,
-            manual=as_manual,
-            refresh=needs_pull,
-        )
+    # A new record needs fresh match keys; a new owner needs fresh users (one deactivated
+    # since the last pull would make Salesforce refuse the whole write).
+    needs_pull = _has_unlinked(ctx, person_ids, company_ids) or (
+        owner_moved and _owner_pushed(ctx.policy)
+    )
+    report = await push(
+        ctx, person_ids=person_ids, company_ids=company_ids, manual=False, refresh=needs_pull
+    )
     _passed_outbox(ctx, last)
     return report
 
@@ -709,7 +698,7 @@ async def push_all(ctx: CrmContext) -> PushReport:
 
 def outbox_waiting(ctx: CrmContext) -> bool:
     with ctx.hub.session() as s:
-        return bool(outbox_since(s, ctx.workspace_id, _outbox_position(ctx))[:1])
+        return bool(outbox_since(s, ctx.workspace_id, _outbox_position(ctx), limit=1))
 
 
 def _outbox_position(ctx: CrmContext) -> int:
@@ -738,8 +727,4 @@ def _has_unlinked(ctx: CrmContext, person_ids: Sequence[int], company_ids: Seque
 
 
 def _owner_pushed(policy: CrmSync) -> bool:
-    return any(
-        f.crm == "OwnerId" and f.writes_crm
-        for mapping in (policy.lead, policy.contact, policy.account)
-        for f in mapping.fields
-    )
+    return any(m.writes_owner for m in (policy.lead, policy.contact, policy.account))

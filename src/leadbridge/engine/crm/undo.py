@@ -15,12 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from leadbridge.engine.crm.apply import payload_hash
 from leadbridge.engine.crm.context import CrmContext
 from leadbridge.engine.crm.resolve import same
 from leadbridge.hub.edits import edit
+from leadbridge.hub.store import by_ids, chunks
 from leadbridge.hub.tables import (
     Company,
     CrmRecord,
@@ -123,20 +124,24 @@ async def undo_run(ctx: CrmContext, run_id: int) -> UndoReport:
                     )
                 )
     with ctx.hub.session() as s:
-        for e in entries:
-            if e.target != "hub":
-                continue
-            record: Person | Company | None = (
-                s.get(Person, int(e.record_id))
-                if e.object == "person"
-                else s.get(Company, int(e.record_id))
-            )
+        hub = [e for e in entries if e.target == "hub"]
+        records = {
+            (kind, hub_id): record
+            for kind, model in (("person", Person), ("company", Company))
+            for hub_id, record in by_ids(
+                s, model, [int(e.record_id) for e in hub if e.object == kind]
+            ).items()
+        }
+        for e in hub:
+            record = records.get((e.object, int(e.record_id)))
             if record is not None:
                 edit(s, record, dict(e.before or {}), origin="sync")
                 report.hub_restored += 1
             done.append(e.id)
-        for e in s.scalars(select(JournalEntry).where(JournalEntry.id.in_(done))):
-            e.undone_at = utcnow()
+        for chunk in chunks(done):
+            s.execute(
+                update(JournalEntry).where(JournalEntry.id.in_(chunk)).values(undone_at=utcnow())
+            )
     await _refresh_snapshots(ctx, remote)
     with ctx.hub.session() as s:
         for sobject in {key[0] for key in held}:
