@@ -23,7 +23,7 @@ from rich.console import Console
 from sqlalchemy import select
 
 from leadbridge.engine.apollo_connect import connect_with_key
-from leadbridge.engine.apollo_push import ApolloPush, RunReport
+from leadbridge.engine.apollo_push import ApolloPush, RunReport, report_lines
 from leadbridge.hub.connections import Connections
 from leadbridge.hub.db import Hub
 from leadbridge.hub.imports import import_companies, import_users
@@ -151,12 +151,12 @@ def run_demo(companies: int = 3000, seed: int = 7, console: Console | None = Non
         second = asyncio.run(ApolloPush(hub, connections, connections.get("apollo")).run())
         accounts = len(sandbox.accounts())
 
-    from leadbridge.cli.main import render_report
-
     console.print("[bold]first run[/bold]")
-    render_report(first)
+    for line in report_lines(first):
+        console.print(line)
     console.print("[bold]second run[/bold] (nothing changed in the hub)")
-    render_report(second)
+    for line in report_lines(second):
+        console.print(line)
     seconds = time.monotonic() - started
     console.print(
         f"Apollo now holds {accounts} accounts ({len(preexisting)} were there before). "

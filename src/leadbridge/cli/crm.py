@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
-from leadbridge.cli.context import Context, console, err
+from leadbridge.cli.app import PolicyOpt, SyncOpt, app, connect_app, policy_app
+from leadbridge.cli.context import Context, console, err, friendly
 from leadbridge.connectors.errors import ConnectorError
 from leadbridge.engine.crm.context import CrmContext
 from leadbridge.policy.loader import DEFAULT_PATH, PolicyError, load_policy
@@ -18,8 +19,6 @@ if TYPE_CHECKING:
     from leadbridge.engine.status import PushOutlook
 
 F = TypeVar("F", bound=Callable[..., Any])
-PolicyOpt = Annotated[Path | None, typer.Option("--policy", help="policy file (leadbridge.yaml)")]
-SyncOpt = Annotated[str | None, typer.Option("--sync", help="sync name in the policy")]
 
 
 def fail(message: str) -> NoReturn:
@@ -35,138 +34,138 @@ def crm_ctx(policy_path: Path | None, sync: str | None) -> CrmContext:
     return crm_context(ctx.hub, ctx.connections, load_policy(policy_path).sync(sync))
 
 
-def register(app: typer.Typer, friendly: Callable[[Any], Any], connect_app: typer.Typer) -> None:
-    @connect_app.command("salesforce")
-    @friendly
-    def connect_salesforce_cmd(
-        login_url: Annotated[str, typer.Argument(help="login URL (or the sandbox's URL)")],
-        token_json: Annotated[
-            Path, typer.Option(help="the OAuth token response (JSON) of the web-server flow")
-        ],
-        client_id: Annotated[str | None, typer.Option(envvar="LEADBRIDGE_SF_CLIENT_ID")] = None,
-        client_secret: Annotated[
-            str | None, typer.Option(envvar="LEADBRIDGE_SF_CLIENT_SECRET", hidden=True)
-        ] = None,
-        ca_file: Annotated[Path | None, typer.Option(help="CA file of a sandbox")] = None,
-        name: Annotated[str, typer.Option(help="connection name")] = "salesforce",
-        setup_hours: Annotated[float, typer.Option(help="setup window")] = 6,
-    ) -> None:
-        """Store an authorised org; automatic sync waits for the setup window."""
-        import json
+@connect_app.command("salesforce")
+@friendly
+def connect_salesforce_cmd(
+    login_url: Annotated[str, typer.Argument(help="login URL (or the sandbox's URL)")],
+    token_json: Annotated[
+        Path, typer.Option(help="the OAuth token response (JSON) of the web-server flow")
+    ],
+    client_id: Annotated[str | None, typer.Option(envvar="LEADBRIDGE_SF_CLIENT_ID")] = None,
+    client_secret: Annotated[
+        str | None, typer.Option(envvar="LEADBRIDGE_SF_CLIENT_SECRET", hidden=True)
+    ] = None,
+    ca_file: Annotated[Path | None, typer.Option(help="CA file of a sandbox")] = None,
+    name: Annotated[str, typer.Option(help="connection name")] = "salesforce",
+    setup_hours: Annotated[float, typer.Option(help="setup window")] = 6,
+) -> None:
+    """Store an authorised org; automatic sync waits for the setup window."""
+    import json
 
-        from leadbridge.engine.crm.session import connect_salesforce
+    from leadbridge.engine.crm.session import connect_salesforce
 
-        try:
-            body = json.loads(token_json.read_text(encoding="utf-8"))
-            assert isinstance(body, dict) and body.get("access_token")
-        except (OSError, ValueError, AssertionError):
-            fail(f"{token_json} is not a token response (JSON with access_token)")
-        ctx = Context()
-        previous = next(
-            (c for c in ctx.connections.all() if c.name == name and c.kind == "salesforce"), None
-        )
-        info = connect_salesforce(
-            ctx.hub,
-            ctx.connections,
-            name=name,
-            login_url=login_url,
-            token_body=body,
-            client_id=client_id,
-            client_secret=client_secret,
-            ca_file=str(ca_file) if ca_file else None,
-            setup_window_hours=setup_hours,
-        )
-        if previous is not None and previous.remote_scope == info.remote_scope:
-            console.print(
-                f"reconnected {info.name} (org {info.remote_scope}) with new tokens; "
-                "the sync state is kept"
-            )
-            return
+    try:
+        body = json.loads(token_json.read_text(encoding="utf-8"))
+        assert isinstance(body, dict) and body.get("access_token")
+    except (OSError, ValueError, AssertionError):
+        fail(f"{token_json} is not a token response (JSON with access_token)")
+    ctx = Context()
+    previous = next(
+        (c for c in ctx.connections.all() if c.name == name and c.kind == "salesforce"), None
+    )
+    info = connect_salesforce(
+        ctx.hub,
+        ctx.connections,
+        name=name,
+        login_url=login_url,
+        token_body=body,
+        client_id=client_id,
+        client_secret=client_secret,
+        ca_file=str(ca_file) if ca_file else None,
+        setup_window_hours=setup_hours,
+    )
+    if previous is not None and previous.remote_scope == info.remote_scope:
         console.print(
-            f"connected {info.name} (org {info.remote_scope}); the setup window is open "
-            f"for {setup_hours:g} h: write leadbridge.yaml, `leadbridge policy check`, "
-            "then `leadbridge activate`"
+            f"reconnected {info.name} (org {info.remote_scope}) with new tokens; "
+            "the sync state is kept"
         )
+        return
+    console.print(
+        f"connected {info.name} (org {info.remote_scope}); the setup window is open "
+        f"for {setup_hours:g} h: write leadbridge.yaml, `leadbridge policy check`, "
+        "then `leadbridge activate`"
+    )
 
-    policy_app = typer.Typer(help="The policy file.", no_args_is_help=True)
-    app.add_typer(policy_app, name="policy")
 
-    @policy_app.command("check")
-    @friendly
-    def policy_check(policy: PolicyOpt = None, sync: SyncOpt = None) -> None:
-        """Lint the policy against the live describe of the org."""
-        from leadbridge.policy.lint import lint
+@policy_app.command("check")
+@friendly
+def policy_check(policy: PolicyOpt = None, sync: SyncOpt = None) -> None:
+    """Lint the policy against the live describe of the org."""
+    from leadbridge.policy.lint import lint
 
-        ctx = crm_ctx(policy, sync)
-        report = asyncio.run(lint(ctx.policy, ctx.connector.client.describe))
-        for w in report.warnings:
-            console.print(f"[yellow]warning:[/yellow] {w}")
-        for e in report.errors:
-            console.print(f"[red]error:[/red] {e}")
-        if report.errors:
-            raise typer.Exit(1)
-        n = len(report.warnings)
-        console.print("policy ok" + (f" ({n} warning{'s' * (n != 1)})" if n else ""))
+    ctx = crm_ctx(policy, sync)
+    report = asyncio.run(lint(ctx.policy, ctx.connector.client.describe))
+    for w in report.warnings:
+        console.print(f"[yellow]warning:[/yellow] {w}")
+    for e in report.errors:
+        console.print(f"[red]error:[/red] {e}")
+    if report.errors:
+        raise typer.Exit(1)
+    n = len(report.warnings)
+    console.print("policy ok" + (f" ({n} warning{'s' * (n != 1)})" if n else ""))
 
-    @app.command("pull")
-    @friendly
-    def pull_cmd(policy: PolicyOpt = None, sync: SyncOpt = None) -> None:
-        """Pull from the CRM now (refused during the setup window)."""
-        from leadbridge.engine.crm.pull import pull
 
-        ctx = crm_ctx(policy, sync)
-        ctx.progress = lambda obj, n: console.print(f"  {obj}: {n} read")
-        report = asyncio.run(pull(ctx, manual=True))
-        console.print(
-            f"pull run {report.run_id}: "
-            + ", ".join(f"{k} {v}" for k, v in sorted(report.counts.items()))
-        )
+@app.command("pull")
+@friendly
+def pull_cmd(policy: PolicyOpt = None, sync: SyncOpt = None) -> None:
+    """Pull from the CRM now (refused during the setup window)."""
+    from leadbridge.engine.crm.pull import pull
 
-    @app.command("push")
-    @friendly
-    def push_cmd(
-        records: Annotated[list[str] | None, typer.Argument(help="person e-mails or ids")] = None,
-        policy: PolicyOpt = None,
-        sync: SyncOpt = None,
-    ) -> None:
-        """Push now; named records are a manual push (stage rules do not apply)."""
-        from leadbridge.engine.crm.push import push
+    ctx = crm_ctx(policy, sync)
+    ctx.progress = lambda obj, n: console.print(f"  {obj}: {n} read")
+    report = asyncio.run(pull(ctx, manual=True))
+    console.print(
+        f"pull run {report.run_id}: "
+        + ", ".join(f"{k} {v}" for k, v in sorted(report.counts.items()))
+    )
 
-        ctx = crm_ctx(policy, sync)
-        ids = _people(ctx, records) if records else None
-        report = asyncio.run(
-            push(ctx, person_ids=ids, company_ids=[] if ids else None, manual=bool(records))
-        )
-        console.print(
-            f"push run {report.run_id}: "
-            + (", ".join(f"{k} {v}" for k, v in sorted(report.counts.items())) or "nothing to do")
-        )
-        if report.counts.get("failed"):
-            console.print("see `leadbridge errors`")
 
-    @app.command("activate")
-    @friendly
-    def activate(policy: PolicyOpt = None, sync: SyncOpt = None) -> None:
-        """End the setup window now: automatic sync starts, manual pull is allowed."""
-        ctx = crm_ctx(policy, sync)
-        ctx.save_state(setup_until=None)
-        console.print("setup window ended; run `leadbridge pull` for the initial pull")
+@app.command("push")
+@friendly
+def push_cmd(
+    records: Annotated[list[str] | None, typer.Argument(help="person e-mails or ids")] = None,
+    policy: PolicyOpt = None,
+    sync: SyncOpt = None,
+) -> None:
+    """Push now; named records are a manual push (stage rules do not apply)."""
+    from leadbridge.engine.crm.push import push
 
-    @app.command("undo")
-    @friendly
-    def undo(run_id: int, policy: PolicyOpt = None, sync: SyncOpt = None) -> None:
-        """Restore what a run replaced (and delete what it created)."""
-        from leadbridge.engine.crm.undo import undo_run
+    ctx = crm_ctx(policy, sync)
+    ids = _people(ctx, records) if records else None
+    report = asyncio.run(
+        push(ctx, person_ids=ids, company_ids=[] if ids else None, manual=bool(records))
+    )
+    console.print(
+        f"push run {report.run_id}: "
+        + (", ".join(f"{k} {v}" for k, v in sorted(report.counts.items())) or "nothing to do")
+    )
+    if report.counts.get("failed"):
+        console.print("see `leadbridge errors`")
 
-        report = asyncio.run(undo_run(crm_ctx(policy, sync), run_id))
-        console.print(
-            f"restored {report.restored}, deleted {report.deleted}, "
-            f"hub restored {report.hub_restored}"
-        )
-        for item in report.kept_newer:
-            console.print(f"  kept a newer edit: {item}")
-        for item in report.failed:
-            console.print(f"  [red]failed:[/red] {item}")
+
+@app.command("activate")
+@friendly
+def activate(policy: PolicyOpt = None, sync: SyncOpt = None) -> None:
+    """End the setup window now: automatic sync starts, manual pull is allowed."""
+    ctx = crm_ctx(policy, sync)
+    ctx.save_state(setup_until=None)
+    console.print("setup window ended; run `leadbridge pull` for the initial pull")
+
+
+@app.command("undo")
+@friendly
+def undo(run_id: int, policy: PolicyOpt = None, sync: SyncOpt = None) -> None:
+    """Restore what a run replaced (and delete what it created)."""
+    from leadbridge.engine.crm.undo import undo_run
+
+    report = asyncio.run(undo_run(crm_ctx(policy, sync), run_id))
+    console.print(
+        f"restored {report.restored}, deleted {report.deleted}, hub restored {report.hub_restored}"
+    )
+    for item in report.kept_newer:
+        console.print(f"  kept a newer edit: {item}")
+    for item in report.failed:
+        console.print(f"  [red]failed:[/red] {item}")
 
 
 def _people(ctx: CrmContext, records: list[str]) -> list[int]:

@@ -405,3 +405,25 @@ def _connection_message(exc: ConnectorError) -> str:
 
 def bound_calls(records: int, batch: int) -> int:
     return math.ceil(records / batch) if records else 0
+
+
+def report_lines(report: RunReport) -> list[str]:
+    """A run's outcome as a person reads it (Rich markup), for the CLI and the demo."""
+    c = report.counts
+    lines = [
+        f"run {report.run_id}: [bold]{report.status}[/bold] — "
+        f"{report.qualified} qualified: {c['created']} created, {c['adopted']} adopted, "
+        f"{c['updated']} updated, {c['unchanged']} unchanged, {c['failed']} failed; "
+        f"{report.api_calls} API calls"
+    ]
+    if report.skipped:
+        lines.append(
+            "not pushed: " + ", ".join(f"{n} {k}" for k, n in report.skipped.most_common())
+        )
+    if c["detached"]:
+        lines.append(f"{c['detached']} linked leads stopped qualifying (accounts left as is)")
+    if report.message:
+        lines.append(f"[yellow]{report.message}[/yellow]")
+    if c["failed"]:
+        lines.append("see `leadbridge errors`")
+    return lines

@@ -1,0 +1,229 @@
+"""The Apollo lead push: connect, users, settings, plan, run, explain of a company."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from leadbridge.cli.app import ConnectionOpt, app, connect_app, users_app
+from leadbridge.cli.context import Context, console, err, friendly
+from leadbridge.engine.apollo_push import ApolloPush, RunReport, report_lines
+from leadbridge.engine.plan import Action, Plan
+from leadbridge.engine.users import map_user, unmap_user
+from leadbridge.policy.apollo_push import ApolloPushSettings
+
+JOBS = ("apollo-push",)
+
+
+def _job(job: str) -> None:
+    if job not in JOBS:
+        err.print(f"[red]error:[/red] unknown job {job!r}; jobs: {', '.join(JOBS)}")
+        raise typer.Exit(2)
+
+
+def apollo_push(ctx: Context, connection: str | None) -> ApolloPush:
+    info = ctx.connections.get(connection, kind="apollo")
+    return ApolloPush(ctx.hub, ctx.connections, info)
+
+
+@connect_app.command("apollo")
+@friendly
+def connect_apollo(
+    api_key: Annotated[
+        str | None,
+        typer.Option(envvar="LEADBRIDGE_APOLLO_API_KEY", help="API key (or the env variable)"),
+    ] = None,
+    base_url: Annotated[str, typer.Option(help="Apollo API base")] = "https://api.apollo.io",
+    name: Annotated[str, typer.Option(help="connection name")] = "apollo",
+    oauth: Annotated[bool, typer.Option(help="authorise with OAuth 2.0 instead of a key")] = False,
+    client_id: Annotated[str | None, typer.Option(envvar="LEADBRIDGE_APOLLO_CLIENT_ID")] = None,
+    client_secret: Annotated[
+        str | None, typer.Option(envvar="LEADBRIDGE_APOLLO_CLIENT_SECRET")
+    ] = None,
+    redirect_port: Annotated[int, typer.Option(help="loopback port for the callback")] = 8766,
+    code: Annotated[str | None, typer.Option(help="an authorization code already obtained")] = None,
+    redirect_uri: Annotated[str | None, typer.Option(help="redirect URI used with --code")] = None,
+) -> None:
+    """Connect an Apollo team with an API key, or with OAuth (--oauth)."""
+    from leadbridge.engine.apollo_connect import connect_with_key, connect_with_oauth
+
+    ctx = Context()
+    if oauth:
+        if not (client_id and client_secret):
+            err.print("[red]error:[/red] --oauth needs --client-id and --client-secret")
+            raise typer.Exit(2)
+        info = asyncio.run(
+            connect_with_oauth(
+                ctx.connections,
+                name=name,
+                base_url=base_url,
+                client_id=client_id,
+                client_secret=client_secret,
+                redirect_port=redirect_port,
+                code=code,
+                redirect_uri=redirect_uri,
+                announce=lambda url: console.print(f"Open this URL to authorise:\n{url}"),
+            )
+        )
+    else:
+        if not api_key:
+            err.print("[red]error:[/red] give --api-key (or LEADBRIDGE_APOLLO_API_KEY), or --oauth")
+            raise typer.Exit(2)
+        info = asyncio.run(
+            connect_with_key(ctx.connections, name=name, base_url=base_url, key=api_key)
+        )
+    console.print(f"connected [bold]{info.name}[/bold] to Apollo team {info.remote_scope}")
+
+
+@users_app.command("sync")
+@friendly
+def users_sync(connection: ConnectionOpt = None) -> None:
+    """Fetch the Apollo team's users and map them to hub users by e-mail."""
+    from leadbridge.engine.users import sync_users
+
+    ctx = Context()
+    push = apollo_push(ctx, connection)
+
+    async def go() -> None:
+        client = push.client()
+        try:
+            result = await sync_users(ctx.hub, client, push.scope)
+        finally:
+            await client.aclose()
+        console.print(
+            f"{result.total} Apollo users ({result.added} new, {result.deleted} deleted), "
+            f"{result.auto_mapped} mapped by e-mail"
+        )
+
+    asyncio.run(go())
+
+
+@users_app.command("map")
+@friendly
+def users_map(
+    hub_email: str,
+    apollo_user: Annotated[str, typer.Argument(help="Apollo user id or e-mail")],
+    connection: ConnectionOpt = None,
+) -> None:
+    """Map a hub user to an Apollo user by hand (overrides the e-mail match)."""
+    ctx = Context()
+    email, remote = map_user(ctx.hub, apollo_push(ctx, connection).scope, hub_email, apollo_user)
+    console.print(f"{email} -> Apollo user {remote}")
+
+
+@users_app.command("unmap")
+@friendly
+def users_unmap(hub_email: str, connection: ConnectionOpt = None) -> None:
+    """Remove a hub user's Apollo mapping (it is not re-mapped automatically)."""
+    ctx = Context()
+    count = unmap_user(ctx.hub, apollo_push(ctx, connection).scope, hub_email)
+    console.print(f"{hub_email}: {count} mapping(s) removed")
+
+
+@users_app.command("list")
+@friendly
+def users_list(connection: ConnectionOpt = None) -> None:
+    """Apollo users and the hub users they map to."""
+    from sqlalchemy import select
+
+    from leadbridge.hub.tables import User, UserLink
+
+    ctx = Context()
+    scope = apollo_push(ctx, connection).scope
+    table = Table("Apollo user", "e-mail", "state", "hub user", "mapped by")
+    with ctx.hub.session() as s:
+        rows = s.execute(
+            select(UserLink, User.email)
+            .outerjoin(User, User.id == UserLink.hub_user_id)
+            .where(UserLink.workspace_id == ctx.hub.workspace_id, UserLink.remote_scope == scope)
+            .order_by(UserLink.remote_email)
+        )
+        for link, hub_email in rows:
+            table.add_row(
+                link.remote_user_id,
+                link.remote_email or "",
+                "deleted" if link.deleted else "active",
+                hub_email or "-",
+                link.mapped_by or "",
+            )
+    console.print(table)
+
+
+@app.command("settings")
+@friendly
+def settings_cmd(
+    job: str,
+    changes: Annotated[list[str] | None, typer.Argument(help="key=value to change")] = None,
+    connection: ConnectionOpt = None,
+) -> None:
+    """Show or change a job's settings, e.g. `leadbridge settings apollo-push batch_size=50`."""
+    _job(job)
+    ctx = Context()
+    info = ctx.connections.get(connection, kind="apollo")
+    current = ApolloPushSettings.load(info.settings.get("apollo_push"))
+    if changes:
+        pairs = {}
+        for change in changes:
+            key, sep, value = change.partition("=")
+            if not sep:
+                err.print(f"[red]error:[/red] {change!r} is not key=value")
+                raise typer.Exit(2)
+            pairs[key.strip()] = value.strip()
+        current = current.with_changes(pairs)
+        ctx.connections.update_settings(
+            info.id, {**info.settings, "apollo_push": current.model_dump(mode="json")}
+        )
+    for key, value in current.model_dump(mode="json").items():
+        console.print(f"{key} = {value}")
+
+
+def _render_plan(plan: Plan, show: int) -> None:
+    counts = plan.counts()
+    console.print(
+        "plan: "
+        + ", ".join(f"{counts.get(a.value, 0)} {a.value}" for a in Action if counts.get(a.value))
+    )
+    reasons = plan.skip_reasons()
+    if reasons:
+        console.print("not pushed: " + ", ".join(f"{n} {key}" for key, n in reasons.most_common()))
+    if show:
+        table = Table("lead", "domain", "action", "reason")
+        shown = [i for i in plan.items if i.action is not Action.UNCHANGED][:show]
+        for item in shown:
+            table.add_row(str(item.lead_id), item.domain or "-", item.action.value, item.reason)
+        console.print(table)
+
+
+def render_report(report: RunReport) -> None:
+    for line in report_lines(report):
+        console.print(line)
+
+
+@app.command()
+@friendly
+def run(job: str, connection: ConnectionOpt = None) -> None:
+    """Run a job once, now, with a progress bar."""
+    _job(job)
+    ctx = Context()
+    push = apollo_push(ctx, connection)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("pushing to Apollo", total=None)
+
+        def progress(_stage: str, done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total or 1)
+
+        report = asyncio.run(push.run(progress))
+    render_report(report)
+    if report.status == "failed":
+        raise typer.Exit(1)

@@ -1,0 +1,93 @@
+"""`plan` and `explain`: what a run would do, and why, for the lead push and the CRM syncs."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+
+from leadbridge.cli.apollo import _job, _render_plan, apollo_push
+from leadbridge.cli.app import ConnectionOpt, app
+from leadbridge.cli.context import Context, console, err, friendly
+from leadbridge.cli.crm import crm_plan_lines
+
+
+@app.command()
+@friendly
+def plan(
+    job: str,
+    connection: ConnectionOpt = None,
+    remote: Annotated[
+        bool, typer.Option(help="read Apollo's accounts to tell adopt from create (API calls)")
+    ] = False,
+    show: Annotated[int, typer.Option(help="rows to list (0: counts only)")] = 30,
+) -> None:
+    """Print what a run would do now (create / adopt / update / skip, with the reason).
+    JOB is apollo-push or a CRM sync of the policy (salesforce)."""
+    if job != "apollo-push":
+        *decisions, counts = crm_plan_lines(None, job)
+        for line in decisions[:show]:
+            console.print(line)
+        console.print(counts)
+        return
+    _job(job)
+    ctx = Context()
+    push = apollo_push(ctx, connection)
+    domains = None
+    if remote:
+        from leadbridge.normalize import normalize_domain
+
+        async def fetch() -> frozenset[str]:
+            client = push.client()
+            try:
+                accounts = await client.all_accounts()
+            finally:
+                await client.aclose()
+            return frozenset(d for a in accounts if (d := normalize_domain(a.get("domain"))))
+
+        domains = asyncio.run(fetch())
+    _render_plan(push.plan(domains), show)
+
+
+@app.command()
+@friendly
+def explain(
+    record: Annotated[str, typer.Argument(help="a company's domain or hub id")],
+    connection: ConnectionOpt = None,
+) -> None:
+    """Why a company was or was not pushed: every criterion, and what a run would do."""
+    from sqlalchemy import select
+
+    from leadbridge.hub.tables import Company
+    from leadbridge.normalize import normalize_domain
+
+    if "@" in record:  # a person: the CRM sync's classifier
+        from leadbridge.cli.crm import _people, crm_ctx
+
+        (person_id,) = _people(crm_ctx(None, None), [record])
+        for line in crm_plan_lines(None, None, person_id):
+            console.print(line)
+        return
+    ctx = Context()
+    push = apollo_push(ctx, connection)
+    with ctx.hub.session() as s:
+        query = select(Company.id).where(Company.workspace_id == ctx.hub.workspace_id)
+        if record.isdigit():
+            query = query.where(Company.id == int(record))
+        else:
+            query = query.where(Company.domain == (normalize_domain(record) or record.lower()))
+        lead_id = s.scalar(query)
+    if lead_id is None:
+        err.print(f"[red]error:[/red] no company {record!r} in the hub")
+        raise typer.Exit(1)
+    (item,) = push.plan(lead_ids=[lead_id]).items
+    console.print(
+        f"[bold]{item.name or '(no name)'}[/bold] ({item.domain or 'no domain'}), id {item.lead_id}"
+    )
+    for check in item.checks:
+        mark = "[green]✓[/green]" if check.passed else "[red]✗[/red]"
+        console.print(f"  {mark} {check.name}: {check.detail}")
+    console.print(f"→ [bold]{item.action.value}[/bold]: {item.reason}")
+    if item.remote_id:
+        console.print(f"  linked to Apollo account {item.remote_id}")

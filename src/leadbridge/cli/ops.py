@@ -1,0 +1,191 @@
+"""Operating the hub: the error log, status, serve, demo."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from leadbridge.cli.app import app, errors_app
+from leadbridge.cli.context import Context, console, friendly
+from leadbridge.engine.errors import open_errors, retry_errors
+from leadbridge.engine.status import hub_status
+from leadbridge.settings import get_settings
+
+
+@errors_app.callback()
+@friendly
+def errors(
+    typer_ctx: typer.Context,
+    limit: Annotated[int, typer.Option(help="entries to show")] = 50,
+) -> None:
+    """List open errors (newest first), with a fix hint for each."""
+    if typer_ctx.invoked_subcommand:
+        return
+    entries = open_errors(Context().hub, limit)
+    if not entries:
+        console.print("no open errors")
+        return
+    table = Table("id", "record", "class", "message", "how to fix")
+    for e in entries:
+        table.add_row(str(e.id), e.record, e.error_class, e.message, e.hint or "")
+    console.print(table)
+
+
+@errors_app.command("retry")
+@friendly
+def errors_retry(
+    ids: Annotated[list[int] | None, typer.Argument(help="error ids (default: all)")] = None,
+) -> None:
+    """Make failed records eligible again on the next run (after fixing the cause)."""
+    count = retry_errors(Context().hub, ids or None)
+    console.print(f"{count} record(s) will be retried on the next run")
+
+
+@app.command()
+@friendly
+def status(
+    policy: Annotated[
+        Path | None,
+        typer.Option(
+            "--policy",
+            help="policy file: show why unlinked records are not pushed "
+            "(default ./leadbridge.yaml when it exists)",
+        ),
+    ] = None,
+) -> None:
+    """Connections, link states, the CRM sync counts and the latest runs."""
+    from leadbridge.cli.crm import crm_outlooks
+
+    ctx = Context()
+    st = hub_status(ctx.hub)
+    outlooks, note = crm_outlooks(policy, [c.connection for c in st.crm])
+    console.print(f"hub: {st.companies} companies, {st.people} people, {st.users} users")
+    for c in ctx.connections.all():
+        detail = f" — {c.health_detail}" if c.health_detail else ""
+        scope = "org" if c.kind == "salesforce" else "team"
+        console.print(
+            f"connection {c.name} ({c.kind}, {scope} {c.remote_scope}): {c.health}{detail}"
+        )
+    if st.links:
+        console.print("links: " + ", ".join(f"{n} {k}" for k, n in sorted(st.links.items())))
+    if st.stale_links:
+        console.print(f"{st.stale_links} linked leads no longer qualify")
+    for crm in st.crm:
+        if crm.setup_until is not None:
+            state = f"setup window open until {crm.setup_until:%Y-%m-%d %H:%M} UTC"
+        else:
+            state = "setup window closed"
+        pull_state = crm.initial_pull.replace("_", " ")
+        org = crm.org or "unknown"
+        console.print(f"{crm.connection} sync (org {org}): {state}, initial pull {pull_state}")
+        outlook = outlooks.get(crm.connection)
+        for label, hub_object, counts in (
+            ("people", "person", crm.people),
+            ("companies", "company", crm.companies),
+        ):
+            line = (
+                f"  {label}: {counts.in_sync} in sync, {counts.failing} failing, "
+                f"{counts.not_linked} not linked"
+            )
+            if outlook is None:
+                if counts.not_linked:
+                    line += " (excluded by the policy or not pushed yet)"
+            else:
+                excluded = outlook.excluded[hub_object]
+                parts = [f"{sum(excluded.values())} excluded"]
+                if outlook.to_push[hub_object]:
+                    parts.append(f"{outlook.to_push[hub_object]} to push")
+                if outlook.would_fail[hub_object]:
+                    parts.append(f"{outlook.would_fail[hub_object]} would fail")
+                line += f": {', '.join(parts)}"
+                if excluded:
+                    line += " (" + ", ".join(f"{n} {r}" for r, n in excluded.most_common()) + ")"
+            console.print(line)
+    if note:
+        console.print(f"[yellow]{note}[/yellow]")
+    dupes = st.potential_duplicates
+    if dupes["people"] or dupes["companies"]:
+        console.print(
+            f"potential duplicates: {dupes['people']} people, {dupes['companies']} companies "
+            "(see `leadbridge errors`)"
+        )
+    console.print(f"open errors: {st.open_errors}")
+    for r in st.runs:
+        console.print(
+            f"run {r.id} {r.job} {r.started_at:%Y-%m-%d %H:%M} {r.status}: "
+            f"{ {k: v for k, v in r.counts.items() if v} } {r.api_calls} calls"
+        )
+
+
+@app.command()
+@friendly
+def serve(
+    bind: Annotated[str | None, typer.Option(help="host:port for the status API")] = None,
+    tick: Annotated[float, typer.Option(help="seconds between schedule checks")] = 5.0,
+    policy: Annotated[
+        Path | None,
+        typer.Option(
+            "--policy", help="policy file for the CRM sync (default ./leadbridge.yaml if present)"
+        ),
+    ] = None,
+) -> None:
+    """Run the scheduler (every connection's jobs on their intervals) and the status API."""
+    import logging
+
+    import uvicorn
+
+    from leadbridge.jobs.crm import CrmSchedule
+    from leadbridge.jobs.runner import EmbeddedRunner
+    from leadbridge.policy.loader import DEFAULT_PATH, load_policy
+    from leadbridge.web.app import create_app
+
+    ctx = Context()
+    host, _, port = (bind or get_settings().bind).partition(":")
+    crm = None
+    if policy is None and not DEFAULT_PATH.exists():
+        console.print(
+            f"no {DEFAULT_PATH} here: the Salesforce sync is not scheduled (give one: --policy)"
+        )
+    else:
+        crm = CrmSchedule(ctx.hub, ctx.connections, load_policy(policy))
+        for line in crm.describe():
+            console.print(line)
+    runner = EmbeddedRunner(ctx.connections, tick=tick, crm=crm)
+    logger, handler = logging.getLogger("leadbridge"), logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    if not logger.handlers:  # job progress and failures (never secrets) go to stderr
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+
+    async def main() -> None:
+        server = uvicorn.Server(
+            uvicorn.Config(create_app(ctx.connections), host=host, port=int(port or 8765))
+        )
+        job = asyncio.create_task(runner.serve_forever())
+        try:
+            await server.serve()
+        finally:
+            runner.stop()
+            await job
+
+    console.print(f"leadbridge serving on http://{host}:{port}; jobs run on their schedules")
+    try:
+        asyncio.run(main())
+    finally:
+        logger.removeHandler(handler)
+
+
+@app.command()
+@friendly
+def demo(
+    companies: Annotated[int, typer.Option(help="companies to generate")] = 3000,
+    seed: Annotated[int, typer.Option(help="random seed")] = 7,
+) -> None:
+    """Start the Apollo sandbox, seed it and a fresh hub, and run the lead push end to end."""
+    from leadbridge.demo import run_demo
+
+    run_demo(companies=companies, seed=seed, console=console)
