@@ -21,6 +21,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from leadbridge.sandbox.holds import Holds
 from leadbridge.sandbox.salesforce import tls
 from leadbridge.sandbox.salesforce.app import OAuthState, SalesforceKnobs, Session, build_app
 from leadbridge.sandbox.salesforce.org import Org, SaveResult
@@ -35,7 +36,10 @@ class SalesforceSandbox:
         self.sessions: dict[str, Session] = {}
         self.oauth = OAuthState()
         self.base = {"instance": "https://localhost", "login": "https://localhost"}
-        self.app: FastAPI = build_app(self.org, self.knobs, self.sessions, self.oauth, self.base)
+        self.holds = Holds()
+        self.app: FastAPI = build_app(
+            self.org, self.knobs, self.sessions, self.oauth, self.base, self.holds
+        )
         self._tls: tuple[Path, Path, Path] | None = None
 
     def set_base_url(self, url: str) -> None:

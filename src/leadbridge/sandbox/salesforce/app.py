@@ -25,6 +25,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from leadbridge.sandbox.consent import consent_page, refusal_page
+from leadbridge.sandbox.holds import Holds, add_holds
 from leadbridge.sandbox.salesforce import schema, soql
 from leadbridge.sandbox.salesforce.bulk import add_bulk_routes
 from leadbridge.sandbox.salesforce.ids import to18
@@ -49,6 +50,9 @@ class SalesforceKnobs:
     # "ConcurrentPerOrgLongTxn Limit exceeded." — the next `concurrency_burst` calls get it.
     concurrency_burst: int = 0
     query_batch_size: int = 2000
+    # Bulk ingest rows applied per second (0: as fast as it goes), so a job stays InProgress
+    # long enough for a test to kill its client mid-job.
+    bulk_rows_per_second: float = 0.0
 
 
 @dataclass
@@ -188,7 +192,9 @@ def build_app(
     sessions: dict[str, Session],
     oauth: OAuthState,
     base: dict[str, str],
+    holds: Holds | None = None,
 ) -> FastAPI:
+    holds = holds if holds is not None else Holds()
     app = FastAPI(title="Salesforce sandbox", docs_url=None, redoc_url=None, openapi_url=None)
     cursors: dict[str, Cursor] = {}
     rng = random.Random(knobs.seed)  # fault injection is reproducible run to run
@@ -803,9 +809,16 @@ def build_app(
 
         return [r.body() for r in apply_all([op(i) for i in ids], all_or_none)]
 
-    add_bulk_routes(api, org, session)
+    add_bulk_routes(api, org, session, pace=lambda: knobs.bulk_rows_per_second)
     app.include_router(api)
     app.include_router(admin_router(org, knobs))
+    add_holds(
+        app,
+        holds,
+        lambda: JSONResponse(
+            [{"message": "Server unavailable", "errorCode": "SERVER_UNAVAILABLE"}], 503
+        ),
+    )
 
     # --- OAuth 2.0 --------------------------------------------------------------------------------
 

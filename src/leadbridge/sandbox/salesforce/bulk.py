@@ -46,6 +46,7 @@ from leadbridge.sandbox.salesforce.ids import make_id
 
 SessionCheck = Callable[[Request], Awaitable[Any]]
 Runner = Callable[[Callable[[], None]], None]
+Pace = Callable[[], float]  # ingest rows applied per second now (0: no pause)
 
 MAX_UPLOAD_BYTES = 100 * 1024 * 1024  # 150 MB after base64, so 100 MB of raw CSV per job
 DEFAULT_PAGE = 50_000  # simple-salesforce's default maxRecords
@@ -73,7 +74,11 @@ def decode_locator(locator: str) -> int | None:
 
 
 def bulk_router(
-    org: OrgLike, *, session: SessionCheck | None = None, runner: Runner = on_thread
+    org: OrgLike,
+    *,
+    session: SessionCheck | None = None,
+    runner: Runner = on_thread,
+    pace: Pace = lambda: 0.0,
 ) -> APIRouter:
     router = APIRouter()
     jobs: dict[str, Job] = {}
@@ -300,7 +305,7 @@ def bulk_router(
     # --- both kinds: info, state changes, delete ---------------------------------------------
 
     for kind in ("ingest", "query"):
-        add_job_routes(router, kind, org, find, jobs, user_of, runner)
+        add_job_routes(router, kind, org, find, jobs, user_of, runner, pace)
     return router
 
 
@@ -312,6 +317,7 @@ def add_job_routes(
     jobs: dict[str, Job],
     user_of: Callable[[Request], Awaitable[str]],
     runner: Runner,
+    pace: Pace,
 ) -> None:
     async def info(job_id: str, request: Request) -> Response:
         await user_of(request)
@@ -345,7 +351,7 @@ def add_job_routes(
             job.modstamp = stamp(org.now())
             reply = job.created_view()
         if wanted == "UploadComplete":
-            runner(lambda: process_ingest(org, job))
+            runner(lambda: process_ingest(org, job, pace))
         return JSONResponse(reply)
 
     async def delete(job_id: str, request: Request) -> Response:
@@ -369,6 +375,8 @@ def add_job_routes(
         router.add_api_route(path, delete, methods=["DELETE"])
 
 
-def add_bulk_routes(api: APIRouter, org: OrgLike, session: SessionCheck) -> None:
-    """What app.py calls today; the same as including bulk_router(org, session=session)."""
-    api.include_router(bulk_router(org, session=session))
+def add_bulk_routes(
+    api: APIRouter, org: OrgLike, session: SessionCheck, pace: Pace = lambda: 0.0
+) -> None:
+    """What app.py calls; the same as including bulk_router(org, session=session, pace=pace)."""
+    api.include_router(bulk_router(org, session=session, pace=pace))

@@ -11,7 +11,7 @@ import csv
 import io
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -399,8 +399,9 @@ class IngestRun:
             return result
 
 
-def process_ingest(org: OrgLike, job: Job) -> None:
-    """UploadComplete -> InProgress -> JobComplete (rows may fail one by one) or Failed."""
+def process_ingest(org: OrgLike, job: Job, pace: Callable[[], float] = lambda: 0.0) -> None:
+    """UploadComplete -> InProgress -> JobComplete (rows may fail one by one) or Failed.
+    `pace` (rows per second, 0 for no pause) slows a job down for tests that need it running."""
     with job.lock:
         if job.state != "UploadComplete":
             return  # aborted before the worker started
@@ -412,6 +413,8 @@ def process_ingest(org: OrgLike, job: Job) -> None:
         rows = list(read_uploads(job))
         run = IngestRun(org, job)
         for index, cells in enumerate(rows):
+            if (rate := pace()) > 0:
+                time.sleep(1 / rate)
             result = run.apply(cells)
             job.processed = index + 1
             if result.success:

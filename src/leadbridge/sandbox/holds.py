@@ -1,0 +1,146 @@
+"""Held requests: a sandbox can stop a matching request at a chosen point until a test lets it go.
+
+Chaos tests need a client to die at an exact step of a protocol (a Bulk job created but not yet
+uploaded, closed but not yet answered, ...). A hold is set through the admin surface:
+
+    POST /__admin__/holds    {"method": "PATCH", "path": "/jobs/ingest/[^/]+/$", "when": "after"}
+    GET  /__admin__/held     the requests waiting now: [{"id", "method", "path", "when"}]
+    POST /__admin__/release  {"id": 3 | null (all), "drop": false}
+
+`when: "before"` stops the request before the API sees it: released with `drop`, it never
+happens (the client was killed before it landed); released plainly, it goes on. `when: "after"`
+lets the API apply it and holds the answer: the write has landed and the client that is killed
+meanwhile never hears of it. A hold matches `count` requests (1 by default), then is spent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+
+When = Literal["before", "after"]
+
+
+@dataclass
+class Hold:
+    method: str
+    path: re.Pattern[str]
+    when: When
+    count: int = 1
+
+
+@dataclass
+class Held:
+    id: int
+    method: str
+    path: str
+    when: When
+    loop: asyncio.AbstractEventLoop
+    released: asyncio.Event
+    drop: bool = False
+
+    def view(self) -> dict[str, Any]:
+        return {"id": self.id, "method": self.method, "path": self.path, "when": self.when}
+
+
+@dataclass
+class Holds:
+    rules: list[Hold] = field(default_factory=list)
+    waiting: dict[int, Held] = field(default_factory=dict)
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def add(self, method: str, path: str, when: When = "before", count: int = 1) -> None:
+        self.rules.append(Hold(method.upper(), re.compile(path), when, max(1, count)))
+
+    def take(self, method: str, path: str, when: When) -> bool:
+        """Whether a request is held at this point (and the matching hold used up once)."""
+        for rule in self.rules:
+            if rule.when == when and rule.method in (method, "*") and rule.path.search(path):
+                rule.count -= 1
+                if rule.count <= 0:
+                    self.rules.remove(rule)
+                return True
+        return False
+
+    async def wait(self, method: str, path: str, when: When) -> bool:
+        """Park the request until released; True when it is to be dropped."""
+        held = Held(
+            next(self._ids), method, path, when, asyncio.get_running_loop(), asyncio.Event()
+        )
+        self.waiting[held.id] = held
+        try:
+            await held.released.wait()
+        finally:
+            self.waiting.pop(held.id, None)
+        return held.drop
+
+    def release(self, hold_id: int | None = None, *, drop: bool = False) -> int:
+        """Release one parked request (or all of them); may be called from any thread."""
+        chosen = [h for h in list(self.waiting.values()) if hold_id in (None, h.id)]
+        for held in chosen:
+            held.drop = drop
+            held.loop.call_soon_threadsafe(held.released.set)
+        return len(chosen)
+
+
+Dropped = Callable[[], Response]
+
+
+def add_holds(app: FastAPI, holds: Holds, dropped: Dropped) -> None:
+    """The middleware and the admin routes; `dropped` is the answer a dropped request gets
+    (nobody reads it: its client is gone)."""
+
+    @app.middleware("http")
+    async def _held(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Any:
+        method, path = request.method, request.url.path
+        if path.startswith("/__admin__/") or not (holds.rules or holds.waiting):
+            return await call_next(request)
+        if holds.take(method, path, "before") and await holds.wait(method, path, "before"):
+            return dropped()
+        response = await call_next(request)
+        if holds.take(method, path, "after"):
+            await holds.wait(method, path, "after")
+        return response
+
+    admin = APIRouter(prefix="/__admin__")
+
+    @admin.post("/holds")
+    async def add_hold(request: Request) -> Any:
+        body = await request.json()
+        try:
+            holds.add(
+                str(body["method"]),
+                str(body["path"]),
+                body.get("when", "before"),
+                int(body.get("count", 1)),
+            )
+        except (KeyError, TypeError, ValueError, re.error) as exc:
+            return JSONResponse({"error": f"bad hold: {exc}"}, 400)
+        return {"holds": len(holds.rules)}
+
+    @admin.get("/held")
+    async def held() -> Any:
+        return [h.view() for h in holds.waiting.values()]
+
+    @admin.post("/release")
+    async def release(request: Request) -> Any:
+        body = await request.json() if await request.body() else {}
+        hold_id = body.get("id")
+        count = holds.release(
+            int(hold_id) if hold_id is not None else None, drop=bool(body.get("drop"))
+        )
+        return {"released": count}
+
+    @admin.delete("/holds")
+    async def clear() -> Any:
+        holds.rules.clear()
+        return {"released": holds.release()}
+
+    app.include_router(admin)
