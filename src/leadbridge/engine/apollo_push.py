@@ -46,8 +46,9 @@ from leadbridge.engine.users import UserSyncResult, sync_users
 from leadbridge.hub import store
 from leadbridge.hub.connections import ConnectionInfo, Connections
 from leadbridge.hub.db import Hub
-from leadbridge.hub.tables import RecordLink, SyncRun, utcnow
-from leadbridge.jobs.lease import Lease
+from leadbridge.hub.runs import finish_run, start_run
+from leadbridge.hub.tables import RecordLink, utcnow
+from leadbridge.jobs.lease import held
 from leadbridge.policy.apollo_push import ApolloPushSettings
 
 JOB = "apollo-push"
@@ -131,7 +132,12 @@ class ApolloPush:
     async def run(
         self, progress: Progress | None = None, *, sync_users_first: bool = True
     ) -> RunReport:
-        with Lease(self.hub, f"{JOB}:{self.connection.id}"):
+        async with held(
+            self.hub,
+            f"{JOB}:{self.connection.id}",
+            busy=f"{JOB} of connection {self.connection.name!r} is already running",
+            connection_id=self.connection.id,
+        ):
             run_id = self._start_run()
             report = RunReport(run_id=run_id, status="running")
             client = self.client()
@@ -224,23 +230,18 @@ class ApolloPush:
     # --- bookkeeping (each a short transaction) -------------------------------------------------
 
     def _start_run(self) -> int:
-        with self.hub.session() as s:
-            run = SyncRun(
-                workspace_id=self.hub.workspace_id, job=JOB, connection_id=self.connection.id
-            )
-            s.add(run)
-            s.flush()
-            return run.id
+        return start_run(self.hub, JOB, self.connection.id)
 
     def _finish_run(self, report: RunReport) -> None:
-        with self.hub.session() as s:
-            run = s.get(SyncRun, report.run_id)
-            assert run is not None
-            run.status = report.status
-            run.finished_at = utcnow()
-            run.api_calls = report.api_calls
-            run.counts = {**report.counts, "skipped": dict(report.skipped)}
-            run.message = report.message
+        counts = {**report.counts, "skipped": dict(report.skipped)}
+        finish_run(
+            self.hub,
+            report.run_id,
+            report.status,
+            counts,
+            message=report.message,
+            api_calls=report.api_calls,
+        )
 
     def _links(self, s: Any, hub_ids: list[int]) -> dict[int, RecordLink]:
         ws = self.hub.workspace_id

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from leadbridge.hub.db import Hub
+from leadbridge.hub.runs import settle_dead_runs
 from leadbridge.hub.tables import (
     Company,
     Connection,
@@ -196,6 +197,7 @@ def hub_status(hub: Hub, runs: int = 5, now: datetime | None = None) -> HubStatu
                 .order_by(Connection.name)
             )
         ]
+        settle_dead_runs(s, ws)  # a killed run is shown as interrupted, not running forever
         status.runs = list(
             s.scalars(
                 select(SyncRun)

@@ -30,7 +30,8 @@ ICP_FITS = ("strong", "moderate", "not_a_fit", "unknown")
 QUARANTINE = ("active", "quarantined")
 LINK_STATUSES = ("pending", "created", "adopted", "updated", "error", "undone")
 CONNECTION_HEALTH = ("ok", "auth_failed", "access_denied", "paused", "unknown")
-RUN_STATUSES = ("running", "succeeded", "partial", "failed", "deferred")
+RUN_STATUSES = ("running", "succeeded", "partial", "failed", "deferred", "interrupted")
+REMOTE_JOB_STATES = ("open", "done")
 EMAIL_STATUSES = ("verified", "unverified")
 JOURNAL_OPS = ("create", "update")
 JOURNAL_TARGETS = ("remote", "hub")
@@ -302,6 +303,7 @@ class RecordLink(Base):
 
     __tablename__ = "record_links"
     __table_args__ = (
+        Index("ix_record_links_remote_job", "workspace_id", "remote_job_id"),
         UniqueConstraint(
             "workspace_id", "remote_system", "remote_scope", "remote_object", "hub_object", "hub_id"
         ),
@@ -331,8 +333,38 @@ class RecordLink(Base):
     stale_reason: Mapped[str | None] = mapped_column(Text)
     last_run_id: Mapped[int | None] = mapped_column(Integer)
     last_synced_at: Mapped[datetime | None] = mapped_column()
+    # A create intent sent in a remote batch job (Bulk 2.0) that may still be writing it: no
+    # run creates this record again until that job's results are read (RemoteJob).
+    remote_job_id: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class RemoteJob(Base):
+    """A server-side batch job (a Salesforce Bulk 2.0 ingest) recorded before its upload is
+    closed, so a run that dies (or gives up waiting) leaves it for the next run to finish: wait
+    for it, read its results into the links of the intents it carries, or abort it while open."""
+
+    __tablename__ = "remote_jobs"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "remote_system", "remote_scope", "remote_job_id"),
+        CheckConstraint(_in("state", REMOTE_JOB_STATES), name="state"),
+        Index("ix_remote_jobs_open", "workspace_id", "remote_system", "remote_scope", "state"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"))
+    remote_system: Mapped[str] = mapped_column(String(40))
+    remote_scope: Mapped[str] = mapped_column(String(100))
+    remote_job_id: Mapped[str] = mapped_column(String(100))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("sync_runs.id"))
+    object: Mapped[str] = mapped_column(String(60))
+    operation: Mapped[str] = mapped_column(String(20))
+    # What the connector needs to read the results back (e.g. the CSV columns uploaded).
+    meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(String(10), default="open")
+    outcome: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column()
 
 
 class SyncRun(Base):
@@ -348,6 +380,9 @@ class SyncRun(Base):
     counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     api_calls: Mapped[int] = mapped_column(Integer, default=0)
     message: Mapped[str | None] = mapped_column(Text)
+    # The lease holder (host:pid:nonce) of a running run: a run whose holder is gone was
+    # interrupted (killed), not still running.
+    holder: Mapped[str | None] = mapped_column(String(100))
 
 
 class ErrorLogEntry(Base):

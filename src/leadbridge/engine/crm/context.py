@@ -16,7 +16,8 @@ from leadbridge.connectors.salesforce import SalesforceConnector
 from leadbridge.hub.connections import ConnectionInfo, Connections
 from leadbridge.hub.db import Hub
 from leadbridge.hub.edits import email_key
-from leadbridge.hub.tables import CrmRecord, RecordLink, SyncRun, UserLink, utcnow
+from leadbridge.hub.runs import finish_run, start_run
+from leadbridge.hub.tables import CrmRecord, RecordLink, UserLink, utcnow
 from leadbridge.normalize import company_name_key, normalize_domain
 from leadbridge.policy.crm import CrmSync
 
@@ -78,21 +79,13 @@ class CrmContext:
 
     def start_run(self, job: str) -> int:
         self.calls_at_start = self.connector.client.api.counter.total
-        with self.hub.session() as s:
-            run = SyncRun(workspace_id=self.workspace_id, job=job, connection_id=self.connection.id)
-            s.add(run)
-            s.flush()
-            return run.id
+        return start_run(self.hub, job, self.connection.id)
 
     def finish_run(
         self, run_id: int, status: str, counts: dict[str, int], message: str | None = None
     ) -> None:
-        with self.hub.session() as s:
-            run = s.get(SyncRun, run_id)
-            assert run is not None
-            run.status, run.counts, run.message = status, dict(counts), message
-            run.finished_at = utcnow()
-            run.api_calls = self.connector.client.api.counter.total - self.calls_at_start
+        calls = self.connector.client.api.counter.total - self.calls_at_start
+        finish_run(self.hub, run_id, status, counts, message=message, api_calls=calls)
 
     # --- links and mirror -----------------------------------------------------------------------
 
