@@ -167,3 +167,33 @@ def test_sigkill_midway_then_rerun_leaves_no_duplicate_and_misses_nothing(world:
     with world.hub.session() as s:
         statuses = dict(s.execute(select(SyncRun.id, SyncRun.status)).all())
     assert sorted(statuses.values()) == ["interrupted", "succeeded"]
+
+
+def test_accounts_made_by_a_resent_bulk_create_are_reported_created_not_adopted(
+    world: World,
+) -> None:
+    """The HTTP layer resends a bulk_create whose answer was lost after it landed: dedupe then
+    hands back our own accounts as existing. They are ours: created, not adopted. Accounts that
+    were in Apollo before stay adopted."""
+    ours = [f"new{i}.com" for i in range(100)]
+    before = [f"old{i}.com" for i in range(20)]
+    clock = world.sandbox.clock
+    world.sandbox.clock = lambda: clock() - 3600  # made an hour ago
+    for domain in before:
+        world.sandbox.add_account(name=domain, domain=domain)
+    world.sandbox.clock = clock
+    world.companies([lead(d) for d in [*ours, *before]])
+    world.connections.update_settings(world.connection.id, {"apollo_push": {"batch_size": 10}})
+    world.sandbox.knobs.error_rate_5xx = 0.4
+    world.sandbox.knobs.fail_after_commit = True
+
+    reports = run_until_settled(world)
+
+    world.sandbox.knobs.error_rate_5xx = 0.0
+    assert_exactly_once(world, [*ours, *before])
+    created = sum(r.counts["created"] for r in reports)
+    adopted = sum(r.counts["adopted"] for r in reports)
+    assert (created, adopted) == (100, 20)
+    with world.hub.session() as s:
+        by_status = Counter(s.scalars(select(RecordLink.status)))
+    assert by_status == {"created": 100, "adopted": 20}

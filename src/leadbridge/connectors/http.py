@@ -19,6 +19,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -41,6 +42,10 @@ RETRY_UNSAFE = "leadbridge.retry_unsafe"
 # The opposite: a PUT or PATCH that must not be sent twice, e.g. a Bulk 2.0 upload (one per job).
 SEND_ONCE = "leadbridge.send_once"
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH"})
+# Set by the transport on the request it sends: when it was first sent (epoch seconds), and
+# whether it was sent again after an attempt that may have landed (a 5xx, a timeout).
+FIRST_SENT = "leadbridge.first_sent"
+RESENT = "leadbridge.resent_after_landing"
 
 
 def resend_safe(method: str, extensions: dict[str, Any]) -> bool:
@@ -48,6 +53,34 @@ def resend_safe(method: str, extensions: dict[str, Any]) -> bool:
     if extensions.get(RETRY_UNSAFE):
         return True
     return method.upper() in IDEMPOTENT_METHODS and not extensions.get(SEND_ONCE)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """How one request reached the server."""
+
+    first_sent: float  # epoch seconds, our clock
+    resent: bool  # sent again after an attempt that may have landed
+    server_now: datetime | None = None  # the server's clock at the final answer (Date header)
+
+    def landed_since(self, margin: float = 2.0) -> datetime | None:
+        """For a resent request, the earliest moment, on the server's clock, at which its first
+        attempt may have landed (None when it was sent once). The Date header has whole
+        seconds and our clocks may differ: `margin` widens the window."""
+        if not self.resent:
+            return None
+        elapsed = time.time() - self.first_sent
+        if self.server_now is None:  # no Date header: assume the clocks agree
+            return datetime.fromtimestamp(self.first_sent - margin, UTC)
+        return self.server_now - timedelta(seconds=elapsed + margin)
+
+
+def server_clock(response: httpx.Response) -> datetime | None:
+    try:
+        when = email.utils.parsedate_to_datetime(response.headers.get("date", ""))
+    except (TypeError, ValueError):
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 @dataclass
@@ -184,6 +217,7 @@ class ResilientTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         safe = resend_safe(request.method, request.extensions)
+        request.extensions.setdefault(FIRST_SENT, time.time())
         attempt = 0
         while True:
             if self.budget is not None:
@@ -203,6 +237,7 @@ class ResilientTransport(httpx.AsyncBaseTransport):
                         "(it may have been applied; the next run reconciles)"
                     ) from exc
                 error = TransientError(f"{type(exc).__name__}: {exc}")
+                request.extensions[RESENT] = True  # it may have landed before the line broke
             else:
                 for observe in self.observers:
                     observe(response)
@@ -219,6 +254,8 @@ class ResilientTransport(httpx.AsyncBaseTransport):
                 error = verdict
                 if attempt + 1 >= self.policy.max_attempts:
                     return response
+                if not isinstance(verdict, RateLimitedError):
+                    request.extensions[RESENT] = True  # a 5xx may come after the write landed
                 attempt += 1
                 if not isinstance(verdict, RateLimitedError):
                     await self.sleep(self.policy.backoff(attempt))
@@ -293,20 +330,34 @@ class ApiClient:
     async def json(self, method: str, path: str, **kwargs: Any) -> Any:
         """The parsed body; a garbled answer to a request that is safe to resend is resent
         (with backoff, within the retry policy) before ProtocolError reaches the caller."""
+        body, _ = await self.json_delivered(method, path, **kwargs)
+        return body
+
+    async def json_delivered(self, method: str, path: str, **kwargs: Any) -> tuple[Any, Delivery]:
+        """`json()`, and how the request was delivered: whether it may have landed more than
+        once, and since when (a create answered "already exists" after a resend was ours)."""
         policy = self.transport.policy
         safe = resend_safe(
             method, {RETRY_UNSAFE: kwargs.get("retry_unsafe"), SEND_ONCE: kwargs.get("once")}
         )
+        first_sent: float | None = None
+        resent = False
         attempt = 0
         while True:
             response = await self.request(method, path, **kwargs)
+            sent = response.request.extensions
+            first_sent = first_sent or float(sent.get(FIRST_SENT) or time.time())
+            resent = resent or bool(sent.get(RESENT))
             try:
-                return parse_json(response)
+                body = parse_json(response)
             except ProtocolError:
                 attempt += 1
                 if not safe or attempt >= policy.max_attempts:
                     raise
+                resent = True  # the garbled answer may have followed a landed write
                 await self.transport.sleep(policy.backoff(attempt))
+                continue
+            return body, Delivery(first_sent, resent, server_clock(response))
 
     async def aclose(self) -> None:
         await self.http.aclose()

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -38,6 +40,33 @@ from leadbridge.connectors.http import (
 )
 
 BULK_CREATE_MAX = 100
+
+
+@dataclass(frozen=True)
+class BulkCreated:
+    created: list[dict[str, Any]]
+    existing: list[dict[str, Any]]
+    # The request was resent after an attempt that may have landed: existing accounts created
+    # since this moment (server clock) were made by that attempt, i.e. by us.
+    landed_since: datetime | None = None
+
+    def made_by_resend(self, account: dict[str, Any]) -> bool:
+        if self.landed_since is None:
+            return False
+        created = parse_time(account.get("created_at"))
+        return created is not None and created >= self.landed_since
+
+
+def parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 BULK_UPDATE_MAX = 1000
 PER_PAGE_MAX = 100
 
@@ -166,12 +195,13 @@ class ApolloClient:
 
     async def bulk_create_accounts(
         self, accounts: list[dict[str, Any]], *, run_dedupe: bool = True
-    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """(created, existing). With run_dedupe a resend adopts what the first attempt made,
-        so a 5xx is safe to retry (RETRY_UNSAFE)."""
+    ) -> BulkCreated:
+        """Created and existing accounts. With run_dedupe a resend adopts what the first attempt
+        made, so a 5xx is safe to retry (RETRY_UNSAFE); `landed_since` then tells which of the
+        existing ones that first attempt made."""
         if len(accounts) > BULK_CREATE_MAX:
             raise ValueError(f"bulk_create takes at most {BULK_CREATE_MAX} accounts")
-        body = await self.api.json(
+        body, delivery = await self.api.json_delivered(
             "POST",
             "accounts/bulk_create",
             json={"accounts": accounts, "run_dedupe": run_dedupe},
@@ -180,7 +210,9 @@ class ApolloClient:
         created = body.get("created_accounts")
         if created is None:  # third-party specs name it newly_created_accounts
             created = body.get("newly_created_accounts") or []
-        return list(created), list(body.get("existing_accounts") or [])
+        return BulkCreated(
+            list(created), list(body.get("existing_accounts") or []), delivery.landed_since()
+        )
 
     async def create_account(self, account: dict[str, Any]) -> dict[str, Any]:
         """POST /accounts never dedupes: a resend would duplicate, so a 5xx is not retried."""

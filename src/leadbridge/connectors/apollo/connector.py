@@ -100,7 +100,8 @@ class ApolloAccounts:
                 account["name"] = probe_name(item.payload)
             body.append(account)
         try:
-            created, existing = await self.client.bulk_create_accounts(body, run_dedupe=True)
+            answer = await self.client.bulk_create_accounts(body, run_dedupe=True)
+            created, existing = answer.created, answer.existing
         except RateLimitedError:
             raise  # the window is spent: the run defers, later batches would fail the same way
         except PermanentError as exc:
@@ -140,7 +141,9 @@ class ApolloAccounts:
                 error = TransientError("Apollo answered without this account; retried next run")
                 out.append((index, WriteResult(item.ref, error=error)))
             elif normalize_domain(match.get("domain")) in (item.payload.domain, None):
-                adopted.append((index, item, match, False))
+                # Made by an earlier attempt of this very call (its answer was lost and the
+                # HTTP layer resent it): created by us, not adopted.
+                adopted.append((index, item, match, answer.made_by_resend(match)))
             elif not probe:
                 collided.append((index, item))  # same name, another company's domain
             else:
