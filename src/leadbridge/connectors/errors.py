@@ -10,6 +10,8 @@
                               never retried blindly; carries the field and a fix hint
     ProtocolError             the server answered something we cannot parse (garbage):
                               treated as transient, since a retry may get a sane answer
+    NotProcessedError         (a TransientError) the remote never applied this record (an
+                              aborted or failed batch job): nothing was written, send it again
 
 The engine decides by type alone, never by parsing messages.
 """
@@ -56,6 +58,10 @@ class ProtocolError(TransientError):
     """A body we cannot parse where JSON was promised."""
 
 
+class NotProcessedError(TransientError):
+    """A record a batch job never applied (the job was aborted, or failed before its row)."""
+
+
 class AuthError(ConnectorError):
     """Credentials rejected (expired, revoked). Refresh once, then pause the connection."""
 
@@ -89,6 +95,7 @@ def error_class_name(exc: BaseException) -> str:
     for cls, label in (
         (RateLimitedError, "rate_limited"),
         (ProtocolError, "protocol"),
+        (NotProcessedError, "not_processed"),
         (TransientError, "transient"),
         (AuthError, "auth"),
         (AccessDeniedError, "access_denied"),

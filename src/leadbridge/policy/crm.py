@@ -144,6 +144,9 @@ class PushPolicy(Strict):
         default_factory=lambda: SourceSetting(field="AccountSource", value="leadbridge")
     )
     push_unverified_emails: bool = False
+    # A write of more records than this goes through the CRM's bulk API (one job, a handful of
+    # calls) instead of batches of 200; below it the batches cost fewer calls.
+    bulk_threshold: int = Field(2000, ge=1)
 
 
 class PullPolicy(Strict):

@@ -10,7 +10,8 @@ uploaded, closed but not yet answered, ...). A hold is set through the admin sur
 `when: "before"` stops the request before the API sees it: released with `drop`, it never
 happens (the client was killed before it landed); released plainly, it goes on. `when: "after"`
 lets the API apply it and holds the answer: the write has landed and the client that is killed
-meanwhile never hears of it. A hold matches `count` requests (1 by default), then is spent.
+meanwhile never hears of it. A hold lets the first `skip` matching requests through, then
+holds `count` of them (1 by default), then is spent.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class Hold:
     path: re.Pattern[str]
     when: When
     count: int = 1
+    skip: int = 0
 
 
 @dataclass
@@ -56,13 +58,18 @@ class Holds:
     waiting: dict[int, Held] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
-    def add(self, method: str, path: str, when: When = "before", count: int = 1) -> None:
-        self.rules.append(Hold(method.upper(), re.compile(path), when, max(1, count)))
+    def add(
+        self, method: str, path: str, when: When = "before", count: int = 1, skip: int = 0
+    ) -> None:
+        self.rules.append(Hold(method.upper(), re.compile(path), when, max(1, count), skip))
 
     def take(self, method: str, path: str, when: When) -> bool:
         """Whether a request is held at this point (and the matching hold used up once)."""
         for rule in self.rules:
             if rule.when == when and rule.method in (method, "*") and rule.path.search(path):
+                if rule.skip > 0:
+                    rule.skip -= 1
+                    return False
                 rule.count -= 1
                 if rule.count <= 0:
                     self.rules.remove(rule)
@@ -120,6 +127,7 @@ def add_holds(app: FastAPI, holds: Holds, dropped: Dropped) -> None:
                 str(body["path"]),
                 body.get("when", "before"),
                 int(body.get("count", 1)),
+                int(body.get("skip", 0)),
             )
         except (KeyError, TypeError, ValueError, re.error) as exc:
             return JSONResponse({"error": f"bad hold: {exc}"}, 400)

@@ -183,72 +183,7 @@ class SalesforceClient:
                 return
             body = await self.api.json("GET", next_url.split(f"/v{self.version}/", 1)[1])
 
-    # --- Bulk API 2.0 -----------------------------------------------------------------------------
-
-    async def bulk_ingest(
-        self,
-        sobject: str,
-        operation: str,
-        csv_text: str,
-        *,
-        ext_id: str | None = None,
-        poll: float = 0.2,
-        max_wait: float = 1800.0,
-    ) -> dict[str, str]:
-        """Run one ingest job to the end; the result CSVs by kind (successful, failed,
-        unprocessed). A job the org fails as a whole raises PermanentError."""
-        body: dict[str, Any] = {
-            "object": sobject,
-            "operation": operation,
-            "contentType": "CSV",
-            "lineEnding": "LF",
-            "columnDelimiter": "COMMA",
-        }
-        if ext_id:
-            body["externalIdFieldName"] = ext_id
-        job = await self.api.json("POST", "jobs/ingest/", json=body)
-        path = f"jobs/ingest/{job['id']}/"
-        try:
-            # One upload per job: a resend after an answer lost on the way could be refused
-            # (or doubled), so a failed upload aborts the job (nothing of it was written).
-            await self.api.request(
-                "PUT",
-                f"{path}batches/",
-                content=csv_text.encode(),
-                headers={"Content-Type": "text/csv; charset=UTF-8"},
-                once=True,
-            )
-        except ConnectorError as exc:
-            await self._abort(path)
-            raise TransientError(
-                f"bulk upload of job {job['id']} failed ({exc}); the job was aborted, nothing "
-                "of it was written"
-            ) from exc
-        try:
-            await self.api.json("PATCH", path, json={"state": "UploadComplete"}, once=True)
-        except ConnectorError:
-            # The close may have landed with its answer lost: the job's state tells.
-            if (await self.api.json("GET", path))["state"] == "Open":
-                await self._abort(path)
-                raise
-        info = await self._wait(path, poll, max_wait)
-        if info["state"] != "JobComplete":
-            raise PermanentError(
-                f"bulk {operation} job {job['id']} {info['state']}: "
-                f"{info.get('errorMessage', 'no message')}",
-                code="BULK_JOB_FAILED",
-            )
-        out = {}
-        for kind, path in (
-            ("successful", "successfulResults/"),
-            ("failed", "failedResults/"),
-            ("unprocessed", "unprocessedrecords/"),
-        ):
-            response = await self.api.request(
-                "GET", f"jobs/ingest/{job['id']}/{path}", headers={"Accept": "text/csv"}
-            )
-            out[kind] = response.text
-        return out
+    # --- Bulk API 2.0 queries (ingest jobs: bulk.py) ---------------------------------------
 
     async def bulk_query(
         self,
@@ -291,12 +226,6 @@ class SalesforceClient:
             locator = response.headers.get("sforce-locator", "null")
             if locator in ("null", ""):
                 return
-
-    async def _abort(self, path: str) -> None:
-        try:
-            await self.api.json("PATCH", path, json={"state": "Aborted"})
-        except ConnectorError:
-            pass  # an open job nobody closes is never processed, and expires
 
     async def _wait(self, path: str, poll: float, max_wait: float) -> dict[str, Any]:
         waited = 0.0

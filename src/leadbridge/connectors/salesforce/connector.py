@@ -28,8 +28,16 @@ from typing import Any, Literal
 
 from email_validator import EmailNotValidError, validate_email
 
-from leadbridge.connectors.base import Cursor, RemoteRecord, WriteResult
+from leadbridge.connectors.base import (
+    Cursor,
+    JobLedger,
+    JobOutcome,
+    RemoteJob,
+    RemoteRecord,
+    WriteResult,
+)
 from leadbridge.connectors.errors import ConnectorError, PermanentError, TransientError
+from leadbridge.connectors.salesforce.bulk import BulkIngest, job_outcome, run_job
 from leadbridge.connectors.salesforce.client import (
     COLLECTION_MAX,
     HINTS,
@@ -51,15 +59,6 @@ class Page:
 def soql_datetime(value: datetime) -> str:
     """Second precision, rounded down: the overlap and the re-read cover the rest."""
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _cell(value: Any) -> str:
-    """A value as a Bulk CSV cell: null is #N/A (an empty cell would mean "leave it")."""
-    if value is None:
-        return "#N/A"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def _typed(kind: str, value: str) -> Any:
@@ -93,6 +92,14 @@ class SalesforceConnector:
         self.overlap = overlap
         # Above this many records a write goes through Bulk API 2.0 (reference: ~2,000).
         self.bulk_threshold = bulk_threshold
+        self.ingest = BulkIngest(client.api)
+
+    async def job_outcome(
+        self, job: RemoteJob, records: Sequence[tuple[Any, dict[str, Any]]], *, wait: float
+    ) -> JobOutcome:
+        """A job a ledger recorded, looked at again: still running after `wait` seconds, or
+        finished with one result per record (`records` as given to `write`)."""
+        return await job_outcome(self.ingest, job, records, wait=wait)
 
     # --- validation before sending ---------------------------------------------------------------
 
@@ -183,9 +190,11 @@ class SalesforceConnector:
         records: Sequence[tuple[Any, dict[str, Any]]],
         *,
         ext_id: str | None = None,
+        ledger: JobLedger | None = None,
     ) -> list[WriteResult]:
         """(ref, values) in, one WriteResult per input out, in input order. For update and
-        delete the values carry "Id"; for upsert they carry the external id field."""
+        delete the values carry "Id"; for upsert they carry the external id field. A Bulk job
+        is recorded in `ledger` before its upload (bulk.py)."""
         results: dict[int, WriteResult] = {}
         pending: list[tuple[int, Any, dict[str, Any]]] = []
         for index, (ref, values) in enumerate(records):
@@ -201,7 +210,8 @@ class SalesforceConnector:
             else:
                 pending.append((index, ref, values))
         if len(pending) > self.bulk_threshold:
-            pending = await self._write_bulk(sobject, op, pending, ext_id, results)
+            found, pending = await run_job(self.ingest, sobject, op, pending, ext_id, ledger)
+            results.update(found)
         for attempt in range(LOCK_RETRIES + 1):
             if not pending:
                 break
@@ -221,54 +231,6 @@ class SalesforceConnector:
                     results[index] = result
             pending = locked
         return [results[i] for i in range(len(records))]
-
-    async def _write_bulk(
-        self,
-        sobject: str,
-        op: Op,
-        pending: list[tuple[int, Any, dict[str, Any]]],
-        ext_id: str | None,
-        results: dict[int, WriteResult],
-    ) -> list[tuple[int, Any, dict[str, Any]]]:
-        """One ingest job; rows are matched back to inputs by their cells (Bulk results keep
-        the uploaded columns, not the order). Locked rows come back for collections."""
-        columns = sorted({k for _, _, v in pending for k in v}) if op != "delete" else ["Id"]
-        by_cells: dict[tuple[str, ...], list[tuple[int, Any, dict[str, Any]]]] = {}
-        lines = io.StringIO()
-        writer = csv.writer(lines, lineterminator="\n")
-        writer.writerow(columns)
-        for entry in pending:
-            cells = tuple(_cell(entry[2].get(c)) for c in columns)
-            writer.writerow(cells)
-            by_cells.setdefault(cells, []).append(entry)
-        operation = {"create": "insert"}.get(op, op)
-        answers = await self.client.bulk_ingest(sobject, operation, lines.getvalue(), ext_id=ext_id)
-        retry: list[tuple[int, Any, dict[str, Any]]] = []
-        for kind in ("successful", "failed", "unprocessed"):
-            for row in csv.DictReader(io.StringIO(answers[kind])):
-                cells = tuple(row.get(c, "") for c in columns)
-                waiting = by_cells.get(cells)
-                if not waiting:
-                    continue
-                index, ref, values = waiting.pop(0)
-                if kind == "successful":
-                    results[index] = WriteResult(
-                        ref, row["sf__Id"], created=row.get("sf__Created") == "true"
-                    )
-                    continue
-                code, _, rest = (row.get("sf__Error") or "UNPROCESSED:not processed").partition(":")
-                message, _, fields = rest.rpartition(":")
-                error = error_for(
-                    code, message or rest, [f for f in fields.strip(" -").split(",") if f]
-                )
-                if kind == "unprocessed" or code == "UNABLE_TO_LOCK_ROW":
-                    retry.append((index, ref, values))
-                else:
-                    results[index] = WriteResult(
-                        ref, row.get("sf__Id") or values.get("Id"), error=error
-                    )
-        retry.extend(entry for left in by_cells.values() for entry in left)  # unanswered rows
-        return retry
 
     async def read_all(
         self, sobject: str, fields: Sequence[str]

@@ -13,7 +13,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from leadbridge.connectors.base import RemoteRecord, WriteResult
 from leadbridge.connectors.errors import ConnectorError, PermanentError
 from leadbridge.engine.crm.context import SYSTEM, CrmContext
+from leadbridge.engine.crm.ledger import IntentLedger
 from leadbridge.hub.edits import HubRecord, edit, get_field, hub_object
 from leadbridge.hub.store import log_error, resolve_errors
 from leadbridge.hub.tables import JournalEntry, RecordLink, utcnow
@@ -75,10 +76,11 @@ class _Links:
         return self.found[key]
 
 
-def _failure(
+def failure(
     s: Session, ctx: CrmContext, run_id: int, w: Write, link: RecordLink, exc: ConnectorError
 ) -> None:
     permanent = isinstance(exc, PermanentError)
+    link.remote_job_id = None
     link.status = "error"
     link.error_class = "permanent" if permanent else "transient"
     link.last_error = str(exc)
@@ -120,11 +122,12 @@ async def write(ctx: CrmContext, run_id: int, sobject: str, writes: Sequence[Wri
                     # (a person whose unverified e-mail is not pushed) is still recognised.
                     link.status, link.pushed = "pending", dict(w.values)
     results: list[tuple[Write, WriteResult]] = []
+    ledger = IntentLedger(ctx, run_id, [(w.hub_object, w.hub_id) for w in creates])
     if creates:
         results += zip(
             creates,
             await ctx.connector.write(
-                sobject, "create", [(i, w.values) for i, w in enumerate(creates)]
+                sobject, "create", [(i, w.values) for i, w in enumerate(creates)], ledger=ledger
             ),
             strict=True,
         )
@@ -143,7 +146,7 @@ async def write(ctx: CrmContext, run_id: int, sobject: str, writes: Sequence[Wri
         link_of = _Links(s, ctx, sobject, writes)
         for w in adopt_only:
             link = link_of(w)
-            _linked(run_id, w, link, str(w.remote_id), "adopted")
+            linked(run_id, w, link, str(w.remote_id), "adopted")
             out.done[(w.hub_object, w.hub_id)] = str(w.remote_id)
         mirror: list[RemoteRecord] = []
         journal: list[dict[str, Any]] = []  # write-only rows: one executemany, not ORM objects
@@ -151,33 +154,19 @@ async def write(ctx: CrmContext, run_id: int, sobject: str, writes: Sequence[Wri
             link = link_of(w)
             if not result.ok:
                 assert result.error is not None
-                _failure(s, ctx, run_id, w, link, result.error)
+                failure(s, ctx, run_id, w, link, result.error)
                 out.failed += 1
                 continue
             remote_id = str(result.remote_id)
             created = w.remote_id is None
-            _linked(
+            linked(
                 run_id,
                 w,
                 link,
                 remote_id,
                 "created" if created else ("adopted" if w.adopt else "updated"),
             )
-            journal.append(
-                {
-                    "workspace_id": ctx.workspace_id,
-                    "run_id": run_id,
-                    "target": "remote",
-                    "remote_system": SYSTEM,
-                    "remote_scope": ctx.scope,
-                    "object": sobject,
-                    "record_id": remote_id,
-                    "op": "create" if created else "update",
-                    "before": None if created else {k: w.before.get(k) for k in w.values},
-                    "after": w.values,
-                    "created_at": now,
-                }
-            )
+            journal.append(journal_row(ctx, run_id, w, remote_id, now))
             mirror.append(RemoteRecord(sobject, remote_id, dict(w.values), modified_at=None))
             out.done[(w.hub_object, w.hub_id)] = remote_id
             if created:
@@ -186,6 +175,7 @@ async def write(ctx: CrmContext, run_id: int, sobject: str, writes: Sequence[Wri
                 out.updated += 1
         if journal:
             s.execute(insert(JournalEntry), journal)
+        ledger.finished(s)
         ctx.store_mirror(s, mirror, run_id, read=False)
         for kind in {hub_object for hub_object, _ in out.done}:
             ids = [hub_id for hub_object, hub_id in out.done if hub_object == kind]
@@ -193,7 +183,27 @@ async def write(ctx: CrmContext, run_id: int, sobject: str, writes: Sequence[Wri
     return out
 
 
-def _linked(
+def journal_row(
+    ctx: CrmContext, run_id: int, w: Write, remote_id: str, now: datetime
+) -> dict[str, Any]:
+    """A remote write with the values it replaced (none for a create), for `undo`."""
+    created = w.remote_id is None
+    return {
+        "workspace_id": ctx.workspace_id,
+        "run_id": run_id,
+        "target": "remote",
+        "remote_system": SYSTEM,
+        "remote_scope": ctx.scope,
+        "object": w.sobject,
+        "record_id": remote_id,
+        "op": "create" if created else "update",
+        "before": None if created else {k: w.before.get(k) for k in w.values},
+        "after": w.values,
+        "created_at": now,
+    }
+
+
+def linked(
     run_id: int,
     w: Write,
     link: RecordLink,
@@ -208,6 +218,7 @@ def _linked(
     link.error_class = link.last_error = link.failed_hash = None
     link.attempts = 0
     link.next_attempt_at = None
+    link.remote_job_id = None
     link.last_run_id = run_id
     link.last_synced_at = utcnow()
 

@@ -22,6 +22,8 @@ from sqlalchemy.orm import Session
 
 from leadbridge.engine.crm.apply import JOB, Write, payload_hash, write, write_hub
 from leadbridge.engine.crm.context import SYSTEM, CrmContext, SyncRefused
+from leadbridge.engine.crm.inflight import settle_jobs
+from leadbridge.engine.crm.ledger import waiting_intents
 from leadbridge.engine.crm.pull import pull
 from leadbridge.engine.crm.resolve import empty, resolve
 from leadbridge.engine.crm.values import crm_values, hub_values, to_hub
@@ -409,7 +411,9 @@ def plan(
                 )
             )
         }
+        waiting = waiting_intents(s, ctx)
     for d in (*decisions_c, *decisions_p):
+        _hold_for_job(d, waiting)
         status, h, remote_id = held.get((d.hub_object, d.hub_id), (None, None, None))
         if manual or status is None or d.action not in ("create", "update"):
             continue
@@ -431,6 +435,20 @@ def plan(
         if note:
             d.reason = f"{d.reason}; {note}" if d.reason else note
     return PushPlan(decisions_p, decisions_c)
+
+
+def _hold_for_job(d: Decision, waiting: dict[tuple[str, int], str]) -> None:
+    """A record (or the account a new contact needs) that a remote job of an earlier run may
+    still be creating is not created again, by any run, until that job's results are read."""
+    job = waiting.get((d.hub_object, d.hub_id))
+    if job is None and d.account is not None and d.account.action == "create":
+        job = waiting.get(("company", d.account.hub_id))
+    if d.action == "create" and job is not None:
+        d.action = "skip"
+        d.reason = (
+            f"waiting for Salesforce bulk job {job} of an earlier run, which may be creating "
+            "it: its results are read before anything is sent again"
+        )
 
 
 def _owner_note(facts: Facts, policy: CrmSync, d: Decision) -> str | None:
@@ -518,6 +536,8 @@ async def push(
             "Salesforce already has are linked, not created twice (after the setup window, or "
             "`leadbridge activate`)"
         )
+    # Jobs an earlier run left open first: what they created is linked, not created again.
+    settled = await settle_jobs(ctx)
     if refresh:
         await pull(
             ctx, write_back=False
@@ -525,7 +545,7 @@ async def push(
     report = PushReport(ctx.start_run("crm_push_manual" if manual else "crm_push"))
     the_plan = plan(ctx, person_ids=person_ids, company_ids=company_ids, manual=manual)
     report.plan = the_plan
-    counts: dict[str, int] = {}
+    counts: dict[str, int] = dict(settled)
     try:
         await _apply(ctx, report.run_id, the_plan, counts)
     except Exception as exc:

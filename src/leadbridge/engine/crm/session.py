@@ -122,7 +122,9 @@ def crm_context(
     clock: Callable[[], datetime] | None = None,
 ) -> CrmContext:
     connection = connections.get(policy.connection, kind="salesforce")
-    connector = open_salesforce(connections, connection, policy=retry)
+    connector = open_salesforce(
+        connections, connection, policy=retry, bulk_threshold=policy.push.bulk_threshold
+    )
     ctx = CrmContext(hub, connections, connection, policy, connector)
     if clock is not None:
         ctx.clock = clock
