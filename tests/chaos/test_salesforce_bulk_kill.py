@@ -24,6 +24,7 @@ from sqlalchemy import select
 
 from leadbridge.connectors.errors import TransientError
 from leadbridge.engine.crm.push import push
+from leadbridge.engine.status import hub_status
 from leadbridge.hub.tables import Person, RecordLink, RemoteJob, SyncRun
 from leadbridge.settings import get_settings
 from tests.e2e.crm_world import CrmWorld
@@ -159,6 +160,8 @@ def test_a_job_that_outlives_the_run_is_read_by_the_next_one(crm: CrmWorld, tmp_
         asyncio.run(impatient())
     with crm.hub.session() as s:
         assert "open" in list(s.scalars(select(RemoteJob.state)))
+    (sync,) = hub_status(crm.hub).crm
+    assert [records for _, _, records in sync.open_jobs] == [PEOPLE]  # shown, honestly
     report = crm.push(policy)  # waits for the job, reads it, then creates only what is left
     crm.sandbox.knobs.bulk_rows_per_second = 0
     crm.push(policy)

@@ -82,6 +82,11 @@ def status(
         pull_state = crm.initial_pull.replace("_", " ")
         org = crm.org or "unknown"
         console.print(f"{crm.connection} sync (org {org}): {state}, initial pull {pull_state}")
+        for job, run_id, records in crm.open_jobs:
+            console.print(
+                f"  [yellow]bulk job {job}[/yellow] of run {run_id} is still open ({records} "
+                "records): the next push reads its results before creating any of them"
+            )
         outlook = outlooks.get(crm.connection)
         for label, hub_object, counts in (
             ("people", "person", crm.people),

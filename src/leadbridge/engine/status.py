@@ -24,6 +24,7 @@ from leadbridge.hub.tables import (
     ErrorLogEntry,
     Person,
     RecordLink,
+    RemoteJob,
     SyncRun,
     User,
 )
@@ -66,6 +67,8 @@ class CrmStatus:
     initial_pull: str = "not_started"  # not_started | running | done
     people: SyncCounts = field(default_factory=SyncCounts)
     companies: SyncCounts = field(default_factory=SyncCounts)
+    # Bulk jobs a run left open (it was killed or stopped waiting): (job id, run id, records).
+    open_jobs: list[tuple[str, int | None, int]] = field(default_factory=list)
 
     @property
     def in_setup_window(self) -> bool:
@@ -80,6 +83,7 @@ class CrmStatus:
             "initial_pull": self.initial_pull,
             "people": self.people.as_dict(),
             "companies": self.companies.as_dict(),
+            "open_jobs": [{"job": job, "run": run, "records": n} for job, run, n in self.open_jobs],
         }
 
 
@@ -153,6 +157,17 @@ def _crm_status(
         setup_until=until if until is not None and now < until else None,
         initial_pull=str(state.get("initial_pull") or "not_started"),
     )
+    for job_id, run_id in s.execute(
+        select(RemoteJob.remote_job_id, RemoteJob.run_id).where(
+            RemoteJob.workspace_id == workspace_id,
+            RemoteJob.remote_scope == crm_scope(connection),
+            RemoteJob.state == "open",
+        )
+    ):
+        records = _count(
+            s, RecordLink.workspace_id == workspace_id, RecordLink.remote_job_id == job_id
+        )
+        out.open_jobs.append((job_id, run_id, records))
     for hub_object, counts in (("person", out.people), ("company", out.companies)):
         linked, failing = linked_and_failing(s, workspace_id, connection, hub_object)
         counts.total = totals[hub_object]
