@@ -37,10 +37,10 @@ from typing import Any
 from cryptography.fernet import Fernet
 from sqlalchemy import select
 
-from leadbridge.engine.crm.context import CrmContext
-from leadbridge.engine.crm.pull import pull
-from leadbridge.engine.crm.push import drain_outbox, push, push_all
-from leadbridge.engine.crm.session import connect_salesforce, crm_context
+from leadbridge.engine.sync.context import CrmContext
+from leadbridge.engine.sync.pull import pull
+from leadbridge.engine.sync.push import drain_outbox, push, push_all
+from leadbridge.engine.sync.session import connect_salesforce, crm_context
 from leadbridge.hub.connections import Connections
 from leadbridge.hub.db import Hub
 from leadbridge.hub.edits import edit, email_key

@@ -23,8 +23,8 @@ import pytest
 from sqlalchemy import select
 
 from leadbridge.connectors.errors import TransientError
-from leadbridge.engine.crm.push import push
 from leadbridge.engine.status import hub_status
+from leadbridge.engine.sync.push import push
 from leadbridge.hub.tables import Person, RecordLink, RemoteJob, SyncRun
 from leadbridge.settings import get_settings
 from tests.e2e.crm_world import CrmWorld

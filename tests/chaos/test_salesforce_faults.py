@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from leadbridge.connectors.errors import ConnectorError
-from leadbridge.engine.crm.push import push
+from leadbridge.engine.sync.push import push
 from leadbridge.hub.tables import Person, RecordLink
 from tests.e2e.crm_world import CrmWorld
 

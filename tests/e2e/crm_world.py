@@ -10,10 +10,10 @@ from typing import Any
 from sqlalchemy import select
 
 from leadbridge.connectors.http import RetryPolicy
-from leadbridge.engine.crm.context import CrmContext
-from leadbridge.engine.crm.pull import PullReport, pull
-from leadbridge.engine.crm.push import PushReport, push
-from leadbridge.engine.crm.session import connect_salesforce, crm_context
+from leadbridge.engine.sync.context import CrmContext
+from leadbridge.engine.sync.pull import PullReport, pull
+from leadbridge.engine.sync.push import PushReport, push
+from leadbridge.engine.sync.session import connect_salesforce, crm_context
 from leadbridge.hub.connections import Connections
 from leadbridge.hub.db import Hub
 from leadbridge.hub.edits import edit

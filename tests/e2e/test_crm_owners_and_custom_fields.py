@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from leadbridge.engine.crm.push import drain_outbox
+from leadbridge.engine.sync.push import drain_outbox
 from leadbridge.hub.tables import Company, User, UserLink
 from leadbridge.policy.crm import CrmSync
 from leadbridge.policy.lint import lint
@@ -380,7 +380,7 @@ def test_a_custom_value_the_describe_rejects_is_caught_before_sending(crm: CrmWo
         last_name="Fine", email="fi@ne.io", company={"name": "Ne"}, **{"custom.plan": "Pro"}
     )
     ctx = crm.ctx(policy)
-    from leadbridge.engine.crm.push import push
+    from leadbridge.engine.sync.push import push
 
     report = asyncio.run(push(ctx, refresh=False))
     assert report.counts.get("failed") == 2
@@ -408,8 +408,8 @@ def test_a_custom_number_held_as_text_in_the_hub_is_not_rewritten_every_sync(
     lead = crm.link("person", pid)["Lead"]
     assert crm.org.row("Lead", lead)["Score__c"] == 87
     ctx = crm.ctx(policy)
-    from leadbridge.engine.crm.pull import pull
-    from leadbridge.engine.crm.push import push
+    from leadbridge.engine.sync.pull import pull
+    from leadbridge.engine.sync.push import push
 
     async def cycles() -> None:
         for _ in range(2):

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from leadbridge.engine.crm.pull import pull
-from leadbridge.engine.crm.session import connect_salesforce
+from leadbridge.engine.sync.pull import pull
+from leadbridge.engine.sync.session import connect_salesforce
 from leadbridge.hub.tables import Person, SyncRun, utcnow
 from leadbridge.jobs.crm import CrmRun, CrmSchedule
 from leadbridge.jobs.lease import Lease, LeaseHeld

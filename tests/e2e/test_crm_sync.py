@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from leadbridge.engine.crm.context import SyncRefused
+from leadbridge.engine.sync.context import SyncRefused
 
 from .crm_world import CrmWorld
 
@@ -57,7 +57,7 @@ def test_same_email_in_hub_and_salesforce_ends_as_one_linked_pair(crm: CrmWorld)
 def test_a_hub_edit_reaches_salesforce_through_the_outbox(crm: CrmWorld) -> None:
     import asyncio
 
-    from leadbridge.engine.crm.push import drain_outbox
+    from leadbridge.engine.sync.push import drain_outbox
 
     ready(crm)
     pid = crm.person(
@@ -224,7 +224,7 @@ def test_restricted_picklist_value_is_caught_before_sending(crm: CrmWorld) -> No
     )
     import asyncio
 
-    from leadbridge.engine.crm.push import push
+    from leadbridge.engine.sync.push import push
 
     ctx = crm.ctx()
     asyncio.run(push(ctx, refresh=False))
@@ -257,7 +257,7 @@ def test_undo_restores_the_before_image(crm: CrmWorld) -> None:
 
     import asyncio
 
-    from leadbridge.engine.crm.undo import undo_run
+    from leadbridge.engine.sync.undo import undo_run
 
     result = asyncio.run(undo_run(crm.ctx(), report.run_id))
     row = crm.org.row("Account", account)
@@ -288,8 +288,8 @@ def test_a_run_killed_after_salesforce_created_records_leaves_no_duplicate(
 ) -> None:
     import asyncio
 
-    from leadbridge.engine.crm.context import CrmContext
-    from leadbridge.engine.crm.push import push
+    from leadbridge.engine.sync.context import CrmContext
+    from leadbridge.engine.sync.push import push
 
     ready(crm)
     people = [
@@ -320,7 +320,7 @@ def test_a_pull_killed_after_its_pages_were_committed_is_finished_by_the_next(
 ) -> None:
     import asyncio
 
-    from leadbridge.engine.crm import pull as pull_module
+    from leadbridge.engine.sync import pull as pull_module
 
     ready(crm)
     account = crm.org.create("Account", {"Name": "Late Co", "Website": "late.io"}).id
@@ -368,8 +368,8 @@ def test_a_thousand_rounds_of_edits_on_both_sides_never_oscillate_or_lose_an_edi
     import random
     import time
 
-    from leadbridge.engine.crm.pull import pull
-    from leadbridge.engine.crm.push import push
+    from leadbridge.engine.sync.pull import pull
+    from leadbridge.engine.sync.push import push
 
     ready(crm)
     people = [
@@ -461,7 +461,7 @@ def test_each_crm_connection_reads_every_outbox_change(crm: CrmWorld) -> None:
 
     from sqlalchemy import func, select
 
-    from leadbridge.engine.crm.push import drain_outbox
+    from leadbridge.engine.sync.push import drain_outbox
     from leadbridge.hub.tables import OutboxItem
 
     ready(crm)
@@ -540,8 +540,8 @@ def test_a_killed_create_without_an_email_is_adopted_not_duplicated(
 
     from sqlalchemy import func, select
 
-    from leadbridge.engine.crm.context import CrmContext
-    from leadbridge.engine.crm.push import push
+    from leadbridge.engine.sync.context import CrmContext
+    from leadbridge.engine.sync.push import push
     from leadbridge.hub.tables import Person
 
     ready(crm)

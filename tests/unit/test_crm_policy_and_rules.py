@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from leadbridge.engine.crm.resolve import resolve
+from leadbridge.engine.sync.resolve import resolve
 from leadbridge.policy.crm import CrmSync, FieldMap
 from leadbridge.policy.loader import PolicyError, parse_policy
 

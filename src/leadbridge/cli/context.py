@@ -11,8 +11,8 @@ from rich.console import Console
 from sqlalchemy.exc import OperationalError
 
 from leadbridge.connectors.errors import ConnectorError
-from leadbridge.engine.crm.context import SyncRefused
-from leadbridge.engine.crm.undo import UndoRefused
+from leadbridge.engine.sync.context import SyncRefused
+from leadbridge.engine.sync.undo import UndoRefused
 from leadbridge.engine.users import MappingError
 from leadbridge.hub.connections import ConnectionNotFound, Connections
 from leadbridge.hub.db import Hub

@@ -12,7 +12,7 @@ import typer
 from leadbridge.cli.app import PolicyOpt, SyncOpt, app, connect_app, policy_app
 from leadbridge.cli.context import Context, console, err, friendly
 from leadbridge.connectors.errors import ConnectorError
-from leadbridge.engine.crm.context import CrmContext
+from leadbridge.engine.sync.context import CrmContext
 from leadbridge.policy.loader import DEFAULT_PATH, PolicyError, load_policy
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ def fail(message: str) -> NoReturn:
 
 
 def crm_ctx(policy_path: Path | None, sync: str | None) -> CrmContext:
-    from leadbridge.engine.crm.session import crm_context
+    from leadbridge.engine.sync.session import crm_context
 
     ctx = Context()
     return crm_context(ctx.hub, ctx.connections, load_policy(policy_path).sync(sync))
@@ -52,7 +52,7 @@ def connect_salesforce_cmd(
     """Store an authorised org; automatic sync waits for the setup window."""
     import json
 
-    from leadbridge.engine.crm.session import connect_salesforce
+    from leadbridge.engine.sync.session import connect_salesforce
 
     try:
         body = json.loads(token_json.read_text(encoding="utf-8"))
@@ -109,7 +109,7 @@ def policy_check(policy: PolicyOpt = None, sync: SyncOpt = None) -> None:
 @friendly
 def pull_cmd(policy: PolicyOpt = None, sync: SyncOpt = None) -> None:
     """Pull from the CRM now (refused during the setup window)."""
-    from leadbridge.engine.crm.pull import pull
+    from leadbridge.engine.sync.pull import pull
 
     ctx = crm_ctx(policy, sync)
     ctx.progress = lambda obj, n: console.print(f"  {obj}: {n} read")
@@ -128,7 +128,7 @@ def push_cmd(
     sync: SyncOpt = None,
 ) -> None:
     """Push now; named records are a manual push (stage rules do not apply)."""
-    from leadbridge.engine.crm.push import push
+    from leadbridge.engine.sync.push import push
 
     ctx = crm_ctx(policy, sync)
     ids = _people(ctx, records) if records else None
@@ -156,7 +156,7 @@ def activate(policy: PolicyOpt = None, sync: SyncOpt = None) -> None:
 @friendly
 def undo(run_id: int, policy: PolicyOpt = None, sync: SyncOpt = None) -> None:
     """Restore what a run replaced (and delete what it created)."""
-    from leadbridge.engine.crm.undo import undo_run
+    from leadbridge.engine.sync.undo import undo_run
 
     report = asyncio.run(undo_run(crm_ctx(policy, sync), run_id))
     console.print(
@@ -195,8 +195,8 @@ def crm_outlooks(
     """Per CRM connection of the policy, why its unlinked records are not pushed (the push
     classifier, no API call); with no policy file, nothing. A broken default policy file is
     a note, not a failure of `status`; one named with --policy fails."""
-    from leadbridge.engine.crm.session import crm_context
     from leadbridge.engine.status import push_outlook
+    from leadbridge.engine.sync.session import crm_context
 
     if policy_path is None and not (connections and DEFAULT_PATH.exists()):
         return {}, None
@@ -221,7 +221,7 @@ def crm_outlooks(
 def crm_plan_lines(
     policy_path: Path | None, sync: str | None, person: int | None = None
 ) -> list[str]:
-    from leadbridge.engine.crm.push import plan
+    from leadbridge.engine.sync.push import plan
 
     ctx = crm_ctx(policy_path, sync)
     the_plan = plan(

@@ -3,7 +3,7 @@ many hub people and companies are in sync, failing or not linked.
 
 `hub_status` reads the hub only (no policy, no connector, no API call). The reasons why
 unlinked records are not pushed need the policy: `push_outlook` runs the push classifier
-(`engine.crm.push.plan`, pure, no API call) for that.
+(`engine.sync.push.plan`, pure, no API call) for that.
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ from leadbridge.hub.tables import (
 )
 
 if TYPE_CHECKING:
-    from leadbridge.engine.crm.context import CrmContext
+    from leadbridge.engine.sync.context import CrmContext
 
-CRM_SYSTEM = "salesforce"  # engine.crm.context.SYSTEM, without importing the connector stack
+CRM_SYSTEM = "salesforce"  # engine.sync.context.SYSTEM, without importing the connector stack
 CRM_KINDS = ("salesforce",)
 DUPLICATE_CLASS = "potential_duplicate"  # the error class of pull's duplicate flags
 HUB_OBJECTS = {"person": Person, "company": Company}
@@ -243,7 +243,7 @@ def _reason_key(reason: str) -> str:
 def push_outlook(ctx: CrmContext) -> PushOutlook:
     """Why each unlinked, non-failing record is not pushed (the policy's reasons), from the
     same pure classifier the push runs; reads the hub only, no API call."""
-    from leadbridge.engine.crm.push import plan
+    from leadbridge.engine.sync.push import plan
 
     out = PushOutlook()
     with ctx.hub.session() as s:

@@ -27,10 +27,10 @@ from typing import Literal
 
 from leadbridge.connectors.errors import AccessDeniedError, AuthError, ConnectorError
 from leadbridge.connectors.http import RetryPolicy
-from leadbridge.engine.crm.context import CrmContext
-from leadbridge.engine.crm.pull import pull
-from leadbridge.engine.crm.push import drain_outbox, outbox_waiting, push_all
-from leadbridge.engine.crm.session import crm_context
+from leadbridge.engine.sync.context import CrmContext
+from leadbridge.engine.sync.pull import pull
+from leadbridge.engine.sync.push import drain_outbox, outbox_waiting, push_all
+from leadbridge.engine.sync.session import crm_context
 from leadbridge.hub.connections import ConnectionInfo, Connections
 from leadbridge.hub.db import Hub
 from leadbridge.jobs.crm_lease import crm_lease

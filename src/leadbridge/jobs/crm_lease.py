@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 from leadbridge.jobs.lease import held
 
 if TYPE_CHECKING:
-    from leadbridge.engine.crm.context import CrmContext
+    from leadbridge.engine.sync.context import CrmContext
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from leadbridge.connectors.base import RemoteRecord, WriteResult
 from leadbridge.connectors.errors import ConnectorError, PermanentError
-from leadbridge.engine.crm.context import SYSTEM, CrmContext
-from leadbridge.engine.crm.ledger import IntentLedger
+from leadbridge.engine.sync.context import SYSTEM, CrmContext
+from leadbridge.engine.sync.ledger import IntentLedger
 from leadbridge.hub.edits import HubRecord, edit, get_field, hub_object
 from leadbridge.hub.store import log_error, resolve_errors
 from leadbridge.hub.tables import JournalEntry, RecordLink, utcnow

@@ -20,10 +20,10 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from leadbridge.connectors.base import Cursor
-from leadbridge.engine.crm.apply import Write, write, write_hub
-from leadbridge.engine.crm.context import SYSTEM, CrmContext, SyncRefused
-from leadbridge.engine.crm.resolve import resolve, same
-from leadbridge.engine.crm.values import crm_values, hub_values, to_hub
+from leadbridge.engine.sync.apply import Write, write, write_hub
+from leadbridge.engine.sync.context import SYSTEM, CrmContext, SyncRefused
+from leadbridge.engine.sync.resolve import resolve, same
+from leadbridge.engine.sync.values import crm_values, hub_values, to_hub
 from leadbridge.hub.edits import changed_at, email_key
 from leadbridge.hub.store import by_ids, chunks, log_error
 from leadbridge.hub.tables import (

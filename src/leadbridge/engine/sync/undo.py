@@ -17,9 +17,9 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 
-from leadbridge.engine.crm.apply import payload_hash
-from leadbridge.engine.crm.context import CrmContext
-from leadbridge.engine.crm.resolve import same
+from leadbridge.engine.sync.apply import payload_hash
+from leadbridge.engine.sync.context import CrmContext
+from leadbridge.engine.sync.resolve import same
 from leadbridge.hub.edits import edit
 from leadbridge.hub.store import by_ids, chunks
 from leadbridge.hub.tables import (

@@ -20,13 +20,13 @@ from typing import Any, Literal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from leadbridge.engine.crm.apply import JOB, Write, payload_hash, write, write_hub
-from leadbridge.engine.crm.context import SYSTEM, CrmContext, SyncRefused
-from leadbridge.engine.crm.inflight import settle_jobs
-from leadbridge.engine.crm.ledger import waiting_intents
-from leadbridge.engine.crm.pull import pull
-from leadbridge.engine.crm.resolve import empty, resolve
-from leadbridge.engine.crm.values import crm_values, hub_values, to_hub
+from leadbridge.engine.sync.apply import JOB, Write, payload_hash, write, write_hub
+from leadbridge.engine.sync.context import SYSTEM, CrmContext, SyncRefused
+from leadbridge.engine.sync.inflight import settle_jobs
+from leadbridge.engine.sync.ledger import waiting_intents
+from leadbridge.engine.sync.pull import pull
+from leadbridge.engine.sync.resolve import empty, resolve
+from leadbridge.engine.sync.values import crm_values, hub_values, to_hub
 from leadbridge.hub.edits import changed_at, outbox_since, prune_outbox
 from leadbridge.hub.store import by_ids, log_error
 from leadbridge.hub.tables import Company, CrmRecord, OutboxItem, Person, RecordLink

@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 
 from leadbridge.connectors.base import RemoteJob, RemoteRecord, WriteResult
 from leadbridge.connectors.errors import NotProcessedError
-from leadbridge.engine.crm.apply import Write, failure, journal_row, linked
-from leadbridge.engine.crm.context import CrmContext
-from leadbridge.engine.crm.ledger import close_jobs, job_filter
+from leadbridge.engine.sync.apply import Write, failure, journal_row, linked
+from leadbridge.engine.sync.context import CrmContext
+from leadbridge.engine.sync.ledger import close_jobs, job_filter
 from leadbridge.hub.store import by_ids, log_error
 from leadbridge.hub.tables import JournalEntry, RecordLink, utcnow
 from leadbridge.hub.tables import RemoteJob as RemoteJobRow

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from leadbridge.connectors.base import RemoteJob
-from leadbridge.engine.crm.context import SYSTEM, CrmContext
+from leadbridge.engine.sync.context import SYSTEM, CrmContext
 from leadbridge.hub.tables import RecordLink, utcnow
 from leadbridge.hub.tables import RemoteJob as RemoteJobRow
 

@@ -14,7 +14,7 @@ from leadbridge.connectors.oauth import OAuthSession, OAuthTokens, RefreshingAut
 from leadbridge.connectors.salesforce import SalesforceClient, SalesforceConnector
 from leadbridge.connectors.salesforce import oauth as sf_oauth
 from leadbridge.connectors.salesforce.client import is_invalid_session
-from leadbridge.engine.crm.context import CrmContext
+from leadbridge.engine.sync.context import CrmContext
 from leadbridge.hub.connections import (
     ConnectionInfo,
     Connections,
