@@ -147,7 +147,10 @@ def test_associations_v4(portal: ServedPortal) -> None:
         ),
     )  # fmt: skip
     assert batch.status == "COMPLETE"
-    assert portal.sandbox.record("contacts", contact.id)["properties"]["associatedcompanyid"] == company.id
+    assert (
+        portal.sandbox.record("contacts", contact.id)["properties"]["associatedcompanyid"]
+        == company.id
+    )
     assert portal.sandbox.associations("contacts", contact.id, "deals") == [(deal.id, [4])]
 
 

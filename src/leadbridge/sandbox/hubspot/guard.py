@@ -19,6 +19,7 @@ from fastapi import Request
 from leadbridge.sandbox.hubspot import errors
 from leadbridge.sandbox.hubspot.credentials import Caller, Credentials
 from leadbridge.sandbox.hubspot.knobs import HubSpotKnobs
+from leadbridge.sandbox.hubspot.objects import object_type
 from leadbridge.sandbox.hubspot.portal import Portal
 from leadbridge.sandbox.hubspot.rate_limits import RateLimits
 from leadbridge.sandbox.hubspot.values import iso_ms
@@ -84,9 +85,8 @@ class Guard:
             )
             headers = ctx.limits.take(knobs, caller.rate_key, now, caller.oauth, search, group)
             if not allowed:
-                reply = errors.schema_forbidden(
-                    (schema_type or "").upper(), portal.portal_id, f"{schema_type}-read"
-                )
+                legacy = object_type(schema_type or "").legacy
+                reply = errors.schema_forbidden(legacy, portal.portal_id, f"{schema_type}-read")
                 reply.headers.update(headers)
                 raise reply
             failing = bool(knobs.error_rate_5xx) and ctx.rng.random() < knobs.error_rate_5xx

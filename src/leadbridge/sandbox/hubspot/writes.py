@@ -78,6 +78,8 @@ def create(
         _deal_stage_fills(portal, filled)
     if filled.get("hubspot_owner_id"):
         filled["hubspot_owner_assigneddate"] = now
+    if kind.engagement:
+        _engagement_fills(portal, kind, filled)
     if writer.user_id and portal.schema.get(kind.name, "hs_created_by_user_id"):
         filled["hs_created_by_user_id"] = writer.user_id
     for name, value in filled.items():
@@ -159,6 +161,26 @@ def restore(portal: Portal, kind: ObjectType, record_id: str, writer: Writer) ->
     portal.index(record)
     portal.emit({"kind": "restore", "type": kind.name, "id": record.id, "writer": writer})
     return record
+
+
+BODIES = ("hs_meeting_body", "hs_task_body", "hs_note_body", "hs_call_body", "hs_email_text")
+
+
+def _engagement_fills(portal: Portal, kind: ObjectType, filled: dict[str, str]) -> None:
+    """Owner and body previews, as the recorded meeting and task creates show them."""
+    owner = portal.owners.get(filled.get("hubspot_owner_id") or "")
+    if owner is not None:
+        filled["hs_all_owner_ids"] = owner["id"]
+        filled["hs_user_ids_of_all_owners"] = str(owner["userIdIncludingInactive"])
+    body = next((filled[n] for n in BODIES if filled.get(n)), None)
+    if body is not None:
+        filled["hs_body_preview"] = body[:300]
+        filled["hs_body_preview_html"] = (
+            f"<html>\n <head></head>\n <body>\n {body[:300]}\n </body>\n</html>"
+        )
+        filled["hs_body_preview_is_truncated"] = str(len(body) > 300).lower()
+    if kind.name == "meetings":
+        filled["hs_meeting_source"] = "CRM_UI"  # as recorded, even for API creates
 
 
 def sync_primary_company(portal: Portal, record: Record) -> None:
