@@ -170,9 +170,13 @@ class Associations:
                 for type_id in sorted(type_ids):
                     kind = self.types[type_id]
                     if kind.primary and not keep_primary:
-                        continue
-                    if kind.primary and self.primary_company(object_name, new_id):
-                        continue
+                        holder = (
+                            (source, new_id)
+                            if source in ("contacts", "deals")
+                            else (target, target_id)
+                        )
+                        if self.primary_company(*holder) is not None:
+                            continue  # a duplicate primary: the primary record's wins
                     self.add(source, new_id, target, target_id, type_id)
 
     def _put(self, source: str, source_id: str, target: str, target_id: str, type_id: int) -> None:

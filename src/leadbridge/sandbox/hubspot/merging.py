@@ -72,6 +72,10 @@ def merge(
     portal.associations.move(kind.name, primary.id, merged.id, keep_primary=True)
     portal.associations.move(kind.name, other.id, merged.id, keep_primary=False)
     sync_primary_company(portal, merged)
+    for contact_id, _ in portal.associations.targets(kind.name, merged.id, "contacts"):
+        linked = portal.get("contacts", contact_id)
+        if linked is not None:
+            sync_primary_company(portal, linked)  # its primary company may be the merged one
     portal.emit(
         {
             "kind": "merge",
