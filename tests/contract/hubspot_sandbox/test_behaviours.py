@@ -242,8 +242,8 @@ def test_admin_surface_seeds_and_edits_as_a_user(portal: ServedPortal) -> None:
         assert report["companies"] == 20 and report["contacts"] == 60
         contact_id = portal.sandbox.objects("contacts")[0]["id"]
         owner = portal.sandbox.owners(archived=False)[1]
-        edited = admin.patch(f"/__admin__/objects/contacts/{contact_id}",
-                             json={"properties": {"lastname": "Edited"}, "user": owner["id"]})  # fmt: skip
+        change = {"properties": {"lastname": "Edited"}, "user": owner["id"]}
+        edited = admin.patch(f"/__admin__/objects/contacts/{contact_id}", json=change)
         assert edited.status_code == 200
         assert (
             admin.post("/__admin__/knobs", json={"tier": "enterprise"}).json()["burst_limit"] == 190

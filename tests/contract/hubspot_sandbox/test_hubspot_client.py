@@ -128,9 +128,10 @@ def test_associations_v4(portal: ServedPortal) -> None:
     )  # fmt: skip
     assert made.labels == ["Primary"]
     listed = client.crm.associations.v4.basic_api.get_page("companies", company.id, "contacts")
-    assert [(r.to_object_id, sorted(t.type_id for t in r.association_types)) for r in listed.results] == [
-        (contact.id, [2, 280])
-    ]  # fmt: skip
+    rows = [
+        (r.to_object_id, sorted(t.type_id for t in r.association_types)) for r in listed.results
+    ]
+    assert rows == [(contact.id, [2, 280])]
     deal = portal.sandbox.console.create("deals", {"dealname": "D", "dealstage": "qualifiedtobuy"})
     batch = client.crm.associations.v4.batch_api.create(
         "deals",

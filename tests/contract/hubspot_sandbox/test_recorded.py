@@ -165,9 +165,9 @@ class Replay:
         ):
             return False  # a list or search of records the recorded portal had long held
         id_property = dict(step["query"]).get("idProperty")
-        if id_property and step["status"] == 200 and isinstance(body, dict):
-            if self.sb.find(kind, path.rsplit("/", 1)[-1], id_property) is None:
-                unknown = [body["id"]]
+        by_property = id_property and step["status"] == 200 and isinstance(body, dict)
+        if by_property and self.sb.find(kind, path.rsplit("/", 1)[-1], str(id_property)) is None:
+            unknown = [body["id"]]
         if not unknown or (step["status"] >= 400 and step["status"] != 404):
             return True  # nothing to create, or a refusal for a bad id
         if step["status"] == 404:
