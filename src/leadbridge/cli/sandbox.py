@@ -35,3 +35,23 @@ def sandbox_salesforce(
     from leadbridge.sandbox.salesforce import run as run_salesforce
 
     run_salesforce(port=port, https=https, seed=seed, accounts=accounts)
+
+
+@sandbox_app.command("hubspot")
+def sandbox_hubspot(
+    port: Annotated[int, typer.Option(help="loopback port")] = 8800,
+    seed: Annotated[int, typer.Option(help="random seed")] = 1,
+    companies: Annotated[
+        int, typer.Option(help="seed this many companies (and their contacts, deals)")
+    ] = 0,
+    tier: Annotated[
+        str, typer.Option(help="rate-limit tier: free, starter, professional, enterprise")
+    ] = "free",
+) -> None:
+    """Serve the HubSpot sandbox on 127.0.0.1:PORT (prints its URL and a private-app token)."""
+    from leadbridge.sandbox.hubspot import TIERS
+    from leadbridge.sandbox.hubspot import run as run_hubspot
+
+    if tier not in TIERS:
+        raise typer.BadParameter(f"unknown tier {tier!r}; one of {', '.join(TIERS)}")
+    run_hubspot(port=port, seed=seed, companies=companies, tier=tier)
