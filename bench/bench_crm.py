@@ -37,14 +37,15 @@ from typing import Any
 from cryptography.fernet import Fernet
 from sqlalchemy import select
 
-from leadbridge.engine.sync.context import CrmContext
-from leadbridge.engine.sync.pull import pull
-from leadbridge.engine.sync.push import drain_outbox, push, push_all
-from leadbridge.engine.sync.session import connect_salesforce, crm_context
+from leadbridge.engine.sync.context import SyncContext
+from leadbridge.jobs.tasks import drain_task, pull_task, push_all_task, push_task
+from leadbridge.engine.sync.session import sync_context
+from leadbridge.engine.systems.salesforce import connect_salesforce
 from leadbridge.hub.connections import Connections
 from leadbridge.hub.db import Hub
-from leadbridge.hub.edits import edit, email_key
+from leadbridge.hub.edits import edit
 from leadbridge.hub.tables import Company, Person
+from leadbridge.normalize import email_key
 from leadbridge.policy.crm import CrmSync
 from leadbridge.sandbox import fakes
 from leadbridge.sandbox.salesforce import SalesforceSandbox
@@ -106,9 +107,9 @@ def seed_hub(hub: Hub, accounts: int, people: int) -> None:
 
 
 async def measured(
-    ctx: CrmContext, name: str, records: int, bound: int, step: Callable[[], Any]
+    ctx: SyncContext, name: str, records: int, bound: int, step: Callable[[], Any]
 ) -> Phase:
-    counter = ctx.connector.client.api.counter
+    counter = ctx.connector.calls
     before, routes = counter.total, dict(counter.by_route)
     started = time.monotonic()
     await step()
@@ -190,14 +191,14 @@ async def run(
         f"hub seeded: {args.accounts} companies, {args.people} people in "
         f"{time.monotonic() - started:.1f} s"
     )
-    ctx = crm_context(hub, connections, policy, clock=clock.now)
+    ctx = sync_context(hub, connections, policy, clock=clock.now)
     phases = [
-        await measured(ctx, "initial pull (empty org)", 0, 4, lambda: pull(ctx)),
+        await measured(ctx, "initial pull (empty org)", 0, 4, lambda: pull_task(ctx)),
     ]
     total = args.people + args.accounts
     # + the refresh pull before a push (one query per object) and one describe per object written
     bound = math.ceil(args.accounts / COLLECTION) + math.ceil(args.people / COLLECTION) + 4 + 2
-    phases.append(await measured(ctx, "initial push", total, bound, lambda: push(ctx)))
+    phases.append(await measured(ctx, "initial push", total, bound, lambda: push_task(ctx)))
     held_contacts = sum(1 for r in org.rows("Contact") if not r["IsDeleted"])
     held_accounts = sum(1 for r in org.rows("Account") if not r["IsDeleted"])
     print(f"org holds {held_accounts} accounts, {held_contacts} contacts")
@@ -206,7 +207,7 @@ async def run(
     # the way in: assignment rules, triggers); nothing of it is a change to write back.
     clock.advance(minutes=31)  # the next scheduled pull: past the cursor's 5-minute overlap
     pages = math.ceil(args.people / QUERY_PAGE) + math.ceil(args.accounts / QUERY_PAGE) + 2
-    phases.append(await measured(ctx, "read-back pull", total, pages, lambda: pull(ctx)))
+    phases.append(await measured(ctx, "read-back pull", total, pages, lambda: pull_task(ctx)))
 
     changed_p, changed_c = edit_hub(hub, args.changed)
     bound = math.ceil(changed_p / COLLECTION) + math.ceil(changed_c / COLLECTION)
@@ -216,7 +217,7 @@ async def run(
             f"incremental push ({args.changed:.1%} changed)",
             changed_p + changed_c,
             bound,
-            lambda: drain_outbox(ctx),
+            lambda: drain_task(ctx),
         )
     )
     titles = sum(1 for r in org.rows("Contact") if r.get("Title") == "Head of Buying")
@@ -230,13 +231,13 @@ async def run(
             f"incremental pull ({args.changed:.1%} changed)",
             changed_p + changed_c,
             4,  # one query page per object: nothing to write back
-            lambda: pull(ctx),
+            lambda: pull_task(ctx),
         )
     )
     # What `serve` does after every scheduled pull: the whole hub under the rules, as a
     # backstop. With nothing changed it must cost no call; its time is the planning of all.
     phases.append(
-        await measured(ctx, "scheduled full push (in sync)", total, 0, lambda: push_all(ctx))
+        await measured(ctx, "scheduled full push (in sync)", total, 0, lambda: push_all_task(ctx))
     )
     for phase in phases:
         print("  " + phase.line())
@@ -244,7 +245,7 @@ async def run(
             for route, n in sorted(phase.routes.items()):
                 print(f"      {n:5d}  {route}")
         ok &= phase.calls <= phase.bound
-    await ctx.connector.client.aclose()
+    await ctx.connector.aclose()
     hub.dispose()
     return ok
 

@@ -154,7 +154,7 @@ def test_a_job_that_outlives_the_run_is_read_by_the_next_one(crm: CrmWorld, tmp_
         try:
             return await push(ctx)
         finally:
-            await ctx.connector.client.aclose()
+            await ctx.connector.aclose()
 
     with pytest.raises(TransientError, match="still"):
         asyncio.run(impatient())

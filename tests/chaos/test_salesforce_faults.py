@@ -50,7 +50,7 @@ def test_faults_in_every_call_leave_each_person_once_in_salesforce(
             except ConnectorError:
                 outcomes["failed"] += 1
             finally:
-                await ctx.connector.client.aclose()
+                await ctx.connector.aclose()
 
     asyncio.run(rounds())
     assert outcomes["failed"] > 0  # the faults did bite

@@ -10,14 +10,16 @@ from typing import Any
 from sqlalchemy import select
 
 from leadbridge.connectors.http import RetryPolicy
-from leadbridge.engine.sync.context import CrmContext
-from leadbridge.engine.sync.pull import PullReport, pull
-from leadbridge.engine.sync.push import PushReport, push
-from leadbridge.engine.sync.session import connect_salesforce, crm_context
+from leadbridge.engine.sync.context import SyncContext
+from leadbridge.engine.sync.pull import PullReport
+from leadbridge.engine.sync.push import PushReport
+from leadbridge.engine.sync.session import sync_context
+from leadbridge.engine.systems.salesforce import connect_salesforce
 from leadbridge.hub.connections import Connections
 from leadbridge.hub.db import Hub
 from leadbridge.hub.edits import edit
 from leadbridge.hub.tables import Company, ErrorLogEntry, Person, RecordLink
+from leadbridge.jobs.tasks import pull_task, push_task
 from leadbridge.policy.crm import CrmSync
 from leadbridge.sandbox.salesforce import SalesforceSandbox
 
@@ -38,14 +40,14 @@ class CrmWorld:
     def org(self) -> Any:
         return self.sandbox.org
 
-    def ctx(self, policy: CrmSync | None = None) -> CrmContext:
-        return crm_context(self.hub, self.connections, policy or self.policy, retry=FAST)
+    def ctx(self, policy: CrmSync | None = None) -> SyncContext:
+        return sync_context(self.hub, self.connections, policy or self.policy, retry=FAST)
 
     def pull(self, policy: CrmSync | None = None, **kw: Any) -> PullReport:
-        return asyncio.run(pull(self.ctx(policy), **kw))
+        return asyncio.run(_closing(self.ctx(policy), pull_task, **kw))
 
     def push(self, policy: CrmSync | None = None, **kw: Any) -> PushReport:
-        return asyncio.run(push(self.ctx(policy), **kw))
+        return asyncio.run(_closing(self.ctx(policy), push_task, **kw))
 
     def activate(self) -> None:
         self.ctx().save_state(setup_until=None)
@@ -127,3 +129,11 @@ def connect(
         client_secret=secret,
         ca_file=ca,
     )
+
+
+async def _closing(ctx: SyncContext, task: Any, **kw: Any) -> Any:
+    """A task as a command runs it: under the lease, its HTTP client closed afterwards."""
+    try:
+        return await task(ctx, **kw)
+    finally:
+        await ctx.connector.aclose()

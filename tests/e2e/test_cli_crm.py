@@ -251,6 +251,7 @@ syncs:
   salesforce:
     push:
       account_source: {field: AccountSource, value: Web}
+      people_source: {field: LeadSource, value: leadbridge}
     lead:
       fields:
         - {hub: last_name, crm: LastName, direction: both}

@@ -14,10 +14,12 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from leadbridge.engine.sync.push import drain_outbox
+from leadbridge.connectors.salesforce.preset import PRESET
+from leadbridge.engine.sync.lint import check
 from leadbridge.hub.tables import Company, User, UserLink
+from leadbridge.jobs.tasks import drain_task as drain_outbox
 from leadbridge.policy.crm import CrmSync
-from leadbridge.policy.lint import lint
+from leadbridge.policy.lint import LintReport
 
 from .crm_world import CrmWorld
 
@@ -59,13 +61,14 @@ def with_fields(policy: CrmSync, **extra: list[dict[str, Any]]) -> CrmSync:
     (and adds new ones); an entry with only `crm` removes that field."""
     data = policy.model_dump()
     for obj, changes in extra.items():
-        fields = {f["crm"]: f for f in data[obj]["fields"]}
+        current = data["objects"].get(obj) or PRESET.object_map(obj).model_dump()
+        fields = {f["crm"]: f for f in current["fields"]}
         for change in changes:
             if set(change) == {"crm"}:
                 fields.pop(change["crm"], None)
             else:
                 fields[change["crm"]] = {"rule": None, **change}
-        data[obj]["fields"] = list(fields.values())
+        data["objects"][obj] = {"fields": list(fields.values())}
     return CrmSync.model_validate(data)
 
 
@@ -74,8 +77,8 @@ def owner_from_hub(policy: CrmSync) -> CrmSync:
     return with_fields(policy, lead=[owner], contact=[owner], account=[owner])
 
 
-def describe_of(crm: CrmWorld, policy: CrmSync) -> Any:
-    return crm.ctx(policy).connector.client.describe
+def lint_of(crm: CrmWorld, policy: CrmSync) -> LintReport:
+    return asyncio.run(check(crm.ctx(policy)))
 
 
 # --- owners -----------------------------------------------------------------------------------
@@ -225,12 +228,12 @@ def test_records_of_a_rep_who_left_before_the_first_pull_map_to_that_hub_user(
 
 def test_policy_check_warns_that_owner_from_the_hub_is_a_known_disaster(crm: CrmWorld) -> None:
     policy = owner_from_hub(crm.policy)
-    report = asyncio.run(lint(policy, describe_of(crm, policy)))
+    report = lint_of(crm, policy)
     warnings = "\n".join(report.warnings)
     for sobject in ("Lead", "Contact", "Account"):
         assert f"{sobject}.OwnerId (the sales owner) is written hub→CRM" in warnings
     assert report.errors == []
-    clean = asyncio.run(lint(crm.policy, describe_of(crm, crm.policy)))
+    clean = lint_of(crm, crm.policy)
     assert not [w for w in clean.warnings if "OwnerId" in w]
 
 
@@ -278,7 +281,7 @@ def custom_org(crm: CrmWorld) -> None:
 def test_custom_fields_flow_both_ways_under_their_direction(crm: CrmWorld) -> None:
     custom_org(crm)
     policy = custom_policy(crm)
-    assert asyncio.run(lint(policy, describe_of(crm, policy))).errors == []
+    assert lint_of(crm, policy).errors == []
     account = crm.org.create(
         "Account", {"Name": "Region Co", "Website": "region.co", "Region__c": "EMEA"}
     ).id
@@ -341,7 +344,7 @@ def test_policy_check_refuses_a_custom_field_the_org_does_not_have(crm: CrmWorld
             {"hub": "custom.tier", "crm": "Tier__c", "direction": "crm_to_hub"},
         ],
     )
-    report = asyncio.run(lint(policy, describe_of(crm, policy)))
+    report = lint_of(crm, policy)
     (missing,) = [e for e in report.errors if "Tier__c" in e]
     assert missing.startswith("Lead.Tier__c does not exist in this org: create the custom field")
     assert not [e for e in report.errors if "Score__c" in e]
@@ -354,7 +357,7 @@ def test_policy_check_refuses_a_custom_field_the_org_does_not_have(crm: CrmWorld
             {"hub": "custom.score", "crm": "score__C", "direction": "hub_to_crm"},
         ],
     )
-    report = asyncio.run(lint(typo, describe_of(crm, typo)))
+    report = lint_of(crm, typo)
     assert report.errors == ["Lead.score__C does not exist in this org (did you mean Score__c?)"]
 
 
@@ -382,7 +385,7 @@ def test_a_custom_value_the_describe_rejects_is_caught_before_sending(crm: CrmWo
     ctx = crm.ctx(policy)
     from leadbridge.engine.sync.push import push
 
-    report = asyncio.run(push(ctx, refresh=False))
+    report = asyncio.run(push(ctx))
     assert report.counts.get("failed") == 2
     assert {r["Email"]: r["Plan__c"] for r in crm.rows("Lead")} == {"fi@ne.io": "Pro"}
     by_person = {e.hub_id: e for e in crm.errors() if e.hub_object == "person"}
@@ -391,7 +394,7 @@ def test_a_custom_value_the_describe_rejects_is_caught_before_sending(crm: CrmWo
     assert "at most 20" in by_person[long].message
     assert by_person[bad].field == "Plan__c" and "Free, Pro" in (by_person[bad].hint or "")
     # Caught before sending: the only lead create that went out carried the valid record.
-    creates = [r for r in ctx.connector.client.api.counter.by_route if r.startswith("POST")]
+    creates = [r for r in ctx.connector.calls.by_route if r.startswith("POST")]
     assert creates and crm.link("person", fine)
 
 
@@ -417,6 +420,6 @@ def test_a_custom_number_held_as_text_in_the_hub_is_not_rewritten_every_sync(
             await push(ctx)
 
     asyncio.run(cycles())
-    sent = ctx.connector.client.api.counter.by_route
+    sent = ctx.connector.calls.by_route
     assert not [r for r in sent if r.startswith(("PATCH", "POST"))], sent  # 87.0 is "87"
     assert crm.get_person(pid).custom == {"score": "87"}

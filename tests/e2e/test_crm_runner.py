@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from leadbridge.engine.sync.pull import pull
-from leadbridge.engine.sync.session import connect_salesforce
+from leadbridge.engine.systems.salesforce import connect_salesforce
 from leadbridge.hub.tables import Person, SyncRun, utcnow
 from leadbridge.jobs.crm import CrmRun, CrmSchedule
 from leadbridge.jobs.lease import Lease, LeaseHeld
 from leadbridge.jobs.runner import EmbeddedRunner
+from leadbridge.jobs.tasks import pull_task
 from leadbridge.policy.crm import CrmSync, PolicyFile, PullPolicy
 
 from .crm_world import FAST, CrmWorld, connect
@@ -80,11 +80,7 @@ async def test_setup_window_holds_automatic_sync_then_one_tick_pulls_and_pushes(
     assert crm.link("person", people["pre@acme.io"].id) == {"Contact": contact}
     # The person made in the hub during the window reached Salesforce, as a lead of ours.
     (lead,) = crm.rows("Lead")
-    assert (lead["Email"], lead["LeadSource"], lead["Company"]) == (
-        "hub@new.io",
-        "leadbridge",
-        "New",
-    )
+    assert (lead["Email"], lead["Company"]) == ("hub@new.io", "New")
     assert crm.link("person", pid) == {"Lead": lead["Id"]}
     assert {r.status for r in run_rows(crm)} == {"succeeded"}
     assert await r.run_due(now + timedelta(hours=5, seconds=10)) == []  # nothing due
@@ -174,7 +170,7 @@ async def test_a_held_lease_skips_the_tick_and_a_manual_pull_is_told_why(crm: Cr
     done = await r.run_due(now)
     assert crm_runs(done) == [("salesforce", "initial_pull", "skipped")]
     with pytest.raises(LeaseHeld, match="Salesforce sync of connection 'salesforce' is already"):
-        await pull(crm.ctx(), manual=True)
+        await pull_task(crm.ctx(), manual=True)
     assert run_rows(crm) == [] and crm.rows("Lead") == []
 
     other.release()
@@ -208,14 +204,14 @@ async def test_a_failing_connection_pauses_alone_and_the_others_keep_their_sched
         )
     import leadbridge.jobs.crm as jobs_crm
 
-    real_pull = jobs_crm.pull
+    real_pull = jobs_crm.pull_task
 
     async def crashing_pull(ctx: Any, **kw: Any) -> Any:
         if ctx.connection.name == "crashy":
             raise RuntimeError("boom")
         return await real_pull(ctx, **kw)
 
-    monkeypatch.setattr(jobs_crm, "pull", crashing_pull)
+    monkeypatch.setattr(jobs_crm, "pull_task", crashing_pull)
     crm.activate()
     pid = crm.person(last_name="Good", email="good@ok.io", company={"name": "Ok"})
     r = runner(
@@ -312,7 +308,7 @@ def test_serve_runs_the_policy_syncs_by_itself_and_a_bad_policy_is_one_line(
     result = cli("serve", "--tick", "0.1")
     assert result.exit_code == 0, result.output
     assert "sync salesforce: connection 'salesforce', pull every 45 min" in result.output
-    assert "sync later: no Salesforce connection 'elsewhere' yet" in result.output
+    assert "sync later: no connection 'elsewhere' yet" in result.output
     assert [row["Email"] for row in crm.rows("Lead")] == ["served@serve.io"]
     assert crm.ctx().initial_pull_done()
 

@@ -57,7 +57,7 @@ def test_same_email_in_hub_and_salesforce_ends_as_one_linked_pair(crm: CrmWorld)
 def test_a_hub_edit_reaches_salesforce_through_the_outbox(crm: CrmWorld) -> None:
     import asyncio
 
-    from leadbridge.engine.sync.push import drain_outbox
+    from leadbridge.jobs.tasks import drain_task as drain_outbox
 
     ready(crm)
     pid = crm.person(
@@ -80,42 +80,44 @@ def test_policy_check_warns_on_the_known_disasters_and_refuses_what_cannot_work(
 ) -> None:
     import asyncio
 
-    from leadbridge.policy.crm import FieldMap
-    from leadbridge.policy.lint import lint
+    from leadbridge.connectors.salesforce.preset import PRESET
+    from leadbridge.engine.sync.lint import check
+    from leadbridge.policy.crm import FieldMap, ObjectMap, SourceSetting
+
+    def lint(policy: Any) -> tuple[str, str, str]:
+        report = asyncio.run(check(crm.ctx(policy)))
+        return "\n".join(report.warnings), "\n".join(report.errors), "\n".join(report.notes)
 
     policy = crm.policy.model_copy(deep=True)
-    policy.lead.fields = [
-        f
-        if f.crm != "Status"
-        else FieldMap(hub="lead_status", crm="Status", direction="hub_to_crm")
-        for f in policy.lead.fields
-    ] + [FieldMap(hub="title", crm="Title__c", direction="hub_to_crm")]
-    policy.contact.fields = [f for f in policy.contact.fields if f.crm != "LastName"]
+    policy.objects["lead"] = ObjectMap(
+        fields=[
+            f
+            if f.crm != "Status"
+            else FieldMap(hub="lead_status", crm="Status", direction="hub_to_crm")
+            for f in PRESET.object_map("lead").fields
+        ]
+        + [FieldMap(hub="title", crm="Title__c", direction="hub_to_crm")]
+    )
+    policy.push.people_source = SourceSetting(field="LeadSource", value="leadbridge")
     crm.org.restrict_picklist("Lead", "LeadSource")
-    ctx = crm.ctx(policy)
-    report = asyncio.run(lint(policy, ctx.connector.client.describe))
-    warnings, errors = "\n".join(report.warnings), "\n".join(report.errors)
+    warnings, errors, _ = lint(policy)
     assert "Lead.Status (lead status) is written hub→CRM" in warnings
-    assert "Contact.LastName is required by Salesforce but not mapped" in warnings
     assert "Lead.Title__c does not exist" in errors
     assert "source value 'leadbridge' is not a value of Lead.LeadSource" in errors
-    clean = asyncio.run(
-        lint(
-            crm.policy.model_copy(
-                update={
-                    "push": crm.policy.push.model_copy(
-                        update={
-                            "people_source": policy.push.people_source.model_copy(
-                                update={"value": "Web"}
-                            )
-                        }
-                    )
-                }
-            ),
-            ctx.connector.client.describe,
-        )
+
+    # Creating contacts without their required last name: every create would be refused.
+    as_contacts = crm.policy.model_copy(deep=True)
+    as_contacts.push.create_people_as = "contact"
+    as_contacts.objects["contact"] = ObjectMap(
+        fields=[f for f in PRESET.object_map("contact").fields if f.crm != "LastName"]
     )
-    assert clean.errors == [] and not [w for w in clean.warnings if "hub→CRM" in w]
+    _, errors, _ = lint(as_contacts)
+    assert "Contact.LastName is required by Salesforce on create but not mapped" in errors
+
+    # The defaults are clean, and say how to mark what leadbridge creates.
+    warnings, errors, notes = lint(crm.policy)
+    assert errors == "" and "hub→CRM" not in warnings
+    assert "push.people_source: {field: LeadSource, value: …} (one of: " in notes
 
 
 def test_crm_owned_lead_status_is_never_overwritten(crm: CrmWorld) -> None:
@@ -225,13 +227,16 @@ def test_restricted_picklist_value_is_caught_before_sending(crm: CrmWorld) -> No
     import asyncio
 
     from leadbridge.engine.sync.push import push
+    from leadbridge.policy.crm import SourceSetting
 
-    ctx = crm.ctx()
-    asyncio.run(push(ctx, refresh=False))
+    policy = crm.policy.model_copy(deep=True)
+    policy.push.people_source = SourceSetting(field="LeadSource", value="leadbridge")
+    ctx = crm.ctx(policy)
+    asyncio.run(push(ctx))
     assert not [r for r in crm.rows("Lead") if r.get("Email") == "pick@list.io"]
     (entry,) = [e for e in crm.errors() if e.hub_id == pid]
     assert entry.field == "LeadSource" and entry.hint and "Web" in entry.hint
-    sent = ctx.connector.client.api.counter.by_route
+    sent = ctx.connector.calls.by_route
     posts = {route: n for route, n in sent.items() if route.startswith("POST")}
     # One create was sent: the account. The lead never left the hub.
     assert list(posts.values()) == [1] and len(crm.rows("Account")) == 1, sent
@@ -288,7 +293,7 @@ def test_a_run_killed_after_salesforce_created_records_leaves_no_duplicate(
 ) -> None:
     import asyncio
 
-    from leadbridge.engine.sync.context import CrmContext
+    from leadbridge.engine.sync.context import SyncContext
     from leadbridge.engine.sync.push import push
 
     ready(crm)
@@ -302,9 +307,9 @@ def test_a_run_killed_after_salesforce_created_records_leaves_no_duplicate(
     def die(*_: object, **__: object) -> None:
         raise KeyboardInterrupt("killed between Salesforce's answer and our commit")
 
-    monkeypatch.setattr(CrmContext, "store_mirror", die)
+    monkeypatch.setattr(SyncContext, "store_mirror", die)
     with pytest.raises(KeyboardInterrupt):
-        asyncio.run(push(crm.ctx(), refresh=False))
+        asyncio.run(push(crm.ctx()))
     monkeypatch.undo()
     assert len(crm.rows("Account")) == 1 and not crm.link("person", people[0])
     crm.push()
@@ -320,7 +325,8 @@ def test_a_pull_killed_after_its_pages_were_committed_is_finished_by_the_next(
 ) -> None:
     import asyncio
 
-    from leadbridge.engine.sync import pull as pull_module
+    from leadbridge.engine.sync.pull import reconcile as reconcile_module
+    from leadbridge.engine.sync.pull import run as pull_module
 
     ready(crm)
     account = crm.org.create("Account", {"Name": "Late Co", "Website": "late.io"}).id
@@ -339,7 +345,7 @@ def test_a_pull_killed_after_its_pages_were_committed_is_finished_by_the_next(
         ctx.clock = lambda: datetime.now(UTC) + timedelta(hours=hours)
         return ctx
 
-    monkeypatch.setattr(pull_module, "_reconcile", die)
+    monkeypatch.setattr(reconcile_module, "reconcile", die)
     with pytest.raises(KeyboardInterrupt):
         asyncio.run(pull_module.pull(at(1)))
     monkeypatch.undo()
@@ -397,15 +403,15 @@ def test_a_thousand_rounds_of_edits_on_both_sides_never_oscillate_or_lose_an_edi
 
     async def cycle() -> None:
         await pull(ctx)
-        await push(ctx, refresh=False)
+        await push(ctx)
 
     async def rounds() -> None:
         for n in range(1000):
             await one(n)
         # Settled: one more cycle writes nothing on either side.
-        before = dict(ctx.connector.client.api.counter.by_route)
+        before = dict(ctx.connector.calls.by_route)
         await cycle()
-        after = ctx.connector.client.api.counter.by_route
+        after = ctx.connector.calls.by_route
         writes = [r for r in after if r.startswith("PATCH")]
         assert all(after[r] == before.get(r) for r in writes), (before, after)
 
@@ -461,8 +467,9 @@ def test_each_crm_connection_reads_every_outbox_change(crm: CrmWorld) -> None:
 
     from sqlalchemy import func, select
 
-    from leadbridge.engine.sync.push import drain_outbox
+    from leadbridge.hub.outbox import advance, consumer_of
     from leadbridge.hub.tables import OutboxItem
+    from leadbridge.jobs.tasks import drain_task as drain_outbox
 
     ready(crm)
     # A second CRM connection (another org, not yet draining): the first one's drain must not
@@ -472,7 +479,6 @@ def test_each_crm_connection_reads_every_outbox_change(crm: CrmWorld) -> None:
         name="second-org",
         base_url=crm.url,
         credentials={"access_token": "unused"},
-        settings={"crm": {"outbox_after": 0}},
         remote_scope="00D000000000002EAA",
     )
     pid = crm.person(last_name="Both", email="both@two.io", company={"name": "Two"})
@@ -487,7 +493,8 @@ def test_each_crm_connection_reads_every_outbox_change(crm: CrmWorld) -> None:
     assert outbox() == 2  # kept: the second org has not read them
     assert asyncio.run(drain_outbox(crm.ctx())) is None  # but the first does not read them twice
     second = crm.connections.get("second-org")
-    crm.connections.update_settings(second.id, {"crm": {"outbox_after": 10**9}})
+    with crm.hub.session() as s:  # the second org has read everything now
+        advance(s, crm.hub.workspace_id, consumer_of(second.id), 10**9)
     crm.edit_person(pid, title="CEO")
     asyncio.run(drain_outbox(crm.ctx()))
     assert [r["Title"] for r in crm.rows("Lead")] == ["CEO"]
@@ -499,15 +506,15 @@ def test_the_readme_policy_example_loads_and_passes_policy_check(
 ) -> None:
     import asyncio
 
-    from leadbridge.policy.lint import lint
-    from leadbridge.policy.loader import load_policy
+    from leadbridge.cli.crm import read_policy
+    from leadbridge.engine.sync.lint import check
 
     readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
     example = readme.split("```yaml\n", 1)[1].split("```", 1)[0]
     (tmp_path / "leadbridge.yaml").write_text(example, encoding="utf-8")
-    policy = load_policy(tmp_path / "leadbridge.yaml").sync("salesforce")
+    policy = read_policy(tmp_path / "leadbridge.yaml").sync("salesforce")
     crm.org.add_custom_field("Lead", "Score__c", "double")
-    report = asyncio.run(lint(policy, crm.ctx(policy).connector.client.describe))
+    report = asyncio.run(check(crm.ctx(policy)))
     assert report.errors == [], report.errors
     assert not [w for w in report.warnings if "hub→CRM" in w], report.warnings
 
@@ -540,7 +547,7 @@ def test_a_killed_create_without_an_email_is_adopted_not_duplicated(
 
     from sqlalchemy import func, select
 
-    from leadbridge.engine.sync.context import CrmContext
+    from leadbridge.engine.sync.context import SyncContext
     from leadbridge.engine.sync.push import push
     from leadbridge.hub.tables import Person
 
@@ -550,16 +557,16 @@ def test_a_killed_create_without_an_email_is_adopted_not_duplicated(
     pid = crm.person(last_name="Nomail", email="maybe@nomail.io", company={"name": "Nomail"})
     crm.edit_person(pid, email_status="unverified", title="Buyer")
 
-    store = CrmContext.store_mirror
+    store = SyncContext.store_mirror
 
-    def die_on_leads(self: CrmContext, s: Any, records: Any, *a: Any, **kw: Any) -> Any:
+    def die_on_leads(self: SyncContext, s: Any, records: Any, *a: Any, **kw: Any) -> Any:
         if any(r.object == "Lead" for r in records):
             raise KeyboardInterrupt("killed between Salesforce's answer and our commit")
         return store(self, s, records, *a, **kw)
 
-    monkeypatch.setattr(CrmContext, "store_mirror", die_on_leads)
+    monkeypatch.setattr(SyncContext, "store_mirror", die_on_leads)
     with pytest.raises(KeyboardInterrupt):
-        asyncio.run(push(crm.ctx(), refresh=False))
+        asyncio.run(push(crm.ctx()))
     monkeypatch.undo()
     (lead,) = crm.rows("Lead")
     assert lead["Email"] is None and not crm.link("person", pid)

@@ -6,8 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from leadbridge.connectors.salesforce.preset import PRESET
 from leadbridge.engine.sync.resolve import resolve
-from leadbridge.policy.crm import CrmSync, FieldMap
+from leadbridge.engine.systems import sections
+from leadbridge.policy.crm import FieldMap
 from leadbridge.policy.loader import PolicyError, parse_policy
 
 
@@ -16,10 +18,12 @@ def test_policy_typos_and_bad_values_are_reported_with_line_numbers() -> None:
         "version: 1\nsyncs:\n  sf:\n    setup_windw_hours: 3\n    push: {create_people_as: Leads}\n"
     )
     with pytest.raises(PolicyError) as caught:
-        parse_policy(text)
+        parse_policy(text, sections=sections())
     problems = "\n".join(caught.value.problems)
     assert "line 4" in problems and "did you mean 'setup_window_hours'" in problems
-    assert "line 5" in problems and "'Lead' or 'Contact'" in problems
+    assert (
+        "line 5" in problems and "'Leads' is not a person object (did you mean 'lead'?" in problems
+    )
 
 
 def test_policy_refuses_unknown_stages_and_rules_that_do_not_fit() -> None:
@@ -30,7 +34,7 @@ def test_policy_refuses_unknown_stages_and_rules_that_do_not_fit() -> None:
 
 
 def test_defaults_follow_the_ownership_policy() -> None:
-    lead = CrmSync().lead.by_crm()
+    lead = PRESET.object_map("lead").by_crm()
     assert lead["Status"].direction == "crm_to_hub" and lead["OwnerId"].direction == "crm_to_hub"
     assert lead["Email"].direction == "hub_to_crm" and lead["FirstName"].direction == "both"
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
@@ -12,13 +12,15 @@ import typer
 from leadbridge.cli.app import PolicyOpt, SyncOpt, app, connect_app, policy_app
 from leadbridge.cli.context import Context, console, err, friendly
 from leadbridge.connectors.errors import ConnectorError
-from leadbridge.engine.sync.context import CrmContext
+from leadbridge.engine.sync.context import SyncContext
+from leadbridge.policy.crm import PolicyFile
 from leadbridge.policy.loader import DEFAULT_PATH, PolicyError, load_policy
 
 if TYPE_CHECKING:
     from leadbridge.engine.status import PushOutlook
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 def fail(message: str) -> NoReturn:
@@ -27,11 +29,18 @@ def fail(message: str) -> NoReturn:
     raise typer.Exit(1)
 
 
-def crm_ctx(policy_path: Path | None, sync: str | None) -> CrmContext:
-    from leadbridge.engine.sync.session import crm_context
+def read_policy(path: Path | None) -> PolicyFile:
+    """The policy file, checked against the object sections of every system we know."""
+    from leadbridge.engine.systems import sections
+
+    return load_policy(path, sections())
+
+
+def crm_ctx(policy_path: Path | None, sync: str | None) -> SyncContext:
+    from leadbridge.engine.sync.session import sync_context
 
     ctx = Context()
-    return crm_context(ctx.hub, ctx.connections, load_policy(policy_path).sync(sync))
+    return sync_context(ctx.hub, ctx.connections, read_policy(policy_path).sync(sync))
 
 
 @connect_app.command("salesforce")
@@ -52,7 +61,7 @@ def connect_salesforce_cmd(
     """Store an authorised org; automatic sync waits for the setup window."""
     import json
 
-    from leadbridge.engine.sync.session import connect_salesforce
+    from leadbridge.engine.systems.salesforce import connect_salesforce
 
     try:
         body = json.loads(token_json.read_text(encoding="utf-8"))
@@ -90,11 +99,13 @@ def connect_salesforce_cmd(
 @policy_app.command("check")
 @friendly
 def policy_check(policy: PolicyOpt = None, sync: SyncOpt = None) -> None:
-    """Lint the policy against the live describe of the org."""
-    from leadbridge.policy.lint import lint
+    """Lint the policy against the live schema of the connection's objects."""
+    from leadbridge.engine.sync.lint import check
 
     ctx = crm_ctx(policy, sync)
-    report = asyncio.run(lint(ctx.policy, ctx.connector.client.describe))
+    report = asyncio.run(_closing(ctx, check(ctx)))
+    for note in report.notes:
+        console.print(f"[cyan]note:[/cyan] {note}")
     for w in report.warnings:
         console.print(f"[yellow]warning:[/yellow] {w}")
     for e in report.errors:
@@ -109,11 +120,11 @@ def policy_check(policy: PolicyOpt = None, sync: SyncOpt = None) -> None:
 @friendly
 def pull_cmd(policy: PolicyOpt = None, sync: SyncOpt = None) -> None:
     """Pull from the CRM now (refused during the setup window)."""
-    from leadbridge.engine.sync.pull import pull
+    from leadbridge.jobs.tasks import pull_task
 
     ctx = crm_ctx(policy, sync)
     ctx.progress = lambda obj, n: console.print(f"  {obj}: {n} read")
-    report = asyncio.run(pull(ctx, manual=True))
+    report = asyncio.run(_closing(ctx, pull_task(ctx, manual=True)))
     console.print(
         f"pull run {report.run_id}: "
         + ", ".join(f"{k} {v}" for k, v in sorted(report.counts.items()))
@@ -128,12 +139,15 @@ def push_cmd(
     sync: SyncOpt = None,
 ) -> None:
     """Push now; named records are a manual push (stage rules do not apply)."""
-    from leadbridge.engine.sync.push import push
+    from leadbridge.jobs.tasks import push_task
 
     ctx = crm_ctx(policy, sync)
     ids = _people(ctx, records) if records else None
     report = asyncio.run(
-        push(ctx, person_ids=ids, company_ids=[] if ids else None, manual=bool(records))
+        _closing(
+            ctx,
+            push_task(ctx, person_ids=ids, company_ids=[] if ids else None, manual=bool(records)),
+        )
     )
     console.print(
         f"push run {report.run_id}: "
@@ -156,9 +170,10 @@ def activate(policy: PolicyOpt = None, sync: SyncOpt = None) -> None:
 @friendly
 def undo(run_id: int, policy: PolicyOpt = None, sync: SyncOpt = None) -> None:
     """Restore what a run replaced (and delete what it created)."""
-    from leadbridge.engine.sync.undo import undo_run
+    from leadbridge.jobs.tasks import undo_task
 
-    report = asyncio.run(undo_run(crm_ctx(policy, sync), run_id))
+    ctx = crm_ctx(policy, sync)
+    report = asyncio.run(_closing(ctx, undo_task(ctx, run_id)))
     console.print(
         f"restored {report.restored}, deleted {report.deleted}, hub restored {report.hub_restored}"
     )
@@ -168,7 +183,15 @@ def undo(run_id: int, policy: PolicyOpt = None, sync: SyncOpt = None) -> None:
         console.print(f"  [red]failed:[/red] {item}")
 
 
-def _people(ctx: CrmContext, records: list[str]) -> list[int]:
+async def _closing(ctx: SyncContext, work: Coroutine[Any, Any, T]) -> T:
+    """Run one command's work, then close the connector's HTTP client."""
+    try:
+        return await work
+    finally:
+        await ctx.connector.aclose()
+
+
+def _people(ctx: SyncContext, records: list[str]) -> list[int]:
     from sqlalchemy import select
 
     from leadbridge.hub.tables import Person
@@ -196,12 +219,12 @@ def crm_outlooks(
     classifier, no API call); with no policy file, nothing. A broken default policy file is
     a note, not a failure of `status`; one named with --policy fails."""
     from leadbridge.engine.status import push_outlook
-    from leadbridge.engine.sync.session import crm_context
+    from leadbridge.engine.sync.session import sync_context
 
     if policy_path is None and not (connections and DEFAULT_PATH.exists()):
         return {}, None
     try:
-        syncs = load_policy(policy_path).syncs.values()
+        syncs = read_policy(policy_path).syncs.values()
     except PolicyError as exc:
         if policy_path is not None:
             raise
@@ -211,7 +234,7 @@ def crm_outlooks(
     for sync in syncs:
         if sync.connection in connections and sync.connection not in out:
             try:
-                crm = crm_context(ctx.hub, ctx.connections, sync)
+                crm = sync_context(ctx.hub, ctx.connections, sync)
             except ConnectorError as exc:  # e.g. no token stored: the counts are still right
                 return out, f"reasons not shown for {sync.connection}: {exc}"
             out[sync.connection] = push_outlook(crm)

@@ -143,9 +143,10 @@ def serve(
 
     import uvicorn
 
+    from leadbridge.cli.crm import read_policy
     from leadbridge.jobs.crm import CrmSchedule
     from leadbridge.jobs.runner import EmbeddedRunner
-    from leadbridge.policy.loader import DEFAULT_PATH, load_policy
+    from leadbridge.policy.loader import DEFAULT_PATH
     from leadbridge.web.app import create_app
 
     ctx = Context()
@@ -156,7 +157,7 @@ def serve(
             f"no {DEFAULT_PATH} here: the Salesforce sync is not scheduled (give one: --policy)"
         )
     else:
-        crm = CrmSchedule(ctx.hub, ctx.connections, load_policy(policy))
+        crm = CrmSchedule(ctx.hub, ctx.connections, read_policy(policy))
         for line in crm.describe():
             console.print(line)
     runner = EmbeddedRunner(ctx.connections, tick=tick, crm=crm)

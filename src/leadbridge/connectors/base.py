@@ -6,12 +6,31 @@ A batch write returns one WriteResult per input, in input order: one bad record 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
+from leadbridge.connectors.catalog import Catalog
 from leadbridge.connectors.errors import ConnectorError
+from leadbridge.connectors.http import CallCounter
+from leadbridge.policy.schema import ObjectSchema
+
+EventKind = Literal["deleted", "merged", "converted", "restored"]
+Op = Literal["create", "update", "upsert", "delete"]
+
+
+@dataclass(frozen=True)
+class RemoteEvent:
+    """What happened to a record beyond its values, as data the engine applies by one set of
+    rules: deleted; merged into a survivor; converted into other records (a lead into a
+    contact and an account); restored. `into` names the records it lives on as."""
+
+    kind: EventKind
+    into: tuple[tuple[str, str], ...] = ()  # (stream, remote id)
+
+    def target(self, stream: str) -> str | None:
+        return next((rid for name, rid in self.into if name == stream), None)
 
 
 @dataclass(frozen=True)
@@ -21,6 +40,7 @@ class RemoteRecord:
     fields: dict[str, Any] = field(default_factory=dict)
     modified_at: datetime | None = None
     deleted: bool = False
+    event: RemoteEvent | None = None
 
 
 @dataclass(frozen=True)
@@ -37,6 +57,14 @@ class WriteResult:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of an incremental read, and the cursor to commit with it."""
+
+    records: list[RemoteRecord]
+    cursor: Cursor
 
 
 @dataclass(frozen=True, order=True)
@@ -79,3 +107,51 @@ class JobOutcome:
     state: str
     finished: bool
     results: list[WriteResult] = field(default_factory=list)
+
+
+class Connector(Protocol):
+    """The seam the engine stands on: every read and write of a system goes through these."""
+
+    catalog: Catalog
+
+    @property
+    def calls(self) -> CallCounter:
+        """API calls spent through this connector (every attempt counts)."""
+        ...
+
+    async def write(
+        self,
+        stream: str,
+        op: Op,
+        records: Sequence[tuple[Any, dict[str, Any]]],
+        *,
+        ledger: JobLedger | None = None,
+    ) -> list[WriteResult]:
+        """(ref, values) in, one WriteResult per input out, in input order; one bad record
+        fails alone. Updates and deletes carry the remote id as "Id"."""
+        ...
+
+    def read_changed(
+        self, stream: str, fields: Sequence[str], cursor: Cursor, cap: datetime
+    ) -> AsyncIterator[Page]:
+        """Records changed after `cursor` (with an overlap) up to `cap`, in cursor order, each
+        page with the cursor to commit with it; a system without one reads everything."""
+        ...
+
+    async def read_ids(
+        self, stream: str, fields: Sequence[str], ids: Sequence[str]
+    ) -> list[RemoteRecord]:
+        """The records with these ids as they are now (missing ones are left out)."""
+        ...
+
+    async def schema(self, stream: str) -> ObjectSchema:
+        """The stream's fields (types, writability, picklists), for the lint."""
+        ...
+
+    async def job_outcome(
+        self, job: RemoteJob, records: Sequence[tuple[Any, dict[str, Any]]], *, wait: float
+    ) -> JobOutcome:
+        """A batch job a ledger recorded, looked at again (see JobLedger)."""
+        ...
+
+    async def aclose(self) -> None: ...

@@ -40,6 +40,7 @@ from leadbridge.connectors.errors import (
     error_class_name,
 )
 from leadbridge.connectors.http import RetryPolicy, Sleep
+from leadbridge.engine import lead_facts
 from leadbridge.engine.apollo_session import open_apollo
 from leadbridge.engine.plan import Action, Plan, PlanItem, build_plan
 from leadbridge.engine.users import UserSyncResult, sync_users
@@ -122,9 +123,9 @@ class ApolloPush:
     ) -> Plan:
         ws = self.hub.workspace_id
         with self.hub.session() as s:
-            leads = store.load_leads(s, ws, lead_ids)
-            links = store.load_links(s, ws, SYSTEM, self.scope, REMOTE_OBJECT, HUB_OBJECT)
-            owners = store.owner_directory(s, ws, SYSTEM, self.scope)
+            leads = lead_facts.load_leads(s, ws, lead_ids)
+            links = lead_facts.load_links(s, ws, SYSTEM, self.scope, REMOTE_OBJECT, HUB_OBJECT)
+            owners = lead_facts.owner_directory(s, ws, SYSTEM, self.scope)
         return build_plan(leads, links, self.rules, owners, self.clock(), remote_domains)
 
     # --- run ------------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from leadbridge.hub.tables import (
 )
 
 if TYPE_CHECKING:
-    from leadbridge.engine.sync.context import CrmContext
+    from leadbridge.engine.sync.context import SyncContext
 
 CRM_SYSTEM = "salesforce"  # engine.sync.context.SYSTEM, without importing the connector stack
 CRM_KINDS = ("salesforce",)
@@ -107,7 +107,7 @@ def _count(s: Session, *where: Any) -> int:
 
 
 def crm_scope(connection: Connection) -> str:
-    """The links' remote_scope of a CRM connection (as `CrmContext.scope`)."""
+    """The links' remote_scope of a CRM connection (as `SyncContext.scope`)."""
     return connection.remote_scope or f"connection-{connection.id}"
 
 
@@ -240,7 +240,7 @@ def _reason_key(reason: str) -> str:
     return reason.split(" of hub ", 1)[0] if reason.startswith("potential duplicate") else reason
 
 
-def push_outlook(ctx: CrmContext) -> PushOutlook:
+def push_outlook(ctx: SyncContext) -> PushOutlook:
     """Why each unlinked, non-failing record is not pushed (the policy's reasons), from the
     same pure classifier the push runs; reads the hub only, no API call."""
     from leadbridge.engine.sync.push import plan

@@ -6,16 +6,13 @@ The origin tag is what keeps a pulled value from being pushed straight back (no 
 
 from __future__ import annotations
 
-import functools
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from leadbridge.hub.tables import Company, OutboxItem, Person, utcnow
-from leadbridge.normalize import normalize_email
-from leadbridge.normalize.email import InvalidEmail
+from leadbridge.normalize import email_key
 
 Origin = Literal["user", "manual", "sync"]
 HubRecord = Person | Company
@@ -79,43 +76,8 @@ def edit(
     return changed
 
 
-def email_key(value: Any) -> str | None:
-    """The matching key of an address; a malformed one (old CRM data) matches as typed."""
-    if not value:
-        return None
-    return _email_key(str(value))
-
-
-@functools.lru_cache(maxsize=1 << 16)  # pure, and the syntax check costs ~0.3 ms an address
-def _email_key(value: str) -> str | None:
-    try:
-        return normalize_email(value) or value.strip().lower() or None
-    except InvalidEmail:
-        return value.strip().lower() or None
-
-
 def changed_at(record: HubRecord) -> dict[str, datetime | None]:
     return {
         k: datetime.fromisoformat(v) if isinstance(v, str) else None
         for k, v in (record.field_changed_at or {}).items()
     }
-
-
-def outbox_since(
-    s: Session, workspace_id: int, after: int, limit: int | None = None
-) -> list[OutboxItem]:
-    """The changes after a consumer's position, oldest first."""
-    query = (
-        select(OutboxItem)
-        .where(OutboxItem.workspace_id == workspace_id, OutboxItem.id > after)
-        .order_by(OutboxItem.id)
-    )
-    return list(s.scalars(query.limit(limit) if limit else query))
-
-
-def prune_outbox(s: Session, workspace_id: int, passed: int) -> None:
-    """Drop the items every consumer has passed, but the last of them: SQLite gives a new row
-    the highest id + 1, so deleting the newest would hand out ids the positions already hold."""
-    s.execute(
-        delete(OutboxItem).where(OutboxItem.workspace_id == workspace_id, OutboxItem.id < passed)
-    )

@@ -71,7 +71,11 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UtcDateTime(), dict[str, Any]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UtcDateTime(),
+        dict[str, Any]: JSON,
+        list[list[str]]: JSON,
+    }
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -187,6 +191,10 @@ class CrmRecord(Base):
     name_key: Mapped[str | None] = mapped_column(String(255))
     modified_at: Mapped[datetime | None] = mapped_column()
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # What took the record out of play, as its connector reported it (converted, merged,
+    # deleted), and the records it lives on as: [[stream, id], …].
+    event: Mapped[str | None] = mapped_column(String(20))
+    event_into: Mapped[list[list[str]] | None] = mapped_column(JSON)
     seen_run_id: Mapped[int | None] = mapped_column(Integer)
     # Read with a change the hub has not taken in yet; cleared by reconcile, so a run killed
     # between committing a page and reconciling it leaves the work for the next run.
@@ -210,9 +218,9 @@ class SyncCursor(Base):
 
 class OutboxItem(Base):
     """A hub change waiting to be pushed. The field set is kept, not the values: the push
-    reads the record when it sends, so many quick edits coalesce into one write. Each CRM
-    connection keeps its own position in the outbox (its sync state's `outbox_after`), so two
-    CRMs each get every change; items every connection has passed are pruned."""
+    reads the record when it sends, so many quick edits coalesce into one write. Each consumer
+    (a sync) keeps its own position (OutboxPosition), so two CRMs each get every change; items
+    every consumer has passed are pruned."""
 
     __tablename__ = "outbox"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -222,6 +230,18 @@ class OutboxItem(Base):
     fields: Mapped[list[str] | None] = mapped_column(JSON)
     manual: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OutboxPosition(Base):
+    """How far one consumer (a sync of a connection) has read the outbox."""
+
+    __tablename__ = "outbox_positions"
+    __table_args__ = (UniqueConstraint("workspace_id", "consumer"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"))
+    consumer: Mapped[str] = mapped_column(String(120))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class JournalEntry(Base):

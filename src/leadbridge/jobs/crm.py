@@ -5,7 +5,7 @@ Each tick, per sync:
 
 1. nothing while the connection is paused (auth failed or access denied: until it is
    reconnected), while a failure backs off, or while the setup window is open;
-2. the initial pull of Users, Accounts, Contacts and Leads when it has not finished (progress in
+2. the initial pull of every stream (users, companies, people) when it has not finished (progress in
    the log), otherwise an incremental pull once `pull.interval_minutes` have passed;
 3. once the initial pull is done, the outbox is drained: hub changes reach the CRM within a tick,
    many changes coalesced into batched writes.
@@ -27,14 +27,15 @@ from typing import Literal
 
 from leadbridge.connectors.errors import AccessDeniedError, AuthError, ConnectorError
 from leadbridge.connectors.http import RetryPolicy
-from leadbridge.engine.sync.context import CrmContext
-from leadbridge.engine.sync.pull import pull
-from leadbridge.engine.sync.push import drain_outbox, outbox_waiting, push_all
-from leadbridge.engine.sync.session import crm_context
+from leadbridge.engine.sync import outbox
+from leadbridge.engine.sync.context import SyncContext
+from leadbridge.engine.sync.session import sync_context
+from leadbridge.engine.systems import CRM_SYSTEMS
 from leadbridge.hub.connections import ConnectionInfo, Connections
 from leadbridge.hub.db import Hub
 from leadbridge.jobs.crm_lease import crm_lease
 from leadbridge.jobs.lease import LeaseHeld
+from leadbridge.jobs.tasks import drain_task, pull_task, push_all_task
 from leadbridge.policy.crm import CrmSync, PolicyFile
 from leadbridge.secrets import redact
 
@@ -60,7 +61,7 @@ class CrmRun:
 
 @dataclass
 class _SyncState:
-    ctx: CrmContext | None = None
+    ctx: SyncContext | None = None
     key: tuple[object, ...] = ()
     next_pull: datetime | None = None
     retry_at: datetime | None = None
@@ -69,7 +70,7 @@ class _SyncState:
 
 
 class CrmSchedule:
-    """Runs the CRM sync of every policy sync whose Salesforce connection exists."""
+    """Runs the CRM sync of every policy sync whose connection exists."""
 
     def __init__(
         self,
@@ -78,7 +79,7 @@ class CrmSchedule:
         policy: PolicyFile,
         *,
         retry: RetryPolicy | None = None,
-        open_context: Callable[..., CrmContext] = crm_context,
+        open_context: Callable[..., SyncContext] = sync_context,
     ) -> None:
         self.hub = hub
         self.connections = connections
@@ -99,8 +100,8 @@ class CrmSchedule:
                 )
             else:
                 lines.append(
-                    f"sync {name}: no Salesforce connection {sync.connection!r} yet "
-                    "(`leadbridge connect salesforce`); it starts once there is one"
+                    f"sync {name}: no connection {sync.connection!r} yet "
+                    f"({_connect_hint()}); it starts once there is one"
                 )
         return lines
 
@@ -121,7 +122,7 @@ class CrmSchedule:
     # --- one sync ------------------------------------------------------------------------------
 
     def _connections(self) -> dict[str, ConnectionInfo]:
-        return {c.name: c for c in self.connections.all() if c.kind == "salesforce"}
+        return {c.name: c for c in self.connections.all() if c.kind in CRM_SYSTEMS}
 
     async def _run_sync(
         self, name: str, sync: CrmSync, info: ConnectionInfo, now: datetime
@@ -145,7 +146,7 @@ class CrmSchedule:
                 return []
             initial = not ctx.initial_pull_done()
             pull_due = initial or state.next_pull is None or now >= state.next_pull
-            if not pull_due and not outbox_waiting(ctx):
+            if not pull_due and not outbox.waiting(ctx):
                 return []
             job = "initial_pull" if initial else "pull" if pull_due else "push"
             async with crm_lease(ctx):
@@ -153,7 +154,7 @@ class CrmSchedule:
                     if initial:
                         ctx.progress = _progress(name)
                         log.info("sync %s: initial pull starts", name)
-                    pulled = await pull(ctx)
+                    pulled = await pull_task(ctx)
                     ctx.progress = None
                     runs.append(_run(name, job, pulled.run_id, pulled.counts))
                     state.next_pull = now + timedelta(minutes=sync.pull.interval_minutes)
@@ -161,12 +162,12 @@ class CrmSchedule:
                     # The backstop: every hub record under the rules (those that never changed
                     # since connecting, and what a crashed run left); no calls when in sync.
                     job = "push"
-                    full = await push_all(ctx)
+                    full = await push_all_task(ctx)
                     runs.append(_run(name, job, full.run_id, full.counts))
                     log.info("sync %s: full push run %d: %s", name, full.run_id, full.counts)
                 if ctx.initial_pull_done():
                     job = "push"
-                    pushed = await drain_outbox(ctx)
+                    pushed = await drain_task(ctx)
                     if pushed is not None:
                         runs.append(_run(name, job, pushed.run_id, pushed.counts))
                         log.info("sync %s: push run %d: %s", name, pushed.run_id, pushed.counts)
@@ -182,7 +183,7 @@ class CrmSchedule:
         state.failures, state.retry_at, state.said = 0, None, None
         return runs
 
-    async def _context(self, state: _SyncState, sync: CrmSync, info: ConnectionInfo) -> CrmContext:
+    async def _context(self, state: _SyncState, sync: CrmSync, info: ConnectionInfo) -> SyncContext:
         """The sync's context, kept across ticks (one HTTP client per connection, its describe
         cache); opened again when the credentials were replaced (a reconnect, or a refresh)
         or the connection activated, so it never goes on with tokens that are gone."""
@@ -204,9 +205,9 @@ class CrmSchedule:
         ctx, state.ctx, state.key = state.ctx, None, ()
         if ctx is not None:
             try:
-                await ctx.connector.client.aclose()
+                await ctx.connector.aclose()
             except Exception as exc:  # closing a broken client must not break the tick
-                log.debug("closing a Salesforce client failed: %s", type(exc).__name__)
+                log.debug("closing a connector failed: %s", type(exc).__name__)
 
     def _failed(
         self, state: _SyncState, name: str, info: ConnectionInfo, exc: Exception, now: datetime
@@ -215,9 +216,10 @@ class CrmSchedule:
         if isinstance(exc, AuthError | AccessDeniedError):
             health = "auth_failed" if isinstance(exc, AuthError) else "access_denied"
             what = "refused the credentials" if health == "auth_failed" else "denied access"
+            label = CRM_SYSTEMS[info.kind].catalog.label if info.kind in CRM_SYSTEMS else info.kind
             detail = (
-                f"Salesforce {what} ({message}); automatic sync is paused until you reconnect "
-                "with `leadbridge connect salesforce`"
+                f"{label} {what} ({message}); automatic sync is paused until you reconnect "
+                f"with `leadbridge connect {info.kind}`"
             )
             self.connections.set_health(info.id, health, detail)
             log.error("sync %s: %s", name, detail)
@@ -251,3 +253,7 @@ def _progress(name: str) -> Callable[[str, int], None]:
         log.info("sync %s: initial pull: %s %d read", name, sobject, totals[sobject])
 
     return report
+
+
+def _connect_hint() -> str:
+    return " or ".join(f"`leadbridge connect {kind}`" for kind in CRM_SYSTEMS)

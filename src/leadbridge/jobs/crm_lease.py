@@ -18,35 +18,35 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 from leadbridge.jobs.lease import held
 
 if TYPE_CHECKING:
-    from leadbridge.engine.sync.context import CrmContext
+    from leadbridge.engine.sync.context import SyncContext
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def crm_lease_name(ctx: CrmContext) -> str:
+def crm_lease_name(ctx: SyncContext) -> str:
     return f"crm-sync:{ctx.connection.id}"
 
 
 @contextlib.asynccontextmanager
-async def crm_lease(ctx: CrmContext) -> AsyncIterator[None]:
+async def crm_lease(ctx: SyncContext) -> AsyncIterator[None]:
     """Hold the connection's CRM lease (or go on under the one this task already holds)."""
     async with held(
         ctx.hub,
         crm_lease_name(ctx),
-        busy=f"a Salesforce sync of connection {ctx.connection.name!r} is already running",
+        busy=f"a {ctx.label} sync of connection {ctx.connection.name!r} is already running",
         connection_id=ctx.connection.id,
     ):
         yield
 
 
 def leased(
-    func: Callable[Concatenate[CrmContext, P], Coroutine[Any, Any, R]],
-) -> Callable[Concatenate[CrmContext, P], Coroutine[Any, Any, R]]:
+    func: Callable[Concatenate[SyncContext, P], Coroutine[Any, Any, R]],
+) -> Callable[Concatenate[SyncContext, P], Coroutine[Any, Any, R]]:
     """Run an engine entry point under the connection's CRM lease."""
 
     @functools.wraps(func)
-    async def wrapper(ctx: CrmContext, /, *args: P.args, **kwargs: P.kwargs) -> R:
+    async def wrapper(ctx: SyncContext, /, *args: P.args, **kwargs: P.kwargs) -> R:
         async with crm_lease(ctx):
             return await func(ctx, *args, **kwargs)
 

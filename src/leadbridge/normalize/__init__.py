@@ -2,6 +2,6 @@
 
 from leadbridge.normalize.company import company_name_key
 from leadbridge.normalize.domain import normalize_domain, website_for
-from leadbridge.normalize.email import normalize_email
+from leadbridge.normalize.email import email_key, normalize_email
 
-__all__ = ["company_name_key", "normalize_domain", "normalize_email", "website_for"]
+__all__ = ["company_name_key", "email_key", "normalize_domain", "normalize_email", "website_for"]

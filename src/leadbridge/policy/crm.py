@@ -1,117 +1,35 @@
 """The CRM sync policy: which side owns each field, how it is written, what is pushed and when.
 
-Defaults follow the written ownership policy of the CRM sync tutorial: the CRM owns lead
-status, the sales owner and deal data; the hub owns enrichment (email, phones, title, company
-name, size, industry); first and last name are shared and the latest change wins.
+A sync names its connection; the system behind it supplies the defaults (its preset: the
+field maps of the CRM sync tutorial's ownership policy — the CRM owns lead status and the sales
+owner, the hub owns enrichment, names are shared and the latest change wins). The policy file
+overrides per object section (`lead:`, `contact:`, `account:`, `company:` …, as the system names
+its objects) and per setting.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+import difflib
+from collections.abc import Mapping
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-Direction = Literal["hub_to_crm", "crm_to_hub", "both"]
-Rule = Literal["overwrite", "auto_fill", "latest"]
-PersonObject = Literal["Lead", "Contact"]
+from leadbridge.policy.fields import (
+    COMPANY_FIELDS,
+    PERSON_FIELDS,
+    FieldMap,
+    ObjectMap,
+    Strict,
+)
+
 NO_STAGE = "No stage"
 
-# Hub fields a map may name (plus custom.<name> for the policy's custom fields).
-PERSON_FIELDS = (
-    "first_name",
-    "last_name",
-    "email",
-    "title",
-    "phone",
-    "mobile_phone",
-    "company_name",
-    "lead_status",
-    "owner",
-    "stage",
-    "source",
-)
-COMPANY_FIELDS = ("name", "domain", "industry", "employee_count", "account_stage", "owner")
-# Hub fields that are derived, never written from the CRM.
-READ_ONLY_HUB = {"company_name"}
+__all__ = ["COMPANY_FIELDS", "PERSON_FIELDS", "FieldMap", "ObjectMap"]
 
 
 class UnknownSync(LookupError):
     """A sync name the policy does not have."""
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class FieldMap(Strict):
-    hub: str
-    crm: str
-    direction: Direction
-    rule: Rule | None = None
-
-    @model_validator(mode="after")
-    def _rule_fits_direction(self) -> FieldMap:
-        if self.rule is None:
-            self.rule = "latest" if self.direction == "both" else "overwrite"
-        if self.direction == "both" and self.rule != "latest":
-            raise ValueError("a field synced both ways takes the latest change (rule: latest)")
-        if self.direction != "both" and self.rule == "latest":
-            raise ValueError("rule 'latest' is for fields synced both ways")
-        if self.direction == "crm_to_hub" and self.rule == "auto_fill":
-            raise ValueError("auto_fill writes the hub's value into the CRM: use hub_to_crm")
-        return self
-
-    @property
-    def writes_crm(self) -> bool:
-        return self.direction in ("hub_to_crm", "both")
-
-    @property
-    def writes_hub(self) -> bool:
-        return self.direction in ("crm_to_hub", "both") and self.hub not in READ_ONLY_HUB
-
-
-def _f(hub: str, crm: str, direction: Direction, rule: Rule | None = None) -> FieldMap:
-    return FieldMap(hub=hub, crm=crm, direction=direction, rule=rule)
-
-
-def _people_fields(kind: PersonObject) -> list[FieldMap]:
-    fields = [
-        _f("first_name", "FirstName", "both"),
-        _f("last_name", "LastName", "both"),
-        _f("email", "Email", "hub_to_crm"),
-        _f("title", "Title", "hub_to_crm"),
-        _f("phone", "Phone", "hub_to_crm"),
-        _f("mobile_phone", "MobilePhone", "hub_to_crm"),
-        _f("owner", "OwnerId", "crm_to_hub"),
-    ]
-    if kind == "Lead":
-        fields += [
-            _f("company_name", "Company", "hub_to_crm"),
-            _f("lead_status", "Status", "crm_to_hub"),
-        ]
-    return fields
-
-
-def _account_fields() -> list[FieldMap]:
-    return [
-        _f("name", "Name", "hub_to_crm"),
-        _f("domain", "Website", "hub_to_crm", "auto_fill"),
-        _f("industry", "Industry", "hub_to_crm"),
-        _f("employee_count", "NumberOfEmployees", "hub_to_crm"),
-        _f("owner", "OwnerId", "crm_to_hub"),
-    ]
-
-
-class ObjectMap(Strict):
-    fields: list[FieldMap]
-
-    def by_crm(self) -> dict[str, FieldMap]:
-        return {f.crm: f for f in self.fields}
-
-    @property
-    def writes_owner(self) -> bool:
-        """The hub's owner goes to the CRM (the team assigns in the hub)."""
-        return any(f.hub == "owner" and f.writes_crm for f in self.fields)
 
 
 class StagePush(Strict):
@@ -133,20 +51,36 @@ class SourceSetting(Strict):
 
 class PushPolicy(Strict):
     enabled: bool = True
-    create_people_as: PersonObject = "Lead"
+    # The person object new people are created as (a section: lead, contact); None: the
+    # system's default.
+    create_people_as: str | None = None
     push_accounts: bool = True
     contacts: StagePush = Field(default_factory=StagePush)
     accounts: StagePush = Field(default_factory=StagePush)
-    people_source: SourceSetting = Field(
-        default_factory=lambda: SourceSetting(field="LeadSource", value="leadbridge")
-    )
-    account_source: SourceSetting | None = Field(
-        default_factory=lambda: SourceSetting(field="AccountSource", value="leadbridge")
-    )
+    # Set on create, when given (a value outside the CRM's picklist would fail every create,
+    # so there is no default: `policy check` says which values the org accepts).
+    people_source: SourceSetting | None = None
+    account_source: SourceSetting | None = None
     push_unverified_emails: bool = False
     # A write of more records than this goes through the CRM's bulk API (one job, a handful of
     # calls) instead of batches of 200; below it the batches cost fewer calls.
     bulk_threshold: int = Field(2000, ge=1)
+
+    @field_validator("create_people_as")
+    @classmethod
+    def _section(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if not value:
+            return None
+        section = value.strip().lower()
+        known: Mapping[str, str] | None = (info.context or {}).get("sections")
+        people = sorted(k for k, kind in (known or {}).items() if kind == "person")
+        if known is not None and section not in people:
+            close = difflib.get_close_matches(section, people, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ValueError(
+                f"{value!r} is not a person object ({hint}one of: {', '.join(people)})"
+            )
+        return section
 
 
 class PullPolicy(Strict):
@@ -176,29 +110,33 @@ class CrmSync(Strict):
     push: PushPolicy = Field(default_factory=PushPolicy)
     stages: Stages = Field(default_factory=Stages)
     custom_fields: list[CustomField] = Field(default_factory=list)
-    lead: ObjectMap = Field(default_factory=lambda: ObjectMap(fields=_people_fields("Lead")))
-    contact: ObjectMap = Field(default_factory=lambda: ObjectMap(fields=_people_fields("Contact")))
-    account: ObjectMap = Field(default_factory=lambda: ObjectMap(fields=_account_fields()))
+    # Object sections by name (`contact:` …): the field maps that replace the preset's.
+    objects: dict[str, ObjectMap] = Field(default_factory=dict)
     batch_size: int = Field(200, ge=1, le=200)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _sections(cls, data: Any, info: ValidationInfo) -> Any:
+        """`contact: {fields: […]}` at the sync's level is an object section. With the known
+        sections in the validation context (`{"sections": {name: kind}}`), only those are taken:
+        a misspelt one stays behind and is refused where it stands, with its line."""
+        if not isinstance(data, dict):
+            return data
+        known: Mapping[str, str] | None = (info.context or {}).get("sections")
+        data = dict(data)
+        objects = dict(data.pop("objects", None) or {})
+        for key in [k for k in data if k not in cls.model_fields]:
+            value = data[key]
+            section = str(key).lower()
+            if (known is not None and section in known) or (
+                known is None and isinstance(value, dict) and "fields" in value
+            ):
+                objects[section] = data.pop(key)
+        data["objects"] = objects
+        return data
+
     @model_validator(mode="after")
-    def _names_are_known(self) -> CrmSync:
-        custom = {
-            "person": {f"custom.{c.name}" for c in self.custom_fields if c.object == "person"},
-            "company": {f"custom.{c.name}" for c in self.custom_fields if c.object == "company"},
-        }
-        for label, mapping, known in (
-            ("lead", self.lead, set(PERSON_FIELDS) | custom["person"]),
-            ("contact", self.contact, set(PERSON_FIELDS) | custom["person"]),
-            ("account", self.account, set(COMPANY_FIELDS) | custom["company"]),
-        ):
-            for f in mapping.fields:
-                if f.hub not in known:
-                    raise ValueError(
-                        f"{label}: unknown hub field {f.hub!r} (known: {', '.join(sorted(known))})"
-                    )
-                if f.hub in READ_ONLY_HUB and f.direction != "hub_to_crm":
-                    raise ValueError(f"{label}: {f.hub} is derived in the hub: use hub_to_crm")
+    def _stages_are_known(self) -> CrmSync:
         for label, push, stages in (
             ("contacts", self.push.contacts, self.stages.contact),
             ("accounts", self.push.accounts, self.stages.account),
@@ -211,8 +149,30 @@ class CrmSync(Strict):
                 )
         return self
 
-    def people_map(self, kind: str) -> ObjectMap:
-        return self.lead if kind == "Lead" else self.contact
+    def map_problems(self, kinds: Mapping[str, str]) -> list[str]:
+        """What the object sections name that their objects cannot take: a hub field of the
+        other kind, or a custom field the policy does not declare. `kinds`: section -> kind."""
+        custom = {
+            kind: {f"custom.{c.name}" for c in self.custom_fields if c.object == kind}
+            for kind in ("person", "company")
+        }
+        problems = []
+        for section, mapping in self.objects.items():
+            kind = kinds.get(section)
+            if kind not in ("person", "company"):
+                continue
+            known = set(PERSON_FIELDS if kind == "person" else COMPANY_FIELDS) | custom[kind]
+            for f in mapping.fields:
+                if f.hub in known:
+                    continue
+                if f.hub.startswith("custom."):
+                    problems.append(f"{section}: {f.hub} is not declared in custom_fields")
+                else:
+                    problems.append(
+                        f"{section}: {f.hub!r} is not a {kind} field "
+                        f"(known: {', '.join(sorted(known))})"
+                    )
+        return problems
 
 
 class PolicyFile(Strict):

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import difflib
 import typing
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from leadbridge.policy.crm import PolicyFile
+from leadbridge.policy.crm import CrmSync, PolicyFile
 
 DEFAULT_PATH = Path("leadbridge.yaml")
 
@@ -43,10 +44,13 @@ def _node_at(root: yaml.Node | None, loc: tuple[Any, ...]) -> yaml.Node | None:
     return node
 
 
-def _suggestion(model: type[BaseModel] | None, name: str) -> str:
+def _suggestion(model: type[BaseModel] | None, name: str, extra: Iterable[str] = ()) -> str:
     if model is None:
         return ""
-    close = difflib.get_close_matches(name, list(model.model_fields), n=1)
+    names = [n for n in model.model_fields if n != "objects"]
+    if model is CrmSync:
+        names += list(extra)
+    close = difflib.get_close_matches(name, names, n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
@@ -76,7 +80,11 @@ def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
     return model
 
 
-def parse_policy(text: str, path: str = "leadbridge.yaml") -> PolicyFile:
+def parse_policy(
+    text: str, path: str = "leadbridge.yaml", sections: Mapping[str, str] | None = None
+) -> PolicyFile:
+    """`sections`: the object sections the known systems have (name -> kind); with them, a
+    misspelt section is refused at its line with a "did you mean"."""
     try:
         root = yaml.compose(text)
         data = yaml.safe_load(text)
@@ -91,7 +99,8 @@ def parse_policy(text: str, path: str = "leadbridge.yaml") -> PolicyFile:
     if not isinstance(data, dict):
         raise PolicyError(path, ["line 1: the policy must be a mapping (version:, syncs:)"])
     try:
-        return PolicyFile.model_validate(data)
+        context = {"sections": dict(sections)} if sections is not None else None
+        return PolicyFile.model_validate(data, context=context)
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
@@ -101,12 +110,13 @@ def parse_policy(text: str, path: str = "leadbridge.yaml") -> PolicyFile:
             dotted = ".".join(str(p) for p in loc) or "(top)"
             message = error["msg"].removeprefix("Value error, ")
             if error["type"] == "extra_forbidden":
-                message = f"unknown setting{_suggestion(_model_at(loc), str(loc[-1]))}"
+                hint = _suggestion(_model_at(loc), str(loc[-1]), sections or ())
+                message = f"unknown setting{hint}"
             problems.append(f"{line}{dotted}: {message}")
         raise PolicyError(path, problems) from None
 
 
-def load_policy(path: Path | None = None) -> PolicyFile:
+def load_policy(path: Path | None = None, sections: Mapping[str, str] | None = None) -> PolicyFile:
     """The policy at `path` (default ./leadbridge.yaml); the defaults when there is none."""
     target = path or DEFAULT_PATH
     if not target.exists():
@@ -117,4 +127,4 @@ def load_policy(path: Path | None = None) -> PolicyFile:
         text = target.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise PolicyError(str(target), [f"cannot read it ({exc})"]) from None
-    return parse_policy(text, str(target))
+    return parse_policy(text, str(target), sections)

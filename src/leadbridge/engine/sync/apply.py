@@ -1,49 +1,46 @@
-"""Applying planned CRM writes: batched through the connector, one result per record, and each
+"""Applying planned writes: batched through the connector, one result per record, and each
 success journaled with the values it replaced (for `undo`), snapshotted on its link (for echo
 suppression) and copied into the mirror (for dedup before the next pull).
 
-Creates write an intent link before the call: a run killed between Salesforce's answer and
-our commit leaves the intent, and the next run's match by e-mail/domain adopts the record
-instead of creating it again.
+Creates write an intent link before the call (what is sent, kept with it): a run killed between
+the remote's answer and our commit leaves the intent, and the next run adopts the record instead
+of creating it again — matched by its keys and values where the system creates plainly, handed
+back by the system where it dedupes or upserts. A batch job is recorded with its intents before
+it can write (ledger.py).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from leadbridge.connectors.base import RemoteRecord, WriteResult
-from leadbridge.connectors.errors import ConnectorError, PermanentError
-from leadbridge.engine.sync.context import SYSTEM, CrmContext
+from leadbridge.connectors.errors import ConnectorError
+from leadbridge.engine.sync.context import SyncContext
+from leadbridge.engine.sync.failures import Failed, RetryRules, payload_hash, record_failure
 from leadbridge.engine.sync.ledger import IntentLedger
 from leadbridge.hub.edits import HubRecord, edit, get_field, hub_object
-from leadbridge.hub.store import log_error, resolve_errors
+from leadbridge.hub.store import resolve_errors
 from leadbridge.hub.tables import JournalEntry, RecordLink, utcnow
 
 JOB = "crm_sync"
-
-
-def payload_hash(values: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()
 
 
 @dataclass
 class Write:
     hub_object: str
     hub_id: int
-    sobject: str
+    stream: str
     values: dict[str, Any]
     remote_id: str | None = None  # None: a create
     before: dict[str, Any] = field(default_factory=dict)
     adopt: bool = False  # the link is new: the record was found, not created
-    snapshot: dict[str, Any] = field(default_factory=dict)  # comparable CRM values, if known
+    snapshot: dict[str, Any] = field(default_factory=dict)  # comparable remote values, if known
 
 
 @dataclass
@@ -51,6 +48,7 @@ class Outcome:
     done: dict[tuple[str, int], str] = field(default_factory=dict)  # (object, id) -> remote id
     failed: int = 0
     created: int = 0
+    adopted: int = 0
     updated: int = 0
 
 
@@ -58,95 +56,82 @@ class _Links:
     """The links of one batch of writes, loaded in one query per hub object; a write with
     none gets a pending one (the create intent)."""
 
-    def __init__(self, s: Session, ctx: CrmContext, sobject: str, writes: Sequence[Write]):
-        self.s, self.ctx, self.sobject = s, ctx, sobject
+    def __init__(self, s: Session, ctx: SyncContext, stream: str, writes: Sequence[Write]):
+        self.s, self.ctx, self.stream = s, ctx, stream
         self.found: dict[tuple[str, int], RecordLink] = {}
         for kind in {w.hub_object for w in writes}:
             ids = [w.hub_id for w in writes if w.hub_object == kind]
-            for hub_id, links in ctx.links(s, kind, ids).items():
-                if sobject in links:
-                    self.found[(kind, hub_id)] = links[sobject]
+            for hub_id, links in ctx.links.of_hub(s, kind, ids).items():
+                if stream in links:
+                    self.found[(kind, hub_id)] = links[stream]
 
     def __call__(self, w: Write) -> RecordLink:
         key = (w.hub_object, w.hub_id)
         if key not in self.found:
-            self.found[key] = self.ctx.add_link(
-                self.s, w.hub_object, w.hub_id, w.sobject, status="pending"
+            self.found[key] = self.ctx.links.add(
+                self.s, w.hub_object, w.hub_id, w.stream, status="pending"
             )
         return self.found[key]
 
 
 def failure(
-    s: Session, ctx: CrmContext, run_id: int, w: Write, link: RecordLink, exc: ConnectorError
+    s: Session,
+    ctx: SyncContext,
+    run_id: int,
+    w: Write,
+    link: RecordLink,
+    exc: ConnectorError,
+    rules: RetryRules | None = None,
+    job: str = JOB,
 ) -> None:
-    permanent = isinstance(exc, PermanentError)
-    link.remote_job_id = None
-    link.status = "error"
-    link.error_class = "permanent" if permanent else "transient"
-    link.last_error = str(exc)
-    link.attempts = (link.attempts or 0) + 1
-    link.last_run_id = run_id
-    if permanent:
-        link.failed_hash = payload_hash(w.values)
-        log_error(
-            s,
-            workspace_id=ctx.workspace_id,
-            job=JOB,
-            error_class="permanent",
-            message=f"{w.sobject}: {exc.message}",
-            run_id=run_id,
-            connection_id=ctx.connection.id,
-            hub_object=w.hub_object,
-            hub_id=w.hub_id,
-            remote_id=w.remote_id,
-            field=getattr(exc, "field", None),
-            hint=getattr(exc, "hint", None),
-        )
-    else:
-        link.next_attempt_at = utcnow() + timedelta(minutes=min(60, 2 ** (link.attempts or 1)))
+    where = Failed(job, ctx.workspace_id, ctx.connection.id, w.stream)
+    record_failure(s, where, run_id, link, w.values, exc, rules or RetryRules(backoff=False))
 
 
-async def write(ctx: CrmContext, run_id: int, sobject: str, writes: Sequence[Write]) -> Outcome:
-    """Creates and updates of one object; adopted links with nothing to change cost no call."""
+async def write(
+    ctx: SyncContext,
+    run_id: int,
+    stream: str,
+    writes: Sequence[Write],
+    *,
+    rules: RetryRules | None = None,
+    job: str = JOB,
+) -> Outcome:
+    """Creates and updates of one stream; adopted links with nothing to change cost no call."""
     out = Outcome()
     creates = [w for w in writes if w.remote_id is None]
     updates = [w for w in writes if w.remote_id is not None and w.values]
     adopt_only = [w for w in writes if w.remote_id is not None and not w.values]
+    earlier: set[tuple[str, int]] = set()  # intents an earlier run left: a dedupe hit is ours
     if creates:  # the intent rows, committed before the call
         with ctx.hub.session() as s:
-            intents = _Links(s, ctx, sobject, creates)
+            intents = _Links(s, ctx, stream, creates)
             for w in creates:
                 link = intents(w)
                 if link.remote_id is None:
+                    unconfirmed = link.status == "pending" or (
+                        link.status == "error" and link.error_class != "permanent"
+                    )
+                    if unconfirmed and link.last_run_id not in (None, run_id):
+                        earlier.add((w.hub_object, w.hub_id))
                     # What is sent, kept with the intent: a record created without a match key
                     # (a person whose unverified e-mail is not pushed) is still recognised.
                     link.status, link.pushed = "pending", dict(w.values)
+                    link.last_run_id = run_id
     results: list[tuple[Write, WriteResult]] = []
     ledger = IntentLedger(ctx, run_id, [(w.hub_object, w.hub_id) for w in creates])
     if creates:
-        results += zip(
-            creates,
-            await ctx.connector.write(
-                sobject, "create", [(i, w.values) for i, w in enumerate(creates)], ledger=ledger
-            ),
-            strict=True,
-        )
+        records = [(i, w.values) for i, w in enumerate(creates)]
+        answers = await ctx.connector.write(stream, "create", records, ledger=ledger)
+        results += zip(creates, answers, strict=True)
     if updates:
-        results += zip(
-            updates,
-            await ctx.connector.write(
-                sobject,
-                "update",
-                [(i, {"Id": w.remote_id, **w.values}) for i, w in enumerate(updates)],
-            ),
-            strict=True,
-        )
+        records = [(i, {"Id": w.remote_id, **w.values}) for i, w in enumerate(updates)]
+        results += zip(updates, await ctx.connector.write(stream, "update", records), strict=True)
     now = utcnow()
     with ctx.hub.session() as s:
-        link_of = _Links(s, ctx, sobject, writes)
+        link_of = _Links(s, ctx, stream, writes)
         for w in adopt_only:
-            link = link_of(w)
-            linked(run_id, w, link, str(w.remote_id), "adopted")
+            linked(run_id, w, link_of(w), str(w.remote_id), "adopted")
             out.done[(w.hub_object, w.hub_id)] = str(w.remote_id)
         mirror: list[RemoteRecord] = []
         journal: list[dict[str, Any]] = []  # write-only rows: one executemany, not ORM objects
@@ -154,47 +139,60 @@ async def write(ctx: CrmContext, run_id: int, sobject: str, writes: Sequence[Wri
             link = link_of(w)
             if not result.ok:
                 assert result.error is not None
-                failure(s, ctx, run_id, w, link, result.error)
+                failure(s, ctx, run_id, w, link, result.error, rules, job)
                 out.failed += 1
                 continue
             remote_id = str(result.remote_id)
-            created = w.remote_id is None
-            linked(
-                run_id,
-                w,
-                link,
-                remote_id,
-                "created" if created else ("adopted" if w.adopt else "updated"),
-            )
-            journal.append(journal_row(ctx, run_id, w, remote_id, now))
-            mirror.append(RemoteRecord(sobject, remote_id, dict(w.values), modified_at=None))
+            status = _status(ctx, w, result, (w.hub_object, w.hub_id) in earlier)
+            if status == "adopted" and w.remote_id is None:
+                # Found by the system's dedupe: not ours to delete on undo; what it held before
+                # our values is the before-image.
+                w.before = dict(result.record or {})
+                w.remote_id = remote_id
+            linked(run_id, w, link, remote_id, status)
+            journal.append(journal_row(ctx, run_id, w, remote_id, now, created=status == "created"))
+            mirror.append(RemoteRecord(stream, remote_id, dict(w.values), modified_at=None))
             out.done[(w.hub_object, w.hub_id)] = remote_id
-            if created:
-                out.created += 1
-            else:
-                out.updated += 1
+            setattr(out, status, getattr(out, status) + 1)
         if journal:
             s.execute(insert(JournalEntry), journal)
         ledger.finished(s)
         ctx.store_mirror(s, mirror, run_id, read=False)
         for kind in {hub_object for hub_object, _ in out.done}:
             ids = [hub_id for hub_object, hub_id in out.done if hub_object == kind]
-            resolve_errors(s, ctx.workspace_id, JOB, kind, ids)
+            resolve_errors(s, ctx.workspace_id, job, kind, ids)
     return out
 
 
+def _status(ctx: SyncContext, w: Write, result: WriteResult, earlier: bool) -> str:
+    """created / adopted / updated. A create the system deduped or upserted onto an existing
+    record adopted it, unless that record is ours: made by an earlier run's lost answer (its
+    intent) or by a resend of this very call (the connector says so: `created`)."""
+    if w.remote_id is not None:
+        return "adopted" if w.adopt else "updated"
+    if ctx.catalog.creates == "intent" or result.created or earlier:
+        return "created"
+    return "adopted"
+
+
 def journal_row(
-    ctx: CrmContext, run_id: int, w: Write, remote_id: str, now: datetime
+    ctx: SyncContext,
+    run_id: int,
+    w: Write,
+    remote_id: str,
+    now: datetime,
+    *,
+    created: bool | None = None,
 ) -> dict[str, Any]:
     """A remote write with the values it replaced (none for a create), for `undo`."""
-    created = w.remote_id is None
+    created = w.remote_id is None if created is None else created
     return {
         "workspace_id": ctx.workspace_id,
         "run_id": run_id,
         "target": "remote",
-        "remote_system": SYSTEM,
+        "remote_system": ctx.system,
         "remote_scope": ctx.scope,
-        "object": w.sobject,
+        "object": w.stream,
         "record_id": remote_id,
         "op": "create" if created else "update",
         "before": None if created else {k: w.before.get(k) for k in w.values},
@@ -203,13 +201,7 @@ def journal_row(
     }
 
 
-def linked(
-    run_id: int,
-    w: Write,
-    link: RecordLink,
-    remote_id: str,
-    status: str,
-) -> None:
+def linked(run_id: int, w: Write, link: RecordLink, remote_id: str, status: str) -> None:
     link.remote_id = remote_id
     if link.status != "created":  # a record we created stays "created" through its updates
         link.status = status
@@ -247,3 +239,6 @@ def write_hub(
 
 def _plain(value: Any) -> Any:
     return value if isinstance(value, str | int | float | bool | type(None)) else str(value)
+
+
+__all__ = ["JOB", "Outcome", "Write", "failure", "linked", "payload_hash", "write", "write_hub"]

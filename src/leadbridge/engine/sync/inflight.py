@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from leadbridge.connectors.base import RemoteJob, RemoteRecord, WriteResult
 from leadbridge.connectors.errors import NotProcessedError
 from leadbridge.engine.sync.apply import Write, failure, journal_row, linked
-from leadbridge.engine.sync.context import CrmContext
+from leadbridge.engine.sync.context import SyncContext
 from leadbridge.engine.sync.ledger import close_jobs, job_filter
 from leadbridge.hub.store import by_ids, log_error
 from leadbridge.hub.tables import JournalEntry, RecordLink, utcnow
@@ -29,7 +29,7 @@ log = logging.getLogger("leadbridge.engine")
 JOB_WAIT = 600.0  # seconds a run waits for an earlier run's job before going on without it
 
 
-async def settle_jobs(ctx: CrmContext, *, wait: float = JOB_WAIT) -> Counter[str]:
+async def settle_jobs(ctx: SyncContext, *, wait: float = JOB_WAIT) -> Counter[str]:
     counts: Counter[str] = Counter()
     with ctx.hub.session() as s:
         jobs = list(
@@ -76,12 +76,12 @@ async def settle_jobs(ctx: CrmContext, *, wait: float = JOB_WAIT) -> Counter[str
 
 
 def _record(
-    s: Session, ctx: CrmContext, job: RemoteJobRow, results: list[WriteResult]
+    s: Session, ctx: SyncContext, job: RemoteJobRow, results: list[WriteResult]
 ) -> Counter[str]:
     run_id = job.run_id or 0
     now = utcnow()
     links = by_ids(s, RecordLink, [int(r.ref) for r in results])
-    done = ctx.links_by_remote(s, job.object, [str(r.remote_id) for r in results if r.ok])
+    done = ctx.links.of_remote(s, job.object, [str(r.remote_id) for r in results if r.ok])
     summary: Counter[str] = Counter()
     journal = []
     mirror: list[RemoteRecord] = []
@@ -115,7 +115,7 @@ def _record(
 
 
 def _orphan(
-    s: Session, ctx: CrmContext, job: RemoteJobRow, intent: RecordLink, rid: str, other: RecordLink
+    s: Session, ctx: SyncContext, job: RemoteJobRow, intent: RecordLink, rid: str, other: RecordLink
 ) -> None:
     """The job created a record that someone linked elsewhere meanwhile: say so, never guess."""
     intent.remote_job_id = None

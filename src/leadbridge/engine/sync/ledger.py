@@ -10,17 +10,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from leadbridge.connectors.base import RemoteJob
-from leadbridge.engine.sync.context import SYSTEM, CrmContext
-from leadbridge.hub.tables import RecordLink, utcnow
+from leadbridge.engine.sync.context import SyncContext
 from leadbridge.hub.tables import RemoteJob as RemoteJobRow
+from leadbridge.hub.tables import utcnow
 
 
 class IntentLedger:
-    def __init__(self, ctx: CrmContext, run_id: int, keys: Sequence[tuple[str, int]]) -> None:
+    def __init__(self, ctx: SyncContext, run_id: int, keys: Sequence[tuple[str, int]]) -> None:
         self.ctx = ctx
         self.run_id = run_id
         self.keys = list(keys)  # a ref (input index) -> (hub object, hub id)
@@ -33,7 +33,7 @@ class IntentLedger:
             s.add(
                 RemoteJobRow(
                     workspace_id=ctx.workspace_id,
-                    remote_system=SYSTEM,
+                    remote_system=ctx.system,
                     remote_scope=ctx.scope,
                     remote_job_id=job.id,
                     run_id=self.run_id,
@@ -48,7 +48,7 @@ class IntentLedger:
                 hub_object, hub_id = self.keys[int(ref)]
                 wanted.setdefault(hub_object, []).append(hub_id)
             for hub_object, ids in wanted.items():
-                for links in ctx.links(s, hub_object, ids).values():
+                for links in ctx.links.of_hub(s, hub_object, ids).values():
                     link = links.get(job.object)
                     if link is not None and link.remote_id is None:
                         link.remote_job_id = job.id
@@ -60,7 +60,7 @@ class IntentLedger:
             close_jobs(s, self.ctx, self.opened_jobs, "results read by the run that made it")
 
 
-def close_jobs(s: Session, ctx: CrmContext, job_ids: Sequence[str], outcome: str) -> None:
+def close_jobs(s: Session, ctx: SyncContext, job_ids: Sequence[str], outcome: str) -> None:
     s.execute(
         update(RemoteJobRow)
         .where(*job_filter(ctx), RemoteJobRow.remote_job_id.in_(list(job_ids)))
@@ -68,22 +68,9 @@ def close_jobs(s: Session, ctx: CrmContext, job_ids: Sequence[str], outcome: str
     )
 
 
-def job_filter(ctx: CrmContext) -> tuple[Any, ...]:
+def job_filter(ctx: SyncContext) -> tuple[Any, ...]:
     return (
         RemoteJobRow.workspace_id == ctx.workspace_id,
-        RemoteJobRow.remote_system == SYSTEM,
+        RemoteJobRow.remote_system == ctx.system,
         RemoteJobRow.remote_scope == ctx.scope,
     )
-
-
-def waiting_intents(s: Session, ctx: CrmContext) -> dict[tuple[str, int], str]:
-    """(hub object, hub id) -> the open job that may still create its record."""
-    rows = s.execute(
-        select(RecordLink.hub_object, RecordLink.hub_id, RecordLink.remote_job_id).where(
-            RecordLink.workspace_id == ctx.workspace_id,
-            RecordLink.remote_system == SYSTEM,
-            RecordLink.remote_scope == ctx.scope,
-            RecordLink.remote_job_id.is_not(None),
-        )
-    )
-    return {(obj, hub_id): str(job) for obj, hub_id, job in rows}

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 
 from leadbridge.engine.sync.apply import payload_hash
-from leadbridge.engine.sync.context import CrmContext
+from leadbridge.engine.sync.context import SyncContext
 from leadbridge.engine.sync.resolve import same
 from leadbridge.hub.edits import edit
 from leadbridge.hub.store import by_ids, chunks
@@ -30,7 +30,6 @@ from leadbridge.hub.tables import (
     SyncRun,
     utcnow,
 )
-from leadbridge.jobs.crm_lease import leased
 
 
 class UndoRefused(Exception):
@@ -46,8 +45,7 @@ class UndoReport:
     failed: list[str] = field(default_factory=list)
 
 
-@leased  # undo writes to Salesforce too: never beside a pull or push of the same org
-async def undo_run(ctx: CrmContext, run_id: int) -> UndoReport:
+async def undo_run(ctx: SyncContext, run_id: int) -> UndoReport:
     with ctx.hub.session() as s:
         run = s.get(SyncRun, run_id)
         if run is None or run.workspace_id != ctx.workspace_id:
@@ -104,20 +102,21 @@ async def undo_run(ctx: CrmContext, run_id: int) -> UndoReport:
             gone = []
             for result in results:
                 entry = result.ref
-                if result.ok or "ENTITY_IS_DELETED" in str(result.error):
+                if result.ok or _gone(result.error):
                     report.deleted += 1
                     done.append(entry.id)
                     gone.append(entry.record_id)
                 else:
                     report.failed.append(f"{sobject} {entry.record_id}: {result.error}")
             with ctx.hub.session() as s:
-                for link in ctx.links_by_remote(s, sobject, gone).values():
+                for link in ctx.links.of_remote(s, sobject, gone).values():
                     link.remote_id, link.status, link.pushed = None, "undone", None
                     link.failed_hash = None
                     link.last_error = f"created by run {run_id}, deleted by its undo"
                 s.execute(
                     delete(CrmRecord).where(
                         CrmRecord.workspace_id == ctx.workspace_id,
+                        CrmRecord.remote_system == ctx.system,
                         CrmRecord.remote_scope == ctx.scope,
                         CrmRecord.object == sobject,
                         CrmRecord.remote_id.in_(gone),
@@ -146,7 +145,7 @@ async def undo_run(ctx: CrmContext, run_id: int) -> UndoReport:
     with ctx.hub.session() as s:
         for sobject in {key[0] for key in held}:
             ids = [rid for kind, rid in held if kind == sobject]
-            for rid, link in ctx.links_by_remote(s, sobject, ids).items():
+            for rid, link in ctx.links.of_remote(s, sobject, ids).items():
                 link.status, link.failed_hash = "undone", payload_hash(held[(sobject, rid)])
     return report
 
@@ -156,32 +155,29 @@ def result_values(writes: list[tuple[Any, dict[str, Any]]], entry: JournalEntry)
 
 
 async def _current(
-    ctx: CrmContext, sobject: str, ids: list[str], group: list[JournalEntry]
+    ctx: SyncContext, sobject: str, ids: list[str], group: list[JournalEntry]
 ) -> dict[str, dict[str, Any]]:
-    """The CRM's values now (one query per 200 ids), to leave newer edits alone."""
-    fields = sorted({k for e in group for k in (e.before or {})} | {"Id"})
-    out: dict[str, dict[str, Any]] = {}
-    unique = list(dict.fromkeys(ids))
-    for start in range(0, len(unique), 200):
-        chunk = ", ".join(f"'{i}'" for i in unique[start : start + 200])
-        soql = f"SELECT {', '.join(fields)} FROM {sobject} WHERE Id IN ({chunk})"
-        async for rows in ctx.connector.client.query(soql):
-            for row in rows:
-                out[str(row["Id"])] = row
-    return out
+    """The CRM's values now, to leave newer edits alone."""
+    fields = sorted({k for e in group for k in (e.before or {})})
+    return {r.id: r.fields for r in await ctx.connector.read_ids(sobject, fields, ids)}
 
 
-async def _refresh_snapshots(ctx: CrmContext, entries: list[JournalEntry]) -> None:
+async def _refresh_snapshots(ctx: SyncContext, entries: list[JournalEntry]) -> None:
     """After undo, both sides hold the before-image: that is the agreed state again."""
     updates = [e for e in entries if e.op == "update"]
     with ctx.hub.session() as s:
         for sobject in {e.object for e in updates}:
             mine = [e for e in updates if e.object == sobject]
             ids = [e.record_id for e in mine]
-            links, rows = ctx.links_by_remote(s, sobject, ids), ctx.mirror(s, sobject, ids)
+            links, rows = ctx.links.of_remote(s, sobject, ids), ctx.mirror.get(s, sobject, ids)
             for e in mine:
                 before = e.before or {}
                 if (link := links.get(e.record_id)) is not None:
                     link.pushed = {**(link.pushed or {}), **before}
                 if (row := rows.get(e.record_id)) is not None:
                     row.fields = {**row.fields, **before}
+
+
+def _gone(error: Exception | None) -> bool:
+    """A record that is deleted already: undoing its create is done."""
+    return getattr(error, "code", None) in ("ENTITY_IS_DELETED", "NOT_FOUND")

@@ -1,19 +1,20 @@
-"""The hub side and the CRM side of one mapped record, in comparable form.
+"""The hub side and the remote side of one mapped record, in comparable form.
 
-Owners travel as Salesforce user ids (through the user links); a website is compared by its
-registrable domain, so "https://www.acme.com/" and "acme.com" are the same value.
+Owners travel as remote user ids (through the user links); the stream's domain field (a
+website) is compared by its registrable domain, so "https://www.acme.com/" and "acme.com" are
+the same value.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from leadbridge.connectors.catalog import Stream
 from leadbridge.hub.edits import get_field
 from leadbridge.hub.tables import Company, Person
 from leadbridge.normalize import normalize_domain
-from leadbridge.policy.crm import CrmSync, ObjectMap
-
-DOMAIN_FIELDS = {"Website"}
+from leadbridge.policy.crm import CrmSync
+from leadbridge.policy.fields import ObjectMap
 
 
 def hub_values(
@@ -41,15 +42,16 @@ def hub_values(
     return out
 
 
-def crm_values(fields: dict[str, Any], mapping: ObjectMap) -> dict[str, Any]:
+def crm_values(fields: dict[str, Any], mapping: ObjectMap, stream: Stream) -> dict[str, Any]:
+    domain = stream.role("domain")
     return {
-        f.crm: normalize_domain(fields.get(f.crm)) if f.crm in DOMAIN_FIELDS else fields.get(f.crm)
+        f.crm: normalize_domain(fields.get(f.crm)) if f.crm == domain else fields.get(f.crm)
         for f in mapping.fields
     }
 
 
 def to_hub(changes: dict[str, Any], to_hub_user: dict[str, int]) -> dict[str, Any]:
-    """CRM values (by hub field) as hub values; an owner we cannot map is left alone."""
+    """Remote values (by hub field) as hub values; an owner we cannot map is left alone."""
     out: dict[str, Any] = {}
     for name, value in changes.items():
         if name == "owner":

@@ -1,0 +1,111 @@
+"""What a connector declares about its system, so that the engine never names a remote object
+or field: its streams and their canonical kinds, the fields that play a known role in each,
+how a person points at its company, how a read is windowed, how a create is made idempotent.
+
+Roles (remote field names by what they mean to the engine):
+
+    person   email, first_name, last_name, company_name (a company as text), domain, owner
+    company  name, domain (a website or domain: compared by registrable domain), owner
+    user     email, first_name, last_name, active
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from leadbridge.normalize import company_name_key, email_key, normalize_domain
+
+Kind = Literal["company", "person", "user"]
+# How a create survives a lost answer: an intent matched afterwards by its keys and values
+# (Salesforce), a create the server dedupes (Apollo's bulk_create with run_dedupe), or an upsert
+# on a unique key (HubSpot's batch upsert by e-mail).
+CreateMode = Literal["intent", "dedupe", "upsert"]
+
+
+@dataclass(frozen=True)
+class Relation:
+    """How a person is tied to its company: a lookup field on the person, or an association."""
+
+    via: Literal["lookup", "association"]
+    target: str  # the company stream
+    field: str | None = None  # the lookup field
+
+
+@dataclass(frozen=True)
+class Stream:
+    name: str  # the remote object, as the API names it
+    kind: Kind
+    roles: Mapping[str, str] = field(default_factory=dict)
+    # Among one kind's streams, the lower rank wins for one identity (a contact over a lead).
+    rank: int = 0
+    company: Relation | None = None  # person streams
+    creatable: bool = True
+    # Fields every read takes besides the mapped ones (the roles', the events').
+    read_fields: tuple[str, ...] = ()
+    # Fields that change with any edit (a modification stamp): never a change of a value.
+    stamps: frozenset[str] = frozenset()
+    # The policy section that maps this stream (`contact:` in leadbridge.yaml).
+    section: str = ""
+
+    def role(self, name: str) -> str | None:
+        return self.roles.get(name)
+
+    def value(self, fields: Mapping[str, Any], role: str) -> Any:
+        name = self.roles.get(role)
+        return fields.get(name) if name else None
+
+    def fields_to_read(self, mapped: list[str]) -> list[str]:
+        return list(dict.fromkeys([*self.roles.values(), *self.read_fields, *mapped]))
+
+    def match_keys(self, fields: Mapping[str, Any]) -> tuple[str | None, str | None, str | None]:
+        """(e-mail, domain, name) keys of a record of this stream, for matching offline."""
+        if self.kind == "company":
+            return (
+                None,
+                normalize_domain(self.value(fields, "domain")),
+                company_name_key(self.value(fields, "name")),
+            )
+        if self.kind != "person":
+            return email_key(self.value(fields, "email")), None, None
+        return (
+            email_key(self.value(fields, "email")),
+            normalize_domain(self.value(fields, "domain")),
+            company_name_key(self.value(fields, "company_name")),
+        )
+
+
+@dataclass(frozen=True)
+class Catalog:
+    system: str  # the key links and mirror rows are stored under ("salesforce")
+    label: str  # how people name it ("Salesforce")
+    streams: tuple[Stream, ...]
+    creates: CreateMode = "intent"
+    scope_label: str = "org"  # what one connection reaches: an org, a portal, a team
+
+    def stream(self, name: str) -> Stream:
+        for s in self.streams:
+            if s.name == name:
+                return s
+        raise KeyError(f"{self.label} has no stream {name!r}")
+
+    def of_kind(self, kind: Kind) -> list[Stream]:
+        """The streams of one kind, the winning variant first."""
+        return sorted((s for s in self.streams if s.kind == kind), key=lambda s: s.rank)
+
+    def first(self, kind: Kind) -> Stream:
+        found = self.of_kind(kind)
+        if not found:
+            raise KeyError(f"{self.label} has no {kind} stream")
+        return found[0]
+
+    def by_section(self, section: str) -> Stream | None:
+        wanted = section.strip().lower()
+        return next((s for s in self.streams if s.section == wanted), None)
+
+    def read_order(self) -> list[Stream]:
+        """Users (owners) first, then companies (a person's company is linked before it), then
+        people, the winning variant first."""
+        order = {"user": 0, "company": 1, "person": 2}
+        return sorted(self.streams, key=lambda s: (order[s.kind], s.rank))

@@ -1,0 +1,68 @@
+"""Salesforce as the engine sees it: Users own records; Accounts are companies; a person is a
+Contact (it wins) or a Lead (whose conversion moves it to a Contact and an Account)."""
+
+from __future__ import annotations
+
+from leadbridge.connectors.catalog import Catalog, Relation, Stream
+
+STAMPS = frozenset({"SystemModstamp", "LastModifiedDate"})  # change with any edit
+CONVERSION = ("IsConverted", "ConvertedContactId", "ConvertedAccountId")
+
+CATALOG = Catalog(
+    system="salesforce",
+    label="Salesforce",
+    scope_label="org",
+    creates="intent",
+    streams=(
+        Stream(
+            "User",
+            "user",
+            roles={
+                "email": "Email",
+                "first_name": "FirstName",
+                "last_name": "LastName",
+                "active": "IsActive",
+            },
+            creatable=False,
+            stamps=STAMPS,
+        ),
+        Stream(
+            "Account",
+            "company",
+            roles={"name": "Name", "domain": "Website", "owner": "OwnerId"},
+            stamps=STAMPS,
+            section="account",
+        ),
+        Stream(
+            "Contact",
+            "person",
+            rank=0,
+            roles={
+                "email": "Email",
+                "first_name": "FirstName",
+                "last_name": "LastName",
+                "owner": "OwnerId",
+            },
+            company=Relation("lookup", "Account", field="AccountId"),
+            read_fields=("AccountId",),
+            stamps=STAMPS,
+            section="contact",
+        ),
+        Stream(
+            "Lead",
+            "person",
+            rank=1,
+            roles={
+                "email": "Email",
+                "first_name": "FirstName",
+                "last_name": "LastName",
+                "company_name": "Company",
+                "domain": "Website",
+                "owner": "OwnerId",
+            },
+            read_fields=CONVERSION,
+            stamps=STAMPS,
+            section="lead",
+        ),
+    ),
+)

@@ -1,0 +1,215 @@
+"""Which hub record an unlinked remote record belongs to: matched by e-mail (people) or domain,
+then name (companies), or adopted as the answer of a create we sent but never recorded;
+otherwise the hub gets a new record. Ambiguity and duplicates are flagged, never guessed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from leadbridge.connectors.catalog import Stream
+from leadbridge.engine.sync.context import SyncContext
+from leadbridge.engine.sync.pull.reconcile import Lookups, by_name
+from leadbridge.engine.sync.pull.run import PullReport
+from leadbridge.engine.sync.resolve import same
+from leadbridge.hub.store import log_error
+from leadbridge.hub.tables import Company, CrmRecord, Person, RecordLink
+from leadbridge.normalize import company_name_key, email_key
+
+
+def flag(
+    s: Session,
+    ctx: SyncContext,
+    run_id: int,
+    record: Person | Company,
+    message: str,
+    remote_id: str,
+) -> None:
+    if record.potential_duplicate == message:
+        return
+    record.potential_duplicate = message
+    log_error(
+        s,
+        workspace_id=ctx.workspace_id,
+        job="crm_duplicates",
+        error_class="potential_duplicate",
+        message=message,
+        run_id=run_id,
+        connection_id=ctx.connection.id,
+        hub_object="person" if isinstance(record, Person) else "company",
+        hub_id=record.id,
+        remote_id=remote_id,
+        hint=f"merge the records in {ctx.label} (leadbridge never merges them silently)",
+    )
+
+
+def match(
+    s: Session, ctx: SyncContext, report: PullReport, look: Lookups, stream: Stream, row: CrmRecord
+) -> Person | Company | None:
+    """The hub record an unlinked remote record belongs to, created when there is none; None
+    when the record is skipped (a person shadowed by a winning variant, a duplicate)."""
+    if stream.kind == "company":
+        return match_company(s, ctx, report, look, stream, row)
+    f = row.fields
+    candidates = look.people_by_email.get(row.email_key or "", []) if row.email_key else []
+    person = candidates[0] if candidates else sent_by_us(look, stream, row)
+    if person is not None:
+        linked = look.links_of("person", person.id)
+        winner = next(
+            (p for p in ctx.people() if p.rank < stream.rank and _live(linked.get(p.name))), None
+        )
+        if winner is not None:  # keep the winning variant: this one is not linked
+            report.add(f"{stream.name.lower()}s_shadowed_by_{winner.name.lower()}")
+            return None
+        other = linked.get(stream.name)
+        if other is not None and other.remote_id and other.remote_id != row.remote_id:
+            flag(
+                s,
+                ctx,
+                report.run_id,
+                person,
+                f"potential duplicate: {ctx.label} {stream.name.lower()}s {other.remote_id} and "
+                f"{row.remote_id} have the same e-mail",
+                row.remote_id,
+            )
+            report.add("potential_duplicates")
+            return None
+        if other is not None and not other.remote_id:
+            s.delete(other)  # a create intent the CRM already holds: adopt instead
+            s.flush()
+            del linked[stream.name]
+        return person
+    email = stream.value(f, "email")
+    person = Person(
+        workspace_id=ctx.workspace_id,
+        first_name=stream.value(f, "first_name"),
+        last_name=stream.value(f, "last_name"),
+        email=email,
+        email_key=email_key(email),
+        email_status="unverified",
+    )
+    company_name = stream.value(f, "company_name")
+    if company_name:
+        person.company_id = by_name(s, ctx, report).get(company_name_key(company_name) or "")
+    s.add(person)
+    s.flush()
+    look.people[person.id] = person
+    if person.email_key:
+        look.people_by_email.setdefault(person.email_key, []).append(person)
+    report.add("hub_created_person")
+    return person
+
+
+def _live(link: RecordLink | None) -> bool:
+    return link is not None and link.remote_id is not None
+
+
+def sent_by_us(look: Lookups, stream: Stream, row: CrmRecord) -> Person | None:
+    """The hub person whose create we sent with exactly these values but never recorded the
+    answer of (a run killed in between): it is adopted, not pulled in as someone new."""
+    key = str(stream.value(row.fields, "last_name") or "").strip().lower()
+    candidates = look.intents.get(key, [])
+    for intent in candidates:
+        sent = intent.pushed or {}
+        if sent and all(same(row.fields.get(k), v) for k, v in sent.items()):
+            candidates.remove(intent)
+            return look.people.get(intent.hub_id)
+    return None
+
+
+def match_company(
+    s: Session, ctx: SyncContext, report: PullReport, look: Lookups, stream: Stream, row: CrmRecord
+) -> Company | None:
+    company = look.companies_by_domain.get(row.domain_key) if row.domain_key else None
+    if company is None and row.name_key:
+        company_id = by_name(s, ctx, report).get(row.name_key)
+        company = look.companies.get(company_id) if company_id else None
+        if company is not None and company.domain and row.domain_key:
+            company = None  # same name, different domains: different companies
+    if company is not None:
+        other = look.links_of("company", company.id).get(stream.name)
+        if other is not None and not other.remote_id:
+            s.delete(other)  # a create intent the CRM already holds: adopt instead
+            s.flush()
+            del look.links_of("company", company.id)[stream.name]
+            other = None
+        key = ("domain_key", row.domain_key) if row.domain_key else ("name_key", row.name_key)
+        rivals = look.rivals.get((key[0], str(key[1])), [])
+        if other is None and len(rivals) > 1:
+            flag(
+                s,
+                ctx,
+                report.run_id,
+                company,
+                f"ambiguous: {ctx.label} {stream.name.lower()}s "
+                f"{', '.join(r.remote_id for r in rivals)} all match this company; merge them "
+                f"in {ctx.label}",
+                row.remote_id,
+            )
+            report.add("ambiguous_accounts")
+            return None
+        if other is not None and other.remote_id != row.remote_id:
+            flag(
+                s,
+                ctx,
+                report.run_id,
+                company,
+                f"potential duplicate: {ctx.label} {stream.name.lower()}s {other.remote_id} and "
+                f"{row.remote_id} both look like this company",
+                row.remote_id,
+            )
+            report.add("potential_duplicates")
+            return None
+        return company
+    company = Company(
+        workspace_id=ctx.workspace_id,
+        name=stream.value(row.fields, "name"),
+        domain=row.domain_key,
+        is_lead=False,
+    )
+    s.add(company)
+    s.flush()
+    look.companies[company.id] = company
+    if row.domain_key:
+        look.companies_by_domain.setdefault(row.domain_key, company)
+    if row.name_key:
+        by_name(s, ctx, report).setdefault(row.name_key, company.id)
+    report.add("hub_created_company")
+    return company
+
+
+def follow_conversion(
+    s: Session, ctx: SyncContext, report: PullReport, row: CrmRecord, link: RecordLink | None
+) -> None:
+    """A record converted into others (a lead into a contact and an account): its hub person
+    now lives on as the new person record, and its company is linked to the new company."""
+    if link is None:
+        return
+    into: dict[str, Any] = {name: rid for name, rid in (row.event_into or [])}
+    person_stream = next((p for p in ctx.people() if p.name in into), None)
+    company_stream = ctx.company()
+    person = s.get(Person, link.hub_id)
+    pushed = dict(link.pushed or {})
+    s.delete(link)
+    s.flush()
+    if person is None or person_stream is None:
+        return
+    target = str(into[person_stream.name])
+    existing = ctx.links.of_remote(s, person_stream.name, [target]).get(target)
+    mine = ctx.links.of_hub(s, "person", [person.id]).get(person.id, {}).get(person_stream.name)
+    if existing is None and mine is None:
+        # The names both sides agreed on carry over: they are the same person.
+        keep = {person_stream.role("first_name"), person_stream.role("last_name")}
+        names = {k: v for k, v in pushed.items() if k in keep}
+        ctx.links.add(s, "person", person.id, person_stream.name, target, pushed=names)
+    company_id = into.get(company_stream.name)
+    if company_id and person.company_id:
+        company_links = ctx.links.of_hub(s, "company", [person.company_id]).get(
+            person.company_id, {}
+        )
+        if company_stream.name not in company_links and not ctx.links.of_remote(
+            s, company_stream.name, [str(company_id)]
+        ):
+            ctx.links.add(s, "company", person.company_id, company_stream.name, str(company_id))
+    report.add(f"{row.object.lower()}s_followed_to_{person_stream.name.lower()}")

@@ -1,0 +1,196 @@
+"""The push plan: every record's decision, then what holds some back (a failure that would
+repeat, an undo that sticks, a batch job that may still be creating it, a second create of one
+identity), with the reason. `plan`, `explain` and the run all use it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from leadbridge.engine.sync.context import SyncContext
+from leadbridge.engine.sync.failures import RetryRules, hold, payload_hash
+from leadbridge.engine.sync.push.decide import (
+    Decision,
+    Facts,
+    Shape,
+    decide_company,
+    decide_person,
+)
+from leadbridge.engine.sync.push.facts import gather
+from leadbridge.hub.tables import Company, Person, RecordLink
+from leadbridge.normalize import company_name_key
+
+CRM_RETRY = RetryRules(backoff=False)  # a transient failure is retried on the next run
+
+
+@dataclass
+class PushPlan:
+    people: list[Decision]
+    companies: list[Decision]
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for d in (*self.companies, *self.people):
+            key = f"{d.hub_object}_{d.action}"
+            out[key] = out.get(key, 0) + 1
+        return out
+
+
+def plan(
+    ctx: SyncContext,
+    *,
+    person_ids: Sequence[int] | None = None,
+    company_ids: Sequence[int] | None = None,
+    manual: bool = False,
+) -> PushPlan:
+    """The push plan for the given records (all hub people and companies when none given)."""
+    shape = Shape.of(ctx)
+    with ctx.hub.session() as s:
+        pq = select(Person).where(Person.workspace_id == ctx.workspace_id)
+        cq = select(Company).where(Company.workspace_id == ctx.workspace_id)
+        if person_ids is not None or company_ids is not None:
+            pq = pq.where(Person.id.in_(list(person_ids or [])))
+            cq = cq.where(Company.id.in_(list(company_ids or [])))
+        people = list(s.scalars(pq.order_by(Person.id)))
+        companies = list(s.scalars(cq.order_by(Company.id)))
+        people_facts, company_facts = gather(s, ctx, shape, people, companies)
+        asked = {c.id for c in companies}
+        decisions_c = [
+            decide_company(company_facts[c], shape, manual=manual)
+            for c in sorted(company_facts)
+            if c in asked
+        ]
+        decisions_p = [decide_person(people_facts[p.id], shape, manual=manual) for p in people]
+        # A permanent failure is not resent until the data changes or `errors retry`; what an
+        # undo took back is not sent again until the data changes or a manual push.
+        held = {
+            (link.hub_object, link.hub_id): link
+            for link in ctx.links.with_status(s, ("error", "undone", "pending"))
+        }
+        waiting = ctx.links.waiting_for_jobs(s)
+    now = ctx.clock()
+    read_through = ctx.read_through()
+    for d in (*decisions_c, *decisions_p):
+        _hold_for_job(d, waiting, ctx.label)
+        if ctx.catalog.creates == "intent":
+            _hold_unread_intent(d, held.get((d.hub_object, d.hub_id)), read_through, ctx.label)
+        link = held.get((d.hub_object, d.hub_id))
+        if manual or link is None or d.action not in ("create", "update"):
+            continue
+        if link.status == "pending":
+            continue
+        if link.status == "error":
+            verdict = hold(link, d.values, CRM_RETRY, now)
+            if verdict is not None:
+                d.action, d.reason = "skip", verdict[1]
+        elif link.status == "undone" and (
+            link.failed_hash == payload_hash(d.values)
+            or (d.action == "create" and not link.remote_id)
+        ):
+            d.action, d.reason = (
+                "skip",
+                "undone by `leadbridge undo`: not sent again until the hub's values change, or "
+                "by a manual `leadbridge push`",
+            )
+    _one_create_per_identity(decisions_c, decisions_p, people_facts, company_facts)
+    for d in (*decisions_c, *decisions_p):
+        facts = (company_facts if d.hub_object == "company" else people_facts).get(d.hub_id)
+        note = _owner_note(facts, shape, d) if facts is not None else None
+        if note:
+            d.reason = f"{d.reason}; {note}" if d.reason else note
+    return PushPlan(decisions_p, decisions_c)
+
+
+def _hold_for_job(d: Decision, waiting: dict[tuple[str, int], str], label: str) -> None:
+    """A record (or the company a new person needs) that a batch job of an earlier run may
+    still be creating is not created again, by any run, until that job's results are read."""
+    job = waiting.get((d.hub_object, d.hub_id))
+    if job is None and d.account is not None and d.account.action == "create":
+        job = waiting.get(("company", d.account.hub_id))
+    if d.action == "create" and job is not None:
+        d.action = "skip"
+        d.reason = (
+            f"waiting for {label} bulk job {job} of an earlier run, which may be creating "
+            "it: its results are read before anything is sent again"
+        )
+
+
+def _hold_unread_intent(
+    d: Decision, link: RecordLink | None, read_through: datetime | None, label: str
+) -> None:
+    """A create sent earlier whose answer never came (a run killed, a 5xx after it landed) is
+    sent again only after a pull read the CRM past it: had it landed, that pull found and
+    linked it; not found, it did not land. Without such a read, sending it again could make
+    the record twice."""
+    if d.action != "create" or link is None or link.remote_id is not None or not link.pushed:
+        return
+    unconfirmed = link.status == "pending" or (
+        link.status == "error" and link.error_class != "permanent"
+    )
+    if unconfirmed and (read_through is None or link.updated_at >= read_through):
+        d.action = "skip"
+        d.reason = (
+            f"an earlier create of it may have landed in {label}: the next pull tells "
+            "(found, it is linked; not found, it is created again)"
+        )
+
+
+def _owner_note(facts: Facts, shape: Shape, d: Decision) -> str | None:
+    """Where the policy pushes owners but this one has no active remote user, the record goes
+    without it (the CRM keeps or gives its own): say so, rather than stay silent."""
+    if d.action not in ("create", "link", "update") or d.stream is None:
+        return None
+    owner = facts.record.owner_id
+    if not shape.maps[d.stream].writes_owner or owner is None or owner in facts.to_remote:
+        return None
+    return f"owner not sent: hub user {owner} has no active {shape.label} user with that e-mail"
+
+
+def _one_create_per_identity(
+    companies: Sequence[Decision],
+    people: Sequence[Decision],
+    people_facts: dict[int, Facts],
+    company_facts: dict[int, Facts],
+) -> None:
+    """Two hub records that are one CRM record (people with one e-mail, companies with one
+    name and no domain) would be created twice in one run: the first (oldest) goes, the others
+    wait with the reason — duplicates in the hub are for a person to merge, not for the CRM."""
+    claimed: dict[tuple[str, str], int] = {}
+
+    def claim(kind: str, key: str | None, hub_id: int) -> int | None:
+        if not key:
+            return None
+        owner = claimed.setdefault((kind, key), hub_id)
+        return None if owner == hub_id else owner
+
+    def company_key(company_id: int) -> str | None:
+        company = company_facts[company_id].record
+        assert isinstance(company, Company)
+        return None if company.domain else company_name_key(company.name)
+
+    for d in companies:
+        if d.action == "create" and (owner := claim("company", company_key(d.hub_id), d.hub_id)):
+            d.action = "skip"
+            d.reason = f"potential duplicate of hub company {owner} (same name, no domain)"
+    for d in people:
+        if d.action != "create":
+            continue
+        person = people_facts[d.hub_id].record
+        assert isinstance(person, Person)
+        if owner := claim("person", person.email_key, d.hub_id):
+            d.action = "skip"
+            d.reason = f"potential duplicate of hub person {owner} (same e-mail), created now"
+        elif d.account is not None and d.account.action == "create":
+            other = claim("company", company_key(d.account.hub_id), d.account.hub_id)
+            if other:
+                d.action = "skip"
+                d.reason = (
+                    f"its company is a potential duplicate of hub company {other} (same name, "
+                    "no domain): merge them in the hub"
+                )
+
+
+__all__ = ["PushPlan", "plan"]

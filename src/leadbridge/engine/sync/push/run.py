@@ -1,0 +1,198 @@
+"""A push run: the plan applied, companies first (a new person may need its company's id),
+then people by variant; values the rules give the CRM land in the hub.
+
+The run reads the mirror as it is: the caller (jobs.tasks) refreshes it with a pull first when
+records are new to the CRM, so that dedup sees what the CRM holds.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from leadbridge.engine.sync.apply import JOB, Write, write, write_hub
+from leadbridge.engine.sync.context import SyncContext, SyncRefused
+from leadbridge.engine.sync.inflight import settle_jobs
+from leadbridge.engine.sync.push.decide import Decision
+from leadbridge.engine.sync.push.plan import PushPlan, plan
+from leadbridge.engine.sync.values import to_hub
+from leadbridge.hub.store import by_ids, log_error
+from leadbridge.hub.tables import Company, Person
+
+
+@dataclass
+class PushReport:
+    run_id: int
+    counts: dict[str, int] = field(default_factory=dict)
+    plan: PushPlan | None = None
+
+
+def check_push(ctx: SyncContext, *, manual: bool) -> None:
+    """Why a push may not run now, as SyncRefused."""
+    if manual and not ctx.policy.push.enabled:
+        raise SyncRefused("push is disabled in the policy (push.enabled: false)")
+    if not manual and ctx.in_setup_window():
+        raise SyncRefused(
+            f"the setup window is open until {ctx.setup_until():%Y-%m-%d %H:%M} UTC: "
+            "run `leadbridge activate`, then `leadbridge pull`, before pushing"
+        )
+    if not ctx.initial_pull_done():  # no dedup against the CRM before it: creates would double
+        raise SyncRefused(
+            f"the initial pull has not finished: run `leadbridge pull` first, so that records "
+            f"{ctx.label} already has are linked, not created twice (after the setup window, or "
+            "`leadbridge activate`)"
+        )
+
+
+async def push(
+    ctx: SyncContext,
+    *,
+    person_ids: Sequence[int] | None = None,
+    company_ids: Sequence[int] | None = None,
+    manual: bool = False,
+    settled: Mapping[str, int] | None = None,
+) -> PushReport:
+    """`settled`: what the caller's own `settle_jobs` found, to report with this run."""
+    check_push(ctx, manual=manual)
+    # Jobs an earlier run left open first: what they created is linked, not created again.
+    settled = Counter(settled or {}) + await settle_jobs(ctx)
+    report = PushReport(ctx.start_run("crm_push_manual" if manual else "crm_push"))
+    the_plan = plan(ctx, person_ids=person_ids, company_ids=company_ids, manual=manual)
+    report.plan = the_plan
+    counts: dict[str, int] = dict(settled)
+    try:
+        await _apply(ctx, report.run_id, the_plan, counts)
+    except Exception as exc:
+        ctx.finish_run(report.run_id, "failed", counts, str(exc))
+        raise
+    report.counts = counts
+    status = "partial" if counts.get("failed") else "succeeded"
+    ctx.finish_run(report.run_id, status, counts)
+    return report
+
+
+def _bump(counts: dict[str, int], key: str, n: int) -> None:
+    if n:
+        counts[key] = counts.get(key, 0) + n
+
+
+def _write_of(d: Decision) -> Write:
+    assert d.stream is not None
+    return Write(
+        d.hub_object,
+        d.hub_id,
+        d.stream,
+        d.values,
+        remote_id=d.remote_id,
+        adopt=d.action == "link",
+        snapshot=d.snapshot,
+    )
+
+
+async def _apply(ctx: SyncContext, run_id: int, the_plan: PushPlan, counts: dict[str, int]) -> None:
+    errors = [d for d in (*the_plan.companies, *the_plan.people) if d.action == "error"]
+    if errors:
+        with ctx.hub.session() as s:
+            for d in errors:
+                log_error(
+                    s,
+                    workspace_id=ctx.workspace_id,
+                    job=JOB,
+                    error_class="permanent",
+                    message=d.reason,
+                    run_id=run_id,
+                    connection_id=ctx.connection.id,
+                    hub_object=d.hub_object,
+                    hub_id=d.hub_id,
+                    hint=d.reason.split(": ", 1)[-1],
+                )
+        _bump(counts, "failed", len(errors))
+    company = ctx.company()
+    companies: dict[int, Decision] = {
+        d.hub_id: d for d in the_plan.companies if d.action in ("create", "link", "update")
+    }
+    for d in the_plan.people:
+        if (
+            d.action == "create"
+            and d.account is not None
+            and d.account.action in ("create", "link")
+        ):
+            companies.setdefault(d.account.hub_id, d.account)
+    befores = _befores(ctx, [*companies.values(), *the_plan.people])
+    company_ids: dict[int, str] = {}
+    label = company.name.lower()
+    if companies:
+        writes = [_write_of(d) for d in companies.values()]
+        for w in writes:
+            w.before = befores.get((company.name, w.remote_id or ""), {})
+        outcome = await write(ctx, run_id, company.name, writes)
+        company_ids = {hub_id: rid for (_, hub_id), rid in outcome.done.items()}
+        _bump(counts, f"{label}s_created", outcome.created)
+        _bump(counts, f"{label}s_updated", outcome.updated + outcome.adopted)
+        _bump(counts, "failed", outcome.failed)
+    for stream in ctx.people():
+        relation = stream.company
+        writes = []
+        for d in the_plan.people:
+            if d.stream != stream.name or d.action not in ("create", "link", "update"):
+                continue
+            w = _write_of(d)
+            w.before = befores.get((stream.name, w.remote_id or ""), {})
+            if d.action == "create" and relation is not None and relation.field:
+                company_id = d.account.hub_id if d.account else None
+                remote_company = company_ids.get(company_id or -1) or (
+                    d.account.remote_id if d.account else None
+                )
+                if not remote_company:
+                    _bump(counts, "failed", 1)  # the company failed: its error is logged
+                    continue
+                w.values = {**w.values, relation.field: remote_company}
+            writes.append(w)
+        if writes:
+            outcome = await write(ctx, run_id, stream.name, writes)
+            kind = stream.name.lower()
+            _bump(counts, f"{kind}s_created", outcome.created)
+            _bump(counts, f"{kind}s_updated", outcome.updated + outcome.adopted)
+            _bump(counts, "failed", outcome.failed)
+    _bump(counts, "skipped", sum(1 for d in the_plan.people if d.action == "skip"))
+    _bump(counts, "hub_updated", _take_crm_values(ctx, run_id, the_plan))
+
+
+def _take_crm_values(ctx: SyncContext, run_id: int, the_plan: PushPlan) -> int:
+    """Values the write rules give the CRM (it owns the field, or changed it last) land in the
+    hub, journaled like a pull's."""
+    decisions = [d for d in (*the_plan.companies, *the_plan.people) if d.hub]
+    if not decisions:
+        return 0
+    changed = 0
+    with ctx.hub.session() as s:
+        _, to_hub_user = ctx.users.owners(s)
+        records = {
+            (kind, hub_id): record
+            for kind, model in (("company", Company), ("person", Person))
+            for hub_id, record in by_ids(
+                s, model, [d.hub_id for d in decisions if d.hub_object == kind]
+            ).items()
+        }
+        for d in decisions:
+            record = records.get((d.hub_object, d.hub_id))
+            if record is not None:
+                changed += bool(write_hub(s, run_id, record, to_hub(d.hub, to_hub_user), None))
+    return changed
+
+
+def _befores(
+    ctx: SyncContext, decisions: Sequence[Decision]
+) -> dict[tuple[str, str], dict[str, Any]]:
+    wanted: dict[str, list[str]] = {}
+    for d in decisions:
+        if d.remote_id and d.stream:
+            wanted.setdefault(d.stream, []).append(d.remote_id)
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    with ctx.hub.session() as s:
+        for kind, ids in wanted.items():
+            for rid, row in ctx.mirror.get(s, kind, ids).items():
+                out[(kind, rid)] = dict(row.fields)
+    return out

@@ -1,0 +1,52 @@
+"""The systems a connection can be of, looked up by its kind: how to open its connector and
+which preset its syncs start from. The engine finds a system here; it never branches on one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from leadbridge.connectors.base import Connector
+from leadbridge.connectors.catalog import Catalog
+from leadbridge.connectors.http import RetryPolicy
+from leadbridge.connectors.salesforce.catalog import CATALOG as SALESFORCE_CATALOG
+from leadbridge.connectors.salesforce.preset import PRESET as SALESFORCE_PRESET
+from leadbridge.engine.systems.salesforce import open_salesforce
+from leadbridge.hub.connections import ConnectionInfo, Connections
+from leadbridge.policy.crm import CrmSync
+from leadbridge.policy.preset import Preset
+
+Opener = Callable[[Connections, ConnectionInfo, CrmSync, RetryPolicy | None], Connector]
+
+
+@dataclass(frozen=True)
+class System:
+    kind: str
+    catalog: Catalog
+    preset: Preset
+    open: Opener
+
+
+def _open_salesforce(
+    connections: Connections, info: ConnectionInfo, policy: CrmSync, retry: RetryPolicy | None
+) -> Connector:
+    return open_salesforce(
+        connections, info, policy=retry, bulk_threshold=policy.push.bulk_threshold
+    )
+
+
+CRM_SYSTEMS: dict[str, System] = {
+    "salesforce": System("salesforce", SALESFORCE_CATALOG, SALESFORCE_PRESET, _open_salesforce),
+}
+
+
+def sections() -> dict[str, str]:
+    """Every object section a policy may name, with its kind (for the policy loader)."""
+    out: dict[str, str] = {}
+    for system in CRM_SYSTEMS.values():
+        for stream in system.catalog.streams:
+            if stream.section:
+                out.setdefault(stream.section, stream.kind)
+        for section in system.preset.refused:
+            out.setdefault(section, "person")
+    return out
