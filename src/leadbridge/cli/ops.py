@@ -13,6 +13,7 @@ from leadbridge.cli.app import app, errors_app
 from leadbridge.cli.context import Context, console, friendly
 from leadbridge.engine.errors import open_errors, retry_errors
 from leadbridge.engine.status import hub_status
+from leadbridge.hub.csv_output import write_csv
 from leadbridge.settings import get_settings
 
 
@@ -21,9 +22,18 @@ from leadbridge.settings import get_settings
 def errors(
     typer_ctx: typer.Context,
     limit: Annotated[int, typer.Option(help="entries to show")] = 50,
+    csv_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--csv", help="write every open error to this CSV file (safe to open in a spreadsheet)"
+        ),
+    ] = None,
 ) -> None:
     """List open errors (newest first), with a fix hint for each."""
     if typer_ctx.invoked_subcommand:
+        return
+    if csv_file is not None:
+        _export_errors(csv_file)
         return
     entries = open_errors(Context().hub, limit)
     if not entries:
@@ -33,6 +43,17 @@ def errors(
     for e in entries:
         table.add_row(str(e.id), e.record, e.error_class, e.message, e.hint or "")
     console.print(table)
+
+
+def _export_errors(path: Path) -> None:
+    entries = open_errors(Context().hub, limit=None)
+    header = ("id", "job", "created_at", "record", "class", "message", "how to fix")
+    rows = (
+        (e.id, e.job, e.created_at.isoformat(), e.record, e.error_class, e.message, e.hint)
+        for e in entries
+    )
+    count = write_csv(path, header, rows)
+    console.print(f"{count} open error(s) written to {path}", markup=False)
 
 
 @errors_app.command("retry")
