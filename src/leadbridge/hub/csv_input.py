@@ -84,10 +84,13 @@ def decode(data: bytes, path: Path | str = "file") -> tuple[str, str]:
     """The text of a file and the encoding it was read with.
 
     A BOM decides (UTF-8, UTF-16, UTF-32); then strict UTF-8; then the Windows Western code
-    page. charset-normalizer cannot be trusted to choose among single-byte code pages on files
-    this short (it reads "Café Müller" in cp1252 as Baltic cp775), so it is asked only whether
-    the text is in another script altogether, which it tells reliably, and such a file is
-    refused rather than imported as mojibake.
+    page (latin-1 for the five bytes cp1252 leaves undefined). charset-normalizer cannot be
+    trusted to choose among single-byte code pages on files this short (it reads "Café
+    Müller" in cp1252 as Baltic cp775, and a few accented names as mac_iceland), so it is
+    asked two narrower questions: does the file read cleanly as cp1252 (then it is), and if
+    not, does it look like another script (Cyrillic, Greek, CJK: then it is refused rather
+    than imported as mojibake). A legacy non-Latin file it cannot tell (short Shift-JIS, Hebrew) is
+    read as cp1252: a known limit; such files are rare next to UTF-8 exports.
     """
     for bom, codec in (
         (codecs.BOM_UTF32_LE, "utf-32"),
@@ -108,20 +111,22 @@ def decode(data: bytes, path: Path | str = "file") -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
+    codec = "cp1252"
+    try:
+        text = data.decode(codec)
+    except UnicodeDecodeError:  # bytes cp1252 leaves undefined: latin-1 reads every byte
+        codec, text = "latin-1", data.decode("latin-1")
+    if charset_normalizer.from_bytes(data, cp_isolation=[codec.replace("-", "_")]).best():
+        return text, codec  # it reads cleanly as Western text
     guess = charset_normalizer.from_bytes(data).best()
+    if guess is None and _binary(text):
+        raise CsvFileError(f"{path}: not a text file (no encoding reads it as text)")
     if guess is not None and not _latin(str(guess)):
         raise CsvFileError(
             f"{path}: not UTF-8, and not Western text either (it looks like {guess.encoding}); "
             "save it as UTF-8 and import again"
         )
-    for codec in ("cp1252", "latin-1"):
-        try:
-            text = data.decode(codec)
-        except UnicodeDecodeError:
-            continue
-        if guess is not None or not _binary(text):
-            return text, codec
-    raise CsvFileError(f"{path}: not a text file (no encoding reads it as text)")
+    return text, codec
 
 
 def _latin(text: str) -> bool:
