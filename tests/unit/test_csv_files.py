@@ -42,6 +42,12 @@ def test_encodings_are_detected(data: bytes, encoding: str) -> None:
     assert decode(data) == (TEXT, encoding)
 
 
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_bom_is_detected(codec: str) -> None:
+    assert decode(TEXT.encode(codec)) == (TEXT, codec)
+    assert decode(b"name,domain\nA\x00B,a.com\n")[1] == "utf-8"  # a stray NUL is not UTF-16
+
+
 def test_latin1_bytes_that_cp1252_cannot_read_are_latin1() -> None:
     text = "name,domain\nA\x81B Straße,a.de\n"
     assert decode(text.encode("latin-1")) == (text, "latin-1")

@@ -107,6 +107,8 @@ def decode(data: bytes, path: Path | str = "file") -> tuple[str, str]:
                     f"{path}: starts with a {codec} byte-order mark but is not {codec} "
                     f"({exc.reason} at byte {exc.start})"
                 ) from None
+    if (wide := _utf16_without_bom(data)) is not None:
+        return wide
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -127,6 +129,21 @@ def decode(data: bytes, path: Path | str = "file") -> tuple[str, str]:
             "save it as UTF-8 and import again"
         )
     return text, codec
+
+
+def _utf16_without_bom(data: bytes) -> tuple[str, str] | None:
+    """UTF-16 without a BOM, told by where its NULs fall: text that is mostly ASCII has a NUL
+    in every other byte, odd positions little-endian, even big-endian. (ASCII in UTF-16 is
+    valid UTF-8, NULs and all; and charset-normalizer misjudges byte order in short files.)"""
+    even, odd = data[0::2].count(0), data[1::2].count(0)
+    if len(data) % 2 or max(even, odd) < len(data) // 6 or min(even, odd) > max(even, odd) // 20:
+        return None
+    codec = "utf-16-le" if odd > even else "utf-16-be"
+    try:
+        text = data.decode(codec)
+    except UnicodeDecodeError:
+        return None
+    return None if "\x00" in text else (text, codec)
 
 
 def _latin(text: str) -> bool:
