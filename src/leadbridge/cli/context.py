@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy.exc import OperationalError
 
 from leadbridge.connectors.errors import ConnectorError
@@ -15,6 +16,7 @@ from leadbridge.engine.sync.context import SyncRefused
 from leadbridge.engine.sync.undo import UndoRefused
 from leadbridge.engine.users import MappingError
 from leadbridge.hub.connections import ConnectionNotFound, Connections
+from leadbridge.hub.csv_output import ExportError
 from leadbridge.hub.db import Hub
 from leadbridge.hub.imports import ImportFileError
 from leadbridge.jobs.lease import LeaseHeld
@@ -31,6 +33,7 @@ err = Console(stderr=True, highlight=False)
 USER_ERRORS: tuple[type[BaseException], ...] = (
     ConnectorError,
     ConnectionNotFound,
+    ExportError,
     ImportFileError,
     LeaseHeld,
     MappingError,
@@ -51,11 +54,15 @@ def friendly(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except USER_ERRORS as exc:
-            err.print(f"[red]error:[/red] {redact(str(exc))}")
+            # Messages quote the user's input (file headers, policy keys): never Rich markup.
+            err.print(f"[red]error:[/red] {escape(redact(str(exc)))}")
             raise typer.Exit(1) from None
         except OperationalError as exc:
             url = get_settings().database_url.split("@")[-1]
-            err.print(f"[red]error:[/red] the hub database ({url}) is not usable: {exc.orig}")
+            err.print(
+                f"[red]error:[/red] the hub database ({escape(url)}) is not usable: "
+                f"{escape(str(exc.orig))}"
+            )
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]

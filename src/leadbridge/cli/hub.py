@@ -9,6 +9,7 @@ import typer
 
 from leadbridge.cli.app import app, import_app
 from leadbridge.cli.context import Context, console, err, friendly
+from leadbridge.hub.import_values import icp_help
 from leadbridge.hub.imports import ImportReport, import_companies, import_users
 from leadbridge.policy.apollo_push import ApolloPushSettings
 from leadbridge.settings import get_settings
@@ -28,6 +29,8 @@ def init() -> None:
 
 
 def _import_report(what: str, report: ImportReport) -> None:
+    if report.read_as:
+        console.print(f"read as {report.read_as}")
     if not report.written:
         console.print(
             f"[yellow]nothing imported[/yellow] (--strict and {len(report.errors)} bad rows)"
@@ -38,21 +41,30 @@ def _import_report(what: str, report: ImportReport) -> None:
             f"{report.unchanged} unchanged, {len(report.errors)} rejected"
         )
     for number, reason in report.errors[:50]:
-        err.print(f"  row {number}: {reason}")
+        err.print(f"  row {number}: {reason}", markup=False)  # reasons quote the file
     if len(report.errors) > 50:
         err.print(f"  … and {len(report.errors) - 50} more")
     if report.errors:
         raise typer.Exit(1)
 
 
-@import_app.command("companies")
+COMPANIES_HELP = f"""Import company leads (upsert by domain); bad rows are listed, good ones kept.
+
+Columns (header names matched loosely; comma, semicolon, tab or pipe separated; UTF-8,
+UTF-16 or cp1252/latin-1): name, domain (or website), industry, employees, icp_fit, stage,
+customer, quarantine, owner (a hub user's e-mail), lead (true/false: whether the company is a
+company lead, the first criterion of the push; blank or no column: true).
+
+icp_fit accepts: {icp_help()}.
+"""
+
+
+@import_app.command("companies", help=COMPANIES_HELP)
 @friendly
 def import_companies_cmd(
     file: Path,
     strict: Annotated[bool, typer.Option(help="import nothing if any row is bad")] = False,
 ) -> None:
-    """Import company leads (upsert by domain). Columns: name, domain, website, industry,
-    employees, icp_fit, stage, customer, quarantine, owner (a hub user's e-mail)."""
     ctx = Context()
     stages = ApolloPushSettings().stages
     try:

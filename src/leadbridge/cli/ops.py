@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import re
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from leadbridge.cli.app import app, errors_app
-from leadbridge.cli.context import Context, console, friendly
+from leadbridge.cli.context import Context, console, err, friendly
 from leadbridge.engine.errors import open_errors, retry_errors
 from leadbridge.engine.status import hub_status
+from leadbridge.hub.csv_output import write_csv
 from leadbridge.settings import get_settings
 
 
@@ -21,9 +25,18 @@ from leadbridge.settings import get_settings
 def errors(
     typer_ctx: typer.Context,
     limit: Annotated[int, typer.Option(help="entries to show")] = 50,
+    csv_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--csv", help="write every open error to this CSV file (safe to open in a spreadsheet)"
+        ),
+    ] = None,
 ) -> None:
     """List open errors (newest first), with a fix hint for each."""
     if typer_ctx.invoked_subcommand:
+        return
+    if csv_file is not None:
+        _export_errors(csv_file)
         return
     entries = open_errors(Context().hub, limit)
     if not entries:
@@ -33,6 +46,17 @@ def errors(
     for e in entries:
         table.add_row(str(e.id), e.record, e.error_class, e.message, e.hint or "")
     console.print(table)
+
+
+def _export_errors(path: Path) -> None:
+    entries = open_errors(Context().hub, limit=None)
+    header = ("id", "job", "created_at", "record", "class", "message", "how to fix")
+    rows = (
+        (e.id, e.job, e.created_at.isoformat(), e.record, e.error_class, e.message, e.hint)
+        for e in entries
+    )
+    count = write_csv(path, header, rows)
+    console.print(f"{count} open error(s) written to {path}", markup=False)
 
 
 @errors_app.command("retry")
@@ -126,6 +150,49 @@ def status(
         )
 
 
+DEFAULT_PORT = 8765
+_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOSTNAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*\.?$")
+
+
+def parse_bind(address: str) -> tuple[str, int]:
+    """`host:port`, `host`, `:port`, `[ipv6]:port`, `[ipv6]` or a bare IPv6 address ->
+    (host, port); ValueError saying what is wrong."""
+    text = address.strip()
+    if text.startswith("["):
+        inside, bracket, rest = text[1:].partition("]")
+        if not bracket:
+            raise ValueError("an IPv6 address needs its closing bracket: [::1]:8765")
+        host, port_text = _ipv6(inside), _port_part(rest)
+    elif text.count(":") > 1:  # a bare IPv6 address: no port can follow without brackets
+        host, port_text = _ipv6(text), ""
+    else:
+        host, _, port_text = text.partition(":")
+        host = host or "127.0.0.1"
+        if ":" in text and not port_text:
+            raise ValueError("a port must follow the colon, e.g. 127.0.0.1:8765")
+        if not _HOSTNAME.match(host):
+            raise ValueError(f"{host[:60]!r} is not a host name or IP address")
+    if not port_text:
+        return host, DEFAULT_PORT
+    if not port_text.isascii() or not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        raise ValueError(f"the port must be a number from 1 to 65535, got {port_text[:20]!r}")
+    return host, int(port_text)
+
+
+def _ipv6(text: str) -> str:
+    try:
+        return str(ipaddress.IPv6Address(text))
+    except ValueError:
+        raise ValueError(f"{text[:60]!r} is not an IPv6 address") from None
+
+
+def _port_part(rest: str) -> str:
+    if rest and not rest.startswith(":"):
+        raise ValueError("after ] comes :port, e.g. [::1]:8765")
+    return rest[1:]
+
+
 @app.command()
 @friendly
 def serve(
@@ -149,8 +216,13 @@ def serve(
     from leadbridge.policy.loader import DEFAULT_PATH
     from leadbridge.web.app import create_app
 
+    address = bind or get_settings().bind
+    try:
+        host, port = parse_bind(address)
+    except ValueError as exc:
+        err.print(f"[red]error:[/red] --bind {escape(address)}: {escape(str(exc))}")
+        raise typer.Exit(2) from None
     ctx = Context()
-    host, _, port = (bind or get_settings().bind).partition(":")
     crm = None
     if policy is None and not DEFAULT_PATH.exists():
         console.print(
@@ -168,9 +240,7 @@ def serve(
         logger.setLevel(logging.INFO)
 
     async def main() -> None:
-        server = uvicorn.Server(
-            uvicorn.Config(create_app(ctx.connections), host=host, port=int(port or 8765))
-        )
+        server = uvicorn.Server(uvicorn.Config(create_app(ctx.connections), host=host, port=port))
         job = asyncio.create_task(runner.serve_forever())
         try:
             await server.serve()
@@ -178,7 +248,8 @@ def serve(
             runner.stop()
             await job
 
-    console.print(f"leadbridge serving on http://{host}:{port}; jobs run on their schedules")
+    shown = f"[{host}]" if ":" in host else host
+    console.print(f"leadbridge serving on http://{shown}:{port}; jobs run on their schedules")
     try:
         asyncio.run(main())
     finally:

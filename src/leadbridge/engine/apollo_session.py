@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from leadbridge.connectors.apollo.client import ApolloClient
-from leadbridge.connectors.errors import AuthError
+from leadbridge.connectors.errors import AuthError, PermanentError, TransientError
 from leadbridge.connectors.http import RetryPolicy, Sleep, body_of
 from leadbridge.connectors.oauth import HeaderKeyAuth, OAuthSession, OAuthTokens, RefreshingAuth
 from leadbridge.hub.connections import (
@@ -43,8 +43,19 @@ async def exchange_token(
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> OAuthTokens:
     """POST the token endpoint (code exchange or refresh); AuthError when it says no."""
-    async with httpx.AsyncClient(transport=transport, timeout=30) as http:
-        response = await http.post(token_url(base_url), data=form)
+    url = token_url(base_url)
+    try:
+        async with httpx.AsyncClient(transport=transport, timeout=30) as http:
+            response = await http.post(url, data=form)
+    except httpx.TransportError as exc:  # unreachable, refused, timed out, TLS: try again later
+        raise TransientError(
+            f"cannot reach Apollo's token endpoint {url} ({type(exc).__name__}: {exc})"
+        ) from None
+    except httpx.InvalidURL as exc:
+        raise PermanentError(
+            f"the token endpoint {url!r} is not a valid URL ({exc})",
+            hint="check --base-url",
+        ) from None
     body = body_of(response)
     if response.status_code != 200 or not isinstance(body, dict) or "access_token" not in body:
         detail = (

@@ -85,7 +85,7 @@ def criteria(lead: Lead, ladder: StageLadder, owners: OwnerDirectory) -> list[Cr
         Criterion(
             "not a customer",
             not lead.is_customer and lead.stage != "customer",
-            "not a customer" if not lead.is_customer else "is already a customer",
+            _customer_detail(lead),
         ),
         Criterion(
             "ICP fit",
@@ -118,6 +118,16 @@ def criteria(lead: Lead, ladder: StageLadder, owners: OwnerDirectory) -> list[Cr
         _owner_criterion(lead, owners),
     ]
     return checks
+
+
+def _customer_detail(lead: Lead) -> str:
+    if lead.is_customer and lead.stage == "customer":
+        return "is already a customer"
+    if lead.is_customer:
+        return f"is marked as a customer (stage is {lead.stage or 'no stage'})"
+    if lead.stage == "customer":
+        return "stage is customer (though not marked as a customer)"
+    return "is not a customer"
 
 
 def _owner_criterion(lead: Lead, owners: OwnerDirectory) -> Criterion:

@@ -5,8 +5,6 @@ does not touch updated_at (so it neither restarts the settle buffer nor triggers
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,14 +12,14 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from leadbridge.hub import import_values as cell
+from leadbridge.hub.csv_input import DELIMITER_NAMES, BadRow, CsvFileError, CsvTable, open_csv
 from leadbridge.hub.db import Hub
-from leadbridge.hub.tables import ICP_FITS, QUARANTINE, Company, User, utcnow
+from leadbridge.hub.tables import QUARANTINE, Company, User, utcnow
 from leadbridge.normalize import normalize_domain, normalize_email
 from leadbridge.normalize.email import InvalidEmail
 
-
-class ImportFileError(ValueError):
-    """The file as a whole cannot be read (missing, not CSV, no usable header)."""
+ImportFileError = CsvFileError  # the name the CLI knows
 
 
 @dataclass
@@ -31,6 +29,13 @@ class ImportReport:
     unchanged: int = 0
     errors: list[tuple[int, str]] = field(default_factory=list)  # (row number, reason)
     written: bool = True
+    read_as: str = ""  # how the file was read, when not plain UTF-8 with commas
+
+    def read(self, table: CsvTable) -> None:
+        parts = [] if table.encoding in ("utf-8", "utf-8-sig") else [table.encoding]
+        if table.delimiter != ",":
+            parts.append(f"{DELIMITER_NAMES[table.delimiter]}-separated")
+        self.read_as = ", ".join(parts)
 
     @property
     def ok(self) -> bool:
@@ -38,140 +43,90 @@ class ImportReport:
 
 
 COMPANY_HEADERS = {
-    "name": ("name", "company", "company name", "company_name", "organization"),
-    "domain": ("domain", "primary domain", "primary_domain", "website domain"),
-    "website": ("website", "url", "website url", "website_url"),
+    "name": ("name", "company", "company name", "organization", "account name"),
+    "domain": ("domain", "primary domain", "website domain", "company domain"),
+    "website": ("website", "url", "website url", "web site"),
     "industry": ("industry",),
-    "employee_count": ("employee_count", "employees", "employee count", "headcount", "size"),
-    "icp_fit": ("icp_fit", "icp fit", "icp"),
-    "stage": ("stage", "lead stage", "lead_stage"),
-    "is_customer": ("is_customer", "customer"),
-    "is_lead": ("is_lead", "lead"),
-    "quarantine": ("quarantine", "quarantine status", "quarantine_status"),
-    "owner": ("owner", "owner email", "owner_email", "assigned user", "assigned_to"),
+    "employee_count": ("employees", "employee count", "number of employees", "headcount", "size"),
+    "icp_fit": ("icp fit", "icp", "fit"),
+    "stage": ("stage", "lead stage"),
+    "is_customer": ("customer", "is customer"),
+    "is_lead": ("lead", "is lead", "company lead"),
+    "quarantine": ("quarantine", "quarantine status", "quarantined"),
+    "owner": ("owner", "owner email", "assigned user", "assigned to"),
 }
 USER_HEADERS = {
     "email": ("email", "e-mail", "email address"),
-    "first_name": ("first_name", "first name", "firstname"),
-    "last_name": ("last_name", "last name", "lastname"),
+    "first_name": ("first name", "firstname"),
+    "last_name": ("last name", "lastname"),
     "active": ("active", "enabled"),
 }
-TRUE, FALSE = {"true", "yes", "y", "1", "t"}, {"false", "no", "n", "0", "f", ""}
-
-
-def _read(
-    path: Path, aliases: dict[str, tuple[str, ...]]
-) -> tuple[dict[str, str], list[dict[str, str]]]:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError as exc:
-        raise ImportFileError(f"{path}: no such file") from exc
-    except UnicodeDecodeError as exc:
-        raise ImportFileError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
-    reader = csv.DictReader(io.StringIO(text))
-    if not reader.fieldnames:
-        raise ImportFileError(f"{path}: empty file, or no header row")
-    mapping: dict[str, str] = {}
-    for column in reader.fieldnames:
-        key = (column or "").strip().lower()
-        for target, names in aliases.items():
-            if key in names and target not in mapping:
-                mapping[target] = column
-    try:
-        rows = list(reader)
-    except csv.Error as exc:
-        raise ImportFileError(f"{path}: not valid CSV ({exc})") from exc
-    return mapping, rows
-
-
-def _bool(value: str, column: str) -> bool:
-    v = value.strip().lower()
-    if v in TRUE:
-        return True
-    if v in FALSE:
-        return False
-    raise ValueError(f"{column} must be true or false, got {value!r}")
+QUARANTINE_WORDS = {"true": "quarantined", "yes": "quarantined", "false": "active", "no": "active"}
 
 
 def _company_values(
-    raw: dict[str, str],
-    mapping: dict[str, str],
-    owners: Callable[[str], int | None],
-    stages: Iterable[str],
+    cells: dict[str, str], owners: Callable[[str], int | None], stages: Iterable[str]
 ) -> dict[str, Any]:
-    def cell(key: str) -> str | None:
-        column = mapping.get(key)
-        if column is None:
-            return None
-        value = raw.get(column)
-        return value.strip() if isinstance(value, str) else None
-
-    if None in raw:
-        raise ValueError("more cells than header columns (a comma inside an unquoted value?)")
     values: dict[str, Any] = {}
-    domain_src = cell("domain") or cell("website")
+    domain_src = cells.get("domain") or cells.get("website")
     domain = normalize_domain(domain_src)
     if not domain:
-        raise ValueError(
-            f"missing or invalid domain ({domain_src!r})" if domain_src else "missing domain"
-        )
-    values["domain"] = domain
-    if cell("name") is not None:
-        values["name"] = cell("name") or None
-    if cell("website") is not None:
-        values["website"] = cell("website") or None
-    if cell("industry") is not None:
-        values["industry"] = cell("industry") or None
-    if (count := cell("employee_count")) is not None:
-        try:
-            values["employee_count"] = int(count.replace(",", "")) if count else None
-        except ValueError:
-            raise ValueError(f"employee count must be a whole number, got {count!r}") from None
-        if values["employee_count"] is not None and values["employee_count"] < 0:
-            raise ValueError("employee count cannot be negative")
-    if (fit := cell("icp_fit")) is not None:
-        fit = fit.lower().replace(" ", "_") or "unknown"
-        if fit not in ICP_FITS:
-            raise ValueError(f"ICP fit must be one of {', '.join(ICP_FITS)}, got {fit!r}")
-        values["icp_fit"] = fit
-    if (stage := cell("stage")) is not None:
-        stage = stage.lower().replace(" ", "_") or None
+        if not domain_src:
+            raise ValueError("missing domain")
+        raise ValueError(f"missing or invalid domain ({domain_src[:80]!r})")
+    values["domain"] = cell.text(domain, Company, "domain")
+    for key in ("name", "website", "industry"):
+        if key in cells:
+            values[key] = cell.text(cells[key], Company, key)
+    if "employee_count" in cells:
+        values["employee_count"] = cell.whole_number(cells["employee_count"], "employee count")
+    if "icp_fit" in cells:
+        values["icp_fit"] = cell.icp_fit(cells["icp_fit"])
+    if "stage" in cells:
+        stage = cells["stage"].lower().replace(" ", "_") or None
         allowed = [*stages, "customer", "not_a_fit"]
         if stage is not None and stage not in allowed:
-            raise ValueError(f"stage must be one of {', '.join(allowed)}, got {stage!r}")
+            raise ValueError(f"stage must be one of {', '.join(allowed)}, got {stage[:80]!r}")
         values["stage"] = stage
-    if (customer := cell("is_customer")) is not None:
-        values["is_customer"] = _bool(customer, "customer")
-    if (lead := cell("is_lead")) is not None:
-        values["is_lead"] = _bool(lead, "lead") if lead else True
-    if (q := cell("quarantine")) is not None:
-        q = q.lower() or "active"
-        q = {"true": "quarantined", "yes": "quarantined", "false": "active", "no": "active"}.get(
-            q, q
-        )
+    if "is_customer" in cells:
+        values["is_customer"] = cell.boolean(cells["is_customer"], "customer")
+    if "is_lead" in cells:  # blank: a lead (the default for imported companies)
+        values["is_lead"] = cell.boolean(cells["is_lead"] or "true", "lead")
+    if "quarantine" in cells:
+        q = cells["quarantine"].lower() or "active"
+        q = QUARANTINE_WORDS.get(q, q)
         if q not in QUARANTINE:
-            raise ValueError(f"quarantine must be active or quarantined, got {q!r}")
+            raise ValueError(f"quarantine must be active or quarantined, got {q[:80]!r}")
         values["quarantine"] = q
-    if (owner := cell("owner")) is not None:
-        if owner:
-            owner_id = owners(owner)
-            if owner_id is None:
-                raise ValueError(f"owner {owner!r} is not a hub user (import users first)")
-            values["owner_id"] = owner_id
-        else:
-            values["owner_id"] = None
+    if "owner" in cells:
+        owner = cells["owner"]
+        values["owner_id"] = owners(owner) if owner else None
+        if owner and values["owner_id"] is None:
+            raise ValueError(f"owner {owner[:80]!r} is not a hub user (import users first)")
+    return values
+
+
+def _user_values(cells: dict[str, str]) -> dict[str, Any]:
+    email = normalize_email(cell.text(cells.get("email", ""), User, "email", "e-mail"))
+    if email is None:
+        raise ValueError("missing email")
+    values: dict[str, Any] = {"email": email}
+    for key in ("first_name", "last_name"):
+        if key in cells:
+            values[key] = cell.text(cells[key], User, key, key.replace("_", " "))
+    if "active" in cells:
+        values["active"] = cell.boolean(cells["active"] or "true", "active")
     return values
 
 
 def import_companies(
     hub: Hub, path: Path, stages: Iterable[str], *, strict: bool = False
 ) -> ImportReport:
-    mapping, rows = _read(path, COMPANY_HEADERS)
-    if "domain" not in mapping and "website" not in mapping:
-        raise ImportFileError(
-            f"{path}: needs a domain (or website) column; found {', '.join(mapping) or 'none'}"
-        )
+    table = open_csv(path, COMPANY_HEADERS)
+    if "domain" not in table.columns and "website" not in table.columns:
+        raise ImportFileError(_missing_column(table, "a domain (or website)"))
     report = ImportReport()
+    report.read(table)
     ws = hub.workspace_id
     stages = list(stages)
     with hub.session() as s:
@@ -179,9 +134,13 @@ def import_companies(
             u.email.lower(): u.id for u in s.scalars(select(User).where(User.workspace_id == ws))
         }
         parsed: dict[str, tuple[int, dict[str, Any]]] = {}
-        for number, raw in enumerate(rows, start=2):  # row 1 is the header
+        for row in table.rows():
+            if isinstance(row, BadRow):
+                report.errors.append((row.number, row.reason))
+                continue
+            number = row.number
             try:
-                values = _company_values(raw, mapping, lambda e: emails.get(e.lower()), stages)
+                values = _company_values(row.cells, lambda e: emails.get(e.lower()), stages)
             except ValueError as exc:
                 report.errors.append((number, str(exc)))
                 continue
@@ -218,33 +177,31 @@ def import_companies(
 
 
 def import_users(hub: Hub, path: Path, *, strict: bool = False) -> ImportReport:
-    mapping, rows = _read(path, USER_HEADERS)
-    if "email" not in mapping:
-        raise ImportFileError(f"{path}: needs an email column")
+    table = open_csv(path, USER_HEADERS)
+    if "email" not in table.columns:
+        raise ImportFileError(_missing_column(table, "an email"))
     report = ImportReport()
+    report.read(table)
     ws = hub.workspace_id
     with hub.session() as s:
         parsed: dict[str, dict[str, Any]] = {}
-        for number, raw in enumerate(rows, start=2):
+        numbers: dict[str, int] = {}
+        for row in table.rows():
+            if isinstance(row, BadRow):
+                report.errors.append((row.number, row.reason))
+                continue
+            number = row.number
             try:
-                if None in raw:
-                    raise ValueError("more cells than header columns")
-                email = normalize_email(raw.get(mapping["email"]))
-                if email is None:
-                    raise ValueError("missing email")
-                values: dict[str, Any] = {"email": email}
-                for key in ("first_name", "last_name"):
-                    if key in mapping:
-                        values[key] = (raw.get(mapping[key]) or "").strip() or None
-                if "active" in mapping:
-                    values["active"] = _bool(raw.get(mapping["active"]) or "true", "active")
+                values = _user_values(row.cells)
             except (InvalidEmail, ValueError) as exc:
                 report.errors.append((number, str(exc)))
                 continue
+            email = values["email"]
             if email in parsed:
-                report.errors.append((number, f"e-mail {email} appears twice"))
+                report.errors.append((number, f"e-mail {email} already on row {numbers[email]}"))
                 continue
             parsed[email] = values
+            numbers[email] = number
         if strict and report.errors:
             report.written = False
             return report
@@ -268,3 +225,9 @@ def import_users(hub: Hub, path: Path, *, strict: bool = False) -> ImportReport:
             else:
                 report.unchanged += 1
     return report
+
+
+def _missing_column(table: CsvTable, what: str) -> str:
+    found = ", ".join(repr(h) for h in table.header[:12]) or "none"
+    sep = DELIMITER_NAMES[table.delimiter]
+    return f"{table.path}: needs {what} column; found {found} ({sep}-separated, {table.encoding})"

@@ -64,7 +64,7 @@ class PushPolicy(Strict):
     push_unverified_emails: bool = False
     # A write of more records than this goes through the CRM's bulk API (one job, a handful of
     # calls) instead of batches of 200; below it the batches cost fewer calls.
-    bulk_threshold: int = Field(2000, ge=1)
+    bulk_threshold: int = Field(2000, ge=1, le=150_000_000)  # Bulk 2.0's daily record limit
 
     @field_validator("create_people_as")
     @classmethod
@@ -84,7 +84,7 @@ class PushPolicy(Strict):
 
 
 class PullPolicy(Strict):
-    interval_minutes: int = Field(30, ge=1)
+    interval_minutes: int = Field(30, ge=1, le=10_080, description="minutes")  # a week
 
 
 class Stages(Strict):
@@ -105,7 +105,7 @@ class CrmSync(Strict):
     """One sync between the hub and a CRM connection."""
 
     connection: str = "salesforce"
-    setup_window_hours: float = Field(6, ge=0)
+    setup_window_hours: float = Field(6, ge=0, le=720, description="hours")  # 30 days
     pull: PullPolicy = Field(default_factory=PullPolicy)
     push: PushPolicy = Field(default_factory=PushPolicy)
     stages: Stages = Field(default_factory=Stages)
@@ -149,9 +149,10 @@ class CrmSync(Strict):
                 )
         return self
 
-    def map_problems(self, kinds: Mapping[str, str]) -> list[str]:
+    def map_problems(self, kinds: Mapping[str, str]) -> list[tuple[tuple[Any, ...], str]]:
         """What the object sections name that their objects cannot take: a hub field of the
-        other kind, or a custom field the policy does not declare. `kinds`: section -> kind."""
+        other kind, or a custom field the policy does not declare. `kinds`: section -> kind.
+        Each problem comes with its location in the sync (for its line in the file)."""
         custom = {
             kind: {f"custom.{c.name}" for c in self.custom_fields if c.object == kind}
             for kind in ("person", "company")
@@ -162,15 +163,20 @@ class CrmSync(Strict):
             if kind not in ("person", "company"):
                 continue
             known = set(PERSON_FIELDS if kind == "person" else COMPANY_FIELDS) | custom[kind]
-            for f in mapping.fields:
+            for index, f in enumerate(mapping.fields):
                 if f.hub in known:
                     continue
+                loc = ("objects", section, "fields", index, "hub")
                 if f.hub.startswith("custom."):
-                    problems.append(f"{section}: {f.hub} is not declared in custom_fields")
+                    close = difflib.get_close_matches(f.hub, sorted(custom[kind]), n=1)
+                    hint = f" (did you mean {close[0]!r}?)" if close else ""
+                    problems.append((loc, f"{f.hub} is not declared in custom_fields{hint}"))
                 else:
                     problems.append(
-                        f"{section}: {f.hub!r} is not a {kind} field "
-                        f"(known: {', '.join(sorted(known))})"
+                        (
+                            loc,
+                            f"{f.hub!r} is not a {kind} field (known: {', '.join(sorted(known))})",
+                        )
                     )
         return problems
 

@@ -36,7 +36,7 @@ def check_policy(policy: CrmSync, system: System) -> None:
         elif section not in known:
             names = ", ".join(sorted(known))
             problems.append(f"{section}: {catalog.label} has no such object ({names})")
-    problems += policy.map_problems(known)
+    problems += [f"{loc[1]}: {message}" for loc, message in policy.map_problems(known)]
     if problems:
         raise SyncRefused(f"the policy's sync for {policy.connection!r}: " + "; ".join(problems))
 
