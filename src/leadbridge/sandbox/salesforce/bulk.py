@@ -1,6 +1,7 @@
 """Bulk API 2.0 for the Salesforce sandbox: ingest jobs (insert, update, upsert, delete,
 hardDelete) from CSV with per-row successful / failed / unprocessed results, and query jobs
-with locator paging. The job logic lives in bulk_jobs.py; this module is the HTTP face.
+with locator paging. The job logic lives in bulk_jobs.py and bulk_ingest.py; this module is
+the HTTP face.
 
 How to mount it (app.py): on the APIRouter whose prefix is "/services/data/v{version}",
 
@@ -28,6 +29,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from leadbridge.sandbox.salesforce import soql
+from leadbridge.sandbox.salesforce.bulk_ingest import process_ingest, unprocessed_rows
 from leadbridge.sandbox.salesforce.bulk_jobs import (
     DELIMITERS,
     FINISHED,
@@ -36,10 +38,8 @@ from leadbridge.sandbox.salesforce.bulk_jobs import (
     QUERY_OPERATIONS,
     Job,
     OrgLike,
-    process_ingest,
     process_query,
     stamp,
-    unprocessed_rows,
     write_csv,
 )
 from leadbridge.sandbox.salesforce.ids import make_id
