@@ -3,14 +3,42 @@ surface under /__admin__/, never part of the emulated API."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
 
+from leadbridge.sandbox import jsonbody
 from leadbridge.sandbox.salesforce.knobs import SalesforceKnobs
 from leadbridge.sandbox.salesforce.org import DmlError, Org
 from leadbridge.sandbox.salesforce.replies import Reply, rest_errors
+
+# Who "edits as another user" when the caller names no user: one stand-in rep, made once.
+REP = ("rep@sandbox.example", "Sales", "Rep")
+
+
+async def object_body(request: Request) -> dict[str, Any]:
+    """The JSON object a POST to the admin surface carries ({} when empty)."""
+    raw = await request.body()
+    try:
+        body = jsonbody.parse(raw) if raw.strip() else {}
+    except jsonbody.BadJson as exc:
+        raise Reply(400, {"error": f"the body is not JSON: {exc}"}) from None
+    if not isinstance(body, dict):
+        raise Reply(400, {"error": "the body must be a JSON object"})
+    return body
+
+
+def knob_value(knobs: SalesforceKnobs, key: str, value: Any) -> Any:
+    """`value` as the knob's own type (a number where a number is meant), or a 400."""
+    kinds = {f.name: f.type for f in dataclasses.fields(knobs)}
+    if key not in kinds:
+        raise Reply(400, {"error": f"unknown knob {key}; knobs: {', '.join(sorted(kinds))}"})
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not number or value < 0:
+        raise Reply(400, {"error": f"knob {key} takes a number >= 0, not {value!r}"})
+    return int(value) if kinds[key] in ("int", int) else float(value)
 
 
 def admin_router(org: Org, knobs: SalesforceKnobs) -> APIRouter:
@@ -40,9 +68,9 @@ def admin_router(org: Org, knobs: SalesforceKnobs) -> APIRouter:
 
     @admin.post("/bump/{sobject}/{record_id}")
     async def bump(sobject: str, record_id: str, request: Request) -> Any:
-        body = await request.json()
-        user = body.pop("__user_id", None) or org.add_user("rep@sandbox.example", "Sales", "Rep")
-        return guarded(lambda: org.bump(sobject, record_id, body, user).body())
+        body = await object_body(request)
+        user = body.pop("__user_id", None) or org.ensure_user(*REP)
+        return guarded(lambda: org.bump(sobject, record_id, body, str(user)).body())
 
     @admin.post("/limits")
     async def set_limits(daily: int, used: int | None = None) -> Any:
@@ -66,10 +94,13 @@ def admin_router(org: Org, knobs: SalesforceKnobs) -> APIRouter:
 
     @admin.post("/knobs")
     async def set_knobs(request: Request) -> Any:
-        for key, value in (await request.json()).items():
-            if not hasattr(knobs, key):
-                raise Reply(400, {"error": f"unknown knob {key}"})
+        wanted = {k: knob_value(knobs, k, v) for k, v in (await object_body(request)).items()}
+        for key, value in wanted.items():  # all checked first: nothing half-set
             setattr(knobs, key, value)
+        return vars(knobs)
+
+    @admin.get("/knobs")
+    async def get_knobs() -> Any:
         return vars(knobs)
 
     return admin

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import base64
 import itertools
-import json
 import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -28,6 +27,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from leadbridge.sandbox import jsonbody
 from leadbridge.sandbox.salesforce import soql
 from leadbridge.sandbox.salesforce.bulk_ingest import process_ingest, unprocessed_rows
 from leadbridge.sandbox.salesforce.bulk_jobs import (
@@ -94,8 +94,8 @@ def bulk_router(
 
     async def json_body(request: Request) -> dict[str, Any] | JSONResponse:
         try:
-            body = json.loads(await request.body() or b"null")
-        except ValueError as exc:
+            body = jsonbody.parse(await request.body() or b"null")
+        except jsonbody.BadJson as exc:
             return error("JSON_PARSER_ERROR", f"The request body is not valid JSON: {exc}")
         if not isinstance(body, dict):
             return error("JSON_PARSER_ERROR", "The request body must be a JSON object")
@@ -330,8 +330,8 @@ def add_job_routes(
         if job is None:
             return JSONResponse(NOT_FOUND, 404)
         try:
-            wanted = json.loads(await request.body() or b"{}").get("state")
-        except (ValueError, AttributeError):
+            wanted = jsonbody.parse(await request.body() or b"{}").get("state")
+        except (jsonbody.BadJson, AttributeError):
             return error("JSON_PARSER_ERROR", "The request body is not valid JSON")
         with job.lock:
             current = job.state

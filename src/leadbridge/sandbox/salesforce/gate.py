@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import random
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,16 +68,7 @@ class Gate:
                     self.limit_header(),
                 )
             if org.api_usage >= org.daily_limit:
-                raise Reply(
-                    403,
-                    [
-                        {
-                            "message": "TotalRequests Limit exceeded.",
-                            "errorCode": "REQUEST_LIMIT_EXCEEDED",
-                        }
-                    ],
-                    self.limit_header(),
-                )
+                raise Reply(403, self.limit_exceeded(), self.limit_header())
             org.api_usage += 1
             s.calls += 1
             if knobs.error_rate_5xx and self.rng.random() < knobs.error_rate_5xx:
@@ -87,6 +79,18 @@ class Gate:
                 )
         request.state.limit = True
         return s
+
+    def limit_exceeded(self) -> list[dict[str, str]]:
+        return [{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}]
+
+    def charge(self) -> bool:
+        """One more API call inside a request that already passed (a batch subrequest);
+        False when the daily limit is spent."""
+        with self.org.lock:
+            if self.org.api_usage >= self.org.daily_limit:
+                return False
+            self.org.api_usage += 1
+            return True
 
     def lock_row(self) -> bool:
         rate = self.knobs.lock_row_rate
@@ -99,26 +103,9 @@ class Gate:
         return canonical
 
 
-async def json_body(request: Request) -> Any:
-    raw = await request.body()
-    if not raw:
-        return {}
-    try:
-        return await request.json()
-    except ValueError:
-        raise Reply(
-            400,
-            [
-                {
-                    "message": "Unexpected character: was expecting a JSON value",
-                    "errorCode": "JSON_PARSER_ERROR",
-                }
-            ],
-        ) from None
-
-
-def allow_save(request: Request) -> bool:
-    header = request.headers.get("sforce-duplicate-rule-header", "")
+def allow_save(headers: Mapping[str, str]) -> bool:
+    """Sforce-Duplicate-Rule-Header: allowSave=true saves past an alert duplicate rule."""
+    header = headers.get("sforce-duplicate-rule-header", "")
     return any(p.strip().lower() == "allowsave=true" for p in header.split(";"))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from leadbridge.sandbox.salesforce.cascade import DELETED_WITH, undelete_children
 from leadbridge.sandbox.salesforce.dml_types import DmlError, err
 
 if TYPE_CHECKING:
@@ -49,6 +50,7 @@ def convert_lead(
                 },
                 user_id=user_id,
             ).id
+        org.remember("Lead", lead["Id"])
         lead.update(
             IsConverted=True,
             ConvertedAccountId=account_id,
@@ -79,22 +81,31 @@ def merge(
         master = org.existing(name, master_id)
         for loser_id in loser_ids:
             loser = org.existing(name, loser_id)
-            for rows in org.records.values():
+            for child_name, rows in org.records.items():
                 for child in rows.values():
                     for key in ("AccountId", "WhoId", "WhatId", "ParentId"):
                         if child.get(key) == loser["Id"]:
+                            org.remember(child_name, child["Id"])
                             child[key] = master["Id"]
                             org.touch(child, user_id)
+            org.children.invalidate()
+            org.remember(name, loser["Id"])
             loser["MasterRecordId"] = master["Id"]
             org.delete(name, loser["Id"], user_id=user_id)
+        org.remember(name, master["Id"])
         org.touch(master, user_id)
 
 
 def undelete(org: Org, sobject: str, record_id: str, *, user_id: str | None = None) -> None:
+    """undelete(): out of the recycle bin, with the children its delete took along."""
     with org.lock:
-        row = org.row(sobject, record_id)
+        name = org.canonical(sobject) or sobject
+        row = org.row(name, record_id)
         if row is None or not row["IsDeleted"]:
             raise DmlError(err("UNDELETE_FAILED", "Entity is not in the recycle bin"))
+        org.remember(name, row["Id"])
         row["IsDeleted"] = False
         row["MasterRecordId"] = None
+        row.pop(DELETED_WITH, None)
         org.touch(row, user_id)
+        undelete_children(org, name, row["Id"], user_id)

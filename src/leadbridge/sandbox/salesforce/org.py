@@ -11,11 +11,13 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from leadbridge.sandbox.salesforce import operations, schema, validation
+from leadbridge.sandbox.salesforce import cascade, operations, schema, validation
+from leadbridge.sandbox.salesforce.cascade import Children
 from leadbridge.sandbox.salesforce.dml_types import (
     DmlError,
     DuplicateRule,
@@ -24,6 +26,7 @@ from leadbridge.sandbox.salesforce.dml_types import (
     err,
 )
 from leadbridge.sandbox.salesforce.ids import make_id, to18
+from leadbridge.sandbox.salesforce.journal import Journal
 
 __all__ = ["DmlError", "DuplicateRule", "Org", "SaveResult", "ValidationRule", "err"]
 
@@ -46,6 +49,8 @@ class Org:
         self.duplicate_rules: dict[str, list[DuplicateRule]] = {n: [] for n in self.describes}
         self.daily_limit = 15_000
         self.api_usage = 0
+        self.children = Children(self)
+        self._journals: list[Journal] = []
         self.integration_user = self._seed_user(
             "integration@sandbox.example", "Integration", "User"
         )
@@ -116,9 +121,9 @@ class Org:
     # --- time, ids and users --------------------------------------------------------------------
 
     def now(self) -> datetime:
-        """Millisecond precision, like SystemModstamp: writes in one ms share a stamp."""
-        ts = self.clock()
-        return datetime.fromtimestamp(int(ts * 1000) / 1000, UTC)
+        """Whole seconds, as a real org stamps CreatedDate, LastModifiedDate and SystemModstamp
+        (`...T12:00:00.000+0000`): every write in one second shares a stamp."""
+        return datetime.fromtimestamp(int(self.clock()), UTC)
 
     def new_id(self, sobject: str) -> str:
         return make_id(schema.PREFIXES[sobject], next(self._counter))
@@ -126,6 +131,7 @@ class Org:
     def _seed_user(self, email: str, first: str, last: str) -> str:
         uid = self.new_id("User")
         now = self.now()
+        self.remember("User", uid)
         self.records["User"][uid] = {
             "Id": uid,
             "IsDeleted": False,
@@ -149,6 +155,14 @@ class Org:
             uid = self._seed_user(email, first, last)
             self.records["User"][uid]["IsActive"] = active
             return uid
+
+    def ensure_user(self, email: str, first: str, last: str) -> str:
+        """The active user with this username, made once (an admin's stand-in rep)."""
+        with self.lock:
+            for user in self.records["User"].values():
+                if user["Username"].lower() == email.lower() and user.get("IsActive", True):
+                    return str(user["Id"])
+            return self.add_user(email, first, last)
 
     # --- DML --------------------------------------------------------------------------------------
 
@@ -179,7 +193,9 @@ class Org:
             except DmlError as exc:
                 return SaveResult(None, False, exc.errors)
             validation.compound_name(name, row)
+            self.remember(name, row["Id"])
             self.records[name][row["Id"]] = row
+            self.children.invalidate()
             return SaveResult(row["Id"], True, created=True)
 
     def update(
@@ -207,9 +223,11 @@ class Org:
                 validation.check_rules(self, name, merged, allow_dup_save)
             except DmlError as exc:
                 return SaveResult(to18(record_id), False, exc.errors)
+            self.remember(name, row["Id"])
             row.update(values)
             validation.compound_name(name, row)
             self.touch(row, user_id)
+            self.children.invalidate()
             return SaveResult(row["Id"], True)
 
     def upsert(
@@ -281,10 +299,48 @@ class Org:
                 row = self.existing(name, record_id)
             except DmlError as exc:
                 return SaveResult(to18(record_id), False, exc.errors)
-            row["IsDeleted"] = True
-            self.touch(row, user_id)
-            self.deleted_log[name].append((row["Id"], row["SystemModstamp"]))
+            self.soft_delete(name, row, user_id)
+            cascade.delete_children(self, name, row["Id"], user_id)
             return SaveResult(row["Id"], True)
+
+    def soft_delete(self, sobject: str, row: dict[str, Any], user_id: str | None) -> None:
+        """To the recycle bin: gone from query, seen by queryAll and getDeleted."""
+        self.remember(sobject, row["Id"])
+        row["IsDeleted"] = True
+        self.touch(row, user_id)
+        self.deleted_log[sobject].append((row["Id"], row["SystemModstamp"]))
+
+    def hard_delete(self, sobject: str, record_id: str) -> None:
+        """Bulk hardDelete: a deleted row (and what was deleted with it) leaves the store."""
+        with self.lock:
+            name = self.canonical(sobject) or sobject
+            full = to18(record_id) or record_id
+            if full in self.records[name]:
+                self.remember(name, full)
+                self.records[name].pop(full)
+                cascade.purge_children(self, name, full)
+
+    # --- transactions (journal.py) ----------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[Journal]:
+        """Holds the org's lock; `rollback()` on the journal undoes every write made inside
+        (an exception rolls back by itself)."""
+        with self.lock:
+            journal = Journal(self)
+            self._journals.append(journal)
+            try:
+                yield journal
+            except BaseException:
+                journal.rollback()
+                raise
+            finally:
+                self._journals.remove(journal)
+
+    def remember(self, sobject: str, record_id: str) -> None:
+        """Called before a row is written: open transactions keep it as it was."""
+        for journal in self._journals:
+            journal.remember(sobject, record_id)
 
     # --- UI / SOAP / Apex operations (operations.py) ----------------------------------------------
 
@@ -363,6 +419,7 @@ class Org:
         return row
 
     def touch(self, row: dict[str, Any], user_id: str | None) -> None:
+        """Stamps a write (callers `remember` the row before changing it)."""
         now = self.now()
         row.update(
             LastModifiedDate=now,

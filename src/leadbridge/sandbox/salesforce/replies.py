@@ -47,3 +47,7 @@ def locked(record_id: str | None) -> dict[str, Any]:
         "UNABLE_TO_LOCK_ROW",
         f"unable to obtain exclusive access to this record or 1 records: {record_id or ''}",
     )
+
+
+def json_parser_error(message: str) -> list[dict[str, str]]:
+    return [{"message": message, "errorCode": "JSON_PARSER_ERROR"}]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import FastAPI
 
-from leadbridge.sandbox.salesforce.gate import Gate
+from leadbridge.sandbox.salesforce.resources import Answer, Call, Resources
 
 VERSIONS = ("57.0", "58.0", "59.0", "60.0", "61.0", "62.0")
 GLOBAL_KEYS = (
@@ -43,92 +43,83 @@ def urls(name: str, version: str) -> dict[str, str]:
     return {"sobject": p, "describe": f"{p}/describe", "rowTemplate": f"{p}/{{ID}}"}
 
 
-def add_meta_routes(app: FastAPI, api: APIRouter, gate: Gate) -> None:
-    org = gate.org
-
-    # --- versions and resources (the versions list is free: it does not count) ---------------
+def add_meta_routes(app: FastAPI, resources: Resources) -> None:
+    org = resources.gate.org
+    gate = resources.gate
 
     @app.get("/services/data")
     @app.get("/services/data/")
-    async def versions() -> list[dict[str, str]]:
+    async def versions() -> list[dict[str, str]]:  # free: it does not count
         return [{"label": f"v{v}", "url": f"/services/data/v{v}", "version": v} for v in VERSIONS]
 
-    @api.get("/")
-    @api.get("")
-    async def resources(version: str, request: Request) -> dict[str, str]:
-        await gate(request)
-        base_path = f"/services/data/v{version}"
-        return {
-            k: f"{base_path}/{k}"
-            for k in ("sobjects", "query", "queryAll", "limits", "composite", "jobs")
-        }
+    def resource_list(call: Call) -> Answer:
+        base_path = f"/services/data/v{call.version}"
+        names = ("sobjects", "query", "queryAll", "limits", "composite", "jobs")
+        return Answer(200, {k: f"{base_path}/{k}" for k in names})
 
-    @api.get("/limits")
-    @api.get("/limits/")
-    async def limits(version: str, request: Request) -> dict[str, Any]:
-        await gate(request)
+    def composite_list(call: Call) -> Answer:
+        base_path = f"/services/data/v{call.version}/composite"
+        return Answer(200, {k: f"{base_path}/{k}" for k in ("tree", "batch", "sobjects")})
+
+    def limits(call: Call) -> Answer:
         with org.lock:
-            return {
-                "DailyApiRequests": {
-                    "Max": org.daily_limit,
-                    "Remaining": max(0, org.daily_limit - org.api_usage),
-                },
-                "DailyBulkV2QueryJobs": {"Max": 10000, "Remaining": 10000},
-                "DailyBulkApiBatches": {"Max": 15000, "Remaining": 15000},
-                "DataStorageMB": {"Max": 5, "Remaining": 5},
-            }
-
-    @api.get("/limits/recordCount")
-    async def record_count(version: str, request: Request, sObjects: str = "") -> dict[str, Any]:
-        await gate(request)
-        names = [n for n in sObjects.split(",") if org.canonical(n)]
-        return {
-            "sObjects": [
+            return Answer(
+                200,
                 {
-                    "count": sum(1 for r in org.rows(n) if not r["IsDeleted"]),
-                    "name": org.canonical(n),
-                }
-                for n in names
-            ]
-        }
+                    "DailyApiRequests": {
+                        "Max": org.daily_limit,
+                        "Remaining": max(0, org.daily_limit - org.api_usage),
+                    },
+                    "DailyBulkV2QueryJobs": {"Max": 10000, "Remaining": 10000},
+                    "DailyBulkApiBatches": {"Max": 15000, "Remaining": 15000},
+                    "DataStorageMB": {"Max": 5, "Remaining": 5},
+                },
+            )
 
-    # --- describe ---------------------------------------------------------------------------
+    def record_count(call: Call) -> Answer:
+        names = [n for n in call.query.get("sObjects", "").split(",") if org.canonical(n)]
+        counts = [
+            {"count": sum(1 for r in org.rows(n) if not r["IsDeleted"]), "name": org.canonical(n)}
+            for n in names
+        ]
+        return Answer(200, {"sObjects": counts})
 
     def describe_out(name: str, version: str) -> dict[str, Any]:
         d = copy.deepcopy(org.describe(name))
         d["urls"] = urls(name, version)
         return d
 
-    @api.get("/sobjects")
-    @api.get("/sobjects/")
-    async def describe_global(version: str, request: Request) -> dict[str, Any]:
-        await gate(request)
-        return {
-            "encoding": "UTF-8",
-            "maxBatchSize": 200,
-            "sobjects": [
-                {**{k: org.describes[n].get(k) for k in GLOBAL_KEYS}, "urls": urls(n, version)}
-                for n in org.describes
-            ],
-        }
-
-    @api.get("/sobjects/{name}/describe")
-    @api.get("/sobjects/{name}/describe/")
-    async def describe(version: str, name: str, request: Request) -> dict[str, Any]:
-        await gate(request)
-        return describe_out(gate.obj_or_404(name), version)
-
-    @api.get("/sobjects/{name}")
-    @api.get("/sobjects/{name}/")
-    async def basic_info(version: str, name: str, request: Request) -> dict[str, Any]:
-        await gate(request)
-        canonical = gate.obj_or_404(name)
-        full = describe_out(canonical, version)
-        return {
-            "objectDescribe": {
-                k: v
-                for k, v in full.items()
-                if k not in ("fields", "childRelationships", "recordTypeInfos")
+    def describe_global(call: Call) -> Answer:
+        return Answer(
+            200,
+            {
+                "encoding": "UTF-8",
+                "maxBatchSize": 200,
+                "sobjects": [
+                    {
+                        **{k: org.describes[n].get(k) for k in GLOBAL_KEYS},
+                        "urls": urls(n, call.version),
+                    }
+                    for n in org.describes
+                ],
             },
-            "recentItems": [],
-        }
+        )
+
+    def describe(call: Call) -> Answer:
+        return Answer(200, describe_out(gate.obj_or_404(call.params["name"]), call.version))
+
+    def basic_info(call: Call) -> Answer:
+        full = describe_out(gate.obj_or_404(call.params["name"]), call.version)
+        left_out = ("fields", "childRelationships", "recordTypeInfos")
+        info = {k: v for k, v in full.items() if k not in left_out}
+        return Answer(200, {"objectDescribe": info, "recentItems": []})
+
+    resources.add("GET", ("/", ""), resource_list, "meta")
+    resources.add("GET", ("/composite", "/composite/"), composite_list, "meta")
+    resources.add("GET", ("/limits", "/limits/"), limits, "limits")
+    resources.add("GET", ("/limits/recordCount",), record_count, "limits")
+    resources.add("GET", ("/sobjects", "/sobjects/"), describe_global, "sobject")
+    resources.add(
+        "GET", ("/sobjects/{name}/describe", "/sobjects/{name}/describe/"), describe, "sobject"
+    )
+    resources.add("GET", ("/sobjects/{name}", "/sobjects/{name}/"), basic_info, "sobject")

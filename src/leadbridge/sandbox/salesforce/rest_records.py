@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
-
 from leadbridge.sandbox.salesforce import soql
-from leadbridge.sandbox.salesforce.gate import Gate, allow_save, json_body
+from leadbridge.sandbox.salesforce.bodies import sobject_fields
+from leadbridge.sandbox.salesforce.gate import allow_save
 from leadbridge.sandbox.salesforce.org import Org
 from leadbridge.sandbox.salesforce.replies import NOT_FOUND, Reply, dml_failure, locked, rest_errors
+from leadbridge.sandbox.salesforce.resources import Answer, Call, Resources
 
 
 def serialize(
@@ -25,92 +24,97 @@ def serialize(
     return out
 
 
-def add_record_routes(api: APIRouter, gate: Gate) -> None:
+def add_record_routes(resources: Resources) -> None:
+    gate = resources.gate
     org = gate.org
 
-    @api.post("/sobjects/{name}")
-    @api.post("/sobjects/{name}/")
-    async def create(version: str, name: str, request: Request) -> Response:
-        s = await gate(request)
-        canonical = gate.obj_or_404(name)
-        body = await json_body(request)
+    def body_of(call: Call, sobject: str) -> dict[str, Any]:
+        return sobject_fields(org, sobject, call.json(), call.column())
+
+    def ambiguous(call: Call, sobject: str, found: list[dict[str, Any]]) -> Reply:
+        base = f"/services/data/v{call.version}/sobjects/{sobject}"
+        return Reply(300, [f"{base}/{r['Id']}" for r in found])
+
+    def create(call: Call) -> Answer:
+        canonical = gate.obj_or_404(call.params["name"])
+        body = body_of(call, canonical)
         if gate.lock_row():
             raise Reply(400, rest_errors([locked(None)]))
-        result = org.create(canonical, body, user_id=s.user_id, allow_dup_save=allow_save(request))
+        result = org.create(
+            canonical, body, user_id=call.user_id, allow_dup_save=allow_save(call.headers)
+        )
         if not result.success:
             raise Reply(400, rest_errors(result.errors))
-        return JSONResponse({"id": result.id, "success": True, "errors": []}, 201)
+        return Answer(201, {"id": result.id, "success": True, "errors": []})
 
-    @api.get("/sobjects/{name}/{record_id}")
-    async def read(version: str, name: str, record_id: str, request: Request) -> dict[str, Any]:
-        await gate(request)
-        canonical = gate.obj_or_404(name)
-        row = org.row(canonical, record_id)
+    def read(call: Call) -> Answer:
+        canonical = gate.obj_or_404(call.params["name"])
+        row = org.row(canonical, call.params["record_id"])
         if row is None or row["IsDeleted"]:
             raise Reply(404, NOT_FOUND)
-        fields = request.query_params.get("fields")
-        return serialize(org, canonical, row, version, fields.split(",") if fields else None)
+        fields = call.query.get("fields")
+        wanted = fields.split(",") if fields else None
+        return Answer(200, serialize(org, canonical, row, call.version, wanted))
 
-    @api.patch("/sobjects/{name}/{record_id}")
-    async def update(version: str, name: str, record_id: str, request: Request) -> Response:
-        s = await gate(request)
-        canonical = gate.obj_or_404(name)
-        body = await json_body(request)
+    def update(call: Call) -> Answer:
+        canonical = gate.obj_or_404(call.params["name"])
+        record_id = call.params["record_id"]
+        body = body_of(call, canonical)
         if gate.lock_row():
             raise Reply(400, rest_errors([locked(record_id)]))
         result = org.update(
-            canonical, record_id, body, user_id=s.user_id, allow_dup_save=allow_save(request)
+            canonical,
+            record_id,
+            body,
+            user_id=call.user_id,
+            allow_dup_save=allow_save(call.headers),
         )
         if not result.success:
             raise dml_failure(result)
-        return Response(status_code=204)
+        return Answer(204)
 
-    @api.delete("/sobjects/{name}/{record_id}")
-    async def delete(version: str, name: str, record_id: str, request: Request) -> Response:
-        s = await gate(request)
-        result = org.delete(gate.obj_or_404(name), record_id, user_id=s.user_id)
+    def delete(call: Call) -> Answer:
+        canonical = gate.obj_or_404(call.params["name"])
+        result = org.delete(canonical, call.params["record_id"], user_id=call.user_id)
         if not result.success:
             raise dml_failure(result)
-        return Response(status_code=204)
+        return Answer(204)
 
-    @api.get("/sobjects/{name}/{ext_field}/{value}")
-    async def read_by_ext(
-        version: str, name: str, ext_field: str, value: str, request: Request
-    ) -> Any:
-        await gate(request)
-        canonical = gate.obj_or_404(name)
-        f = org.field_of(canonical, ext_field)
+    def read_by_ext(call: Call) -> Answer:
+        canonical = gate.obj_or_404(call.params["name"])
+        f = org.field_of(canonical, call.params["ext_field"])
         if f is None or not (f.get("externalId") or f.get("idLookup")):
             raise Reply(404, NOT_FOUND)
-        found = org.matches(canonical, f["name"], value)
+        found = org.matches(canonical, f["name"], call.params["value"])
         if not found:
             raise Reply(404, NOT_FOUND)
         if len(found) > 1:
-            raise Reply(
-                300, [f"/services/data/v{version}/sobjects/{canonical}/{r['Id']}" for r in found]
-            )
-        return serialize(org, canonical, found[0], version)
+            raise ambiguous(call, canonical, found)
+        return Answer(200, serialize(org, canonical, found[0], call.version))
 
-    @api.patch("/sobjects/{name}/{ext_field}/{value}")
-    async def upsert(
-        version: str, name: str, ext_field: str, value: str, request: Request
-    ) -> Response:
-        s = await gate(request)
-        canonical = gate.obj_or_404(name)
-        body = await json_body(request)
+    def upsert(call: Call) -> Answer:
+        canonical = gate.obj_or_404(call.params["name"])
+        ext_field, value = call.params["ext_field"], call.params["value"]
+        body = body_of(call, canonical)
         f = org.field_of(canonical, ext_field)
-        if f is not None and len(org.matches(canonical, f["name"], value)) > 1:
-            raise Reply(
-                300,
-                [
-                    f"/services/data/v{version}/sobjects/{canonical}/{r['Id']}"
-                    for r in org.matches(canonical, f["name"], value)
-                ],
-            )
+        if f is not None and len(found := org.matches(canonical, f["name"], value)) > 1:
+            raise ambiguous(call, canonical, found)
         result = org.upsert(
-            canonical, ext_field, value, body, user_id=s.user_id, allow_dup_save=allow_save(request)
+            canonical,
+            ext_field,
+            value,
+            body,
+            user_id=call.user_id,
+            allow_dup_save=allow_save(call.headers),
         )
         if not result.success:
             status = 404 if result.errors[0]["statusCode"] == "NOT_FOUND" else 400
             raise Reply(status, rest_errors(result.errors))
-        return JSONResponse(result.body(with_created=True), 201 if result.created else 200)
+        return Answer(201 if result.created else 200, result.body(with_created=True))
+
+    resources.add("POST", ("/sobjects/{name}", "/sobjects/{name}/"), create, "sobject")
+    resources.add("GET", ("/sobjects/{name}/{record_id}",), read, "sobject")
+    resources.add("PATCH", ("/sobjects/{name}/{record_id}",), update, "sobject")
+    resources.add("DELETE", ("/sobjects/{name}/{record_id}",), delete, "sobject")
+    resources.add("GET", ("/sobjects/{name}/{ext_field}/{value}",), read_by_ext, "sobject")
+    resources.add("PATCH", ("/sobjects/{name}/{ext_field}/{value}",), upsert, "sobject")

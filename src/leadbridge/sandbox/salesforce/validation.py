@@ -5,6 +5,7 @@ Salesforce reports them together."""
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -154,13 +155,15 @@ def typed(org: Org, f: dict[str, Any], value: Any) -> Any:
     if kind in ("int", "double", "currency", "percent"):
         try:
             number = float(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise bad from None
+        if not math.isfinite(number):  # 1e400, "inf", "nan": no number Salesforce stores
+            raise bad
         return int(number) if kind == "int" else number
     if kind == "datetime":
         try:
             return parse_datetime(str(value))
-        except ValueError:
+        except (ValueError, OverflowError):
             raise bad from None
     if kind == "date":
         try:
