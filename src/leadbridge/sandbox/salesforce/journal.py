@@ -5,6 +5,8 @@ back everything a failed request did, cascades included."""
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -33,3 +35,19 @@ class Journal:
         for name, size in self.log_sizes.items():
             del org.deleted_log[name][size:]
         org.children.invalidate()
+
+
+@contextmanager
+def transaction(org: Org) -> Iterator[Journal]:
+    """Holds the org's lock; writes made inside can be rolled back with the journal (an
+    exception rolls them back by itself). Transactions nest: each keeps its own journal."""
+    with org.lock:
+        journal = Journal(org)
+        org.journals.append(journal)
+        try:
+            yield journal
+        except BaseException:
+            journal.rollback()
+            raise
+        finally:
+            org.journals.remove(journal)

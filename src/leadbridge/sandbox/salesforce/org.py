@@ -11,12 +11,12 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
 
-from leadbridge.sandbox.salesforce import cascade, operations, schema, validation
+from leadbridge.sandbox.salesforce import cascade, operations, schema, users, validation
 from leadbridge.sandbox.salesforce.cascade import Children
 from leadbridge.sandbox.salesforce.dml_types import (
     DmlError,
@@ -26,7 +26,7 @@ from leadbridge.sandbox.salesforce.dml_types import (
     err,
 )
 from leadbridge.sandbox.salesforce.ids import make_id, to18
-from leadbridge.sandbox.salesforce.journal import Journal
+from leadbridge.sandbox.salesforce.journal import Journal, transaction
 
 __all__ = ["DmlError", "DuplicateRule", "Org", "SaveResult", "ValidationRule", "err"]
 
@@ -50,9 +50,9 @@ class Org:
         self.daily_limit = 15_000
         self.api_usage = 0
         self.children = Children(self)
-        self._journals: list[Journal] = []
-        self.integration_user = self._seed_user(
-            "integration@sandbox.example", "Integration", "User"
+        self.journals: list[Journal] = []
+        self.integration_user = users.add_user(
+            self, "integration@sandbox.example", "Integration", "User"
         )
 
     # --- RecordSource (for soql) ----------------------------------------------------------------
@@ -128,41 +128,12 @@ class Org:
     def new_id(self, sobject: str) -> str:
         return make_id(schema.PREFIXES[sobject], next(self._counter))
 
-    def _seed_user(self, email: str, first: str, last: str) -> str:
-        uid = self.new_id("User")
-        now = self.now()
-        self.remember("User", uid)
-        self.records["User"][uid] = {
-            "Id": uid,
-            "IsDeleted": False,
-            "CreatedDate": now,
-            "CreatedById": uid,
-            "LastModifiedDate": now,
-            "LastModifiedById": uid,
-            "SystemModstamp": now,
-            "Username": email,
-            "Email": email,
-            "FirstName": first,
-            "LastName": last,
-            "Name": f"{first} {last}",
-            "Alias": (first[:1] + last[:4]).lower(),
-            "IsActive": True,
-        }
-        return uid
-
     def add_user(self, email: str, first: str, last: str, *, active: bool = True) -> str:
-        with self.lock:
-            uid = self._seed_user(email, first, last)
-            self.records["User"][uid]["IsActive"] = active
-            return uid
+        return users.add_user(self, email, first, last, active=active)
 
     def ensure_user(self, email: str, first: str, last: str) -> str:
         """The active user with this username, made once (an admin's stand-in rep)."""
-        with self.lock:
-            for user in self.records["User"].values():
-                if user["Username"].lower() == email.lower() and user.get("IsActive", True):
-                    return str(user["Id"])
-            return self.add_user(email, first, last)
+        return users.ensure_user(self, email, first, last)
 
     # --- DML --------------------------------------------------------------------------------------
 
@@ -322,24 +293,14 @@ class Org:
 
     # --- transactions (journal.py) ----------------------------------------------------------------
 
-    @contextmanager
-    def transaction(self) -> Iterator[Journal]:
+    def transaction(self) -> AbstractContextManager[Journal]:
         """Holds the org's lock; `rollback()` on the journal undoes every write made inside
         (an exception rolls back by itself)."""
-        with self.lock:
-            journal = Journal(self)
-            self._journals.append(journal)
-            try:
-                yield journal
-            except BaseException:
-                journal.rollback()
-                raise
-            finally:
-                self._journals.remove(journal)
+        return transaction(self)
 
     def remember(self, sobject: str, record_id: str) -> None:
         """Called before a row is written: open transactions keep it as it was."""
-        for journal in self._journals:
+        for journal in self.journals:
             journal.remember(sobject, record_id)
 
     # --- UI / SOAP / Apex operations (operations.py) ----------------------------------------------
