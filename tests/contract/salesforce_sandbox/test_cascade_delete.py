@@ -83,3 +83,17 @@ def test_a_bulk_hard_delete_takes_the_children_out_of_the_store(
     window = {"start": "2000-01-01T00:00:00+00:00", "end": "2100-01-01T00:00:00+00:00"}
     deleted = api.get("sobjects/Contact/deleted/", params=window)  # no row left to report
     assert deleted.status_code == 200 and deleted.json()["deletedRecords"] == []
+
+
+def test_a_contact_moved_between_deletes_goes_with_its_new_account(
+    sf_org: ServedOrg, api: httpx.Client
+) -> None:
+    org = sf_org.sandbox.org
+    first, second = (org.create("Account", {"Name": n}).id for n in ("First", "Second"))
+    ann = org.create("Contact", {"LastName": "Ann", "AccountId": first}).id
+    bob = org.create("Contact", {"LastName": "Bob"}).id
+    assert api.delete(f"sobjects/Account/{first}").status_code == 204  # children looked up once
+    assert api.patch(f"sobjects/Contact/{bob}", json={"AccountId": second}).status_code == 204
+    assert api.delete(f"sobjects/Account/{second}").status_code == 204
+    assert ids(api, "SELECT Id FROM Contact") == set()
+    assert org.row("Contact", ann)["IsDeleted"] and org.row("Contact", bob)["IsDeleted"]

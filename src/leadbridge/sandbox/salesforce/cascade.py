@@ -25,6 +25,7 @@ class Children:
     def __init__(self, org: Org) -> None:
         self.org = org
         self._index: dict[Relationship, dict[str, list[str]]] | None = None
+        self._links: dict[str, set[str]] | None = None  # child sObject -> its cascading fields
 
     def cascading(self, parent: str) -> list[Relationship]:
         return [
@@ -35,6 +36,16 @@ class Children:
 
     def invalidate(self) -> None:
         self._index = None
+
+    def written(self, sobject: str, values: dict[str, Any]) -> None:
+        """A create or update wrote `values`: the index goes only if a cascading link did."""
+        if self._links is None:
+            self._links = {}
+            for parent in self.org.describes:
+                for child, field_name in self.cascading(parent):
+                    self._links.setdefault(child, set()).add(field_name)
+        if self._index is not None and self._links.get(sobject, set()) & values.keys():
+            self._index = None
 
     def _build(self) -> dict[Relationship, dict[str, list[str]]]:
         index: dict[Relationship, dict[str, list[str]]] = {}

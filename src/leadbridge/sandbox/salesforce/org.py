@@ -166,7 +166,7 @@ class Org:
             validation.compound_name(name, row)
             self.remember(name, row["Id"])
             self.records[name][row["Id"]] = row
-            self.children.invalidate()
+            self.children.written(name, values)
             return SaveResult(row["Id"], True, created=True)
 
     def update(
@@ -198,7 +198,7 @@ class Org:
             row.update(values)
             validation.compound_name(name, row)
             self.touch(row, user_id)
-            self.children.invalidate()
+            self.children.written(name, values)
             return SaveResult(row["Id"], True)
 
     def upsert(
