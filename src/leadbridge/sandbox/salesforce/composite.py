@@ -238,10 +238,7 @@ def add_composite_routes(resources: Resources) -> None:
                 out.append((item_of(sub, answer), bad))
             if all_or_none and any(bad for _, bad in out):
                 journal.rollback()
-                out = [
-                    (result, bad) if bad else (item_of_ref(result, ROLLED_BACK), bad)
-                    for result, bad in out
-                ]
+                out = [(result, bad) if bad else (rolled_back(result), bad) for result, bad in out]
         return Answer(200, {"compositeResponse": [result for result, _ in out]})
 
     def batch(call: Call) -> Answer:
@@ -293,6 +290,6 @@ def item_of(sub: Subrequest, answer: Answer) -> dict[str, Any]:
     }
 
 
-def item_of_ref(result: dict[str, Any], body: Any) -> dict[str, Any]:
-    """A subresponse rolled back with the rest: 400 with `body`, no headers."""
-    return {**result, "body": body, "httpHeaders": {}, "httpStatusCode": 400}
+def rolled_back(result: dict[str, Any]) -> dict[str, Any]:
+    """A subresponse undone with the rest of an allOrNone request: 400 PROCESSING_HALTED."""
+    return {**result, "body": ROLLED_BACK, "httpHeaders": {}, "httpStatusCode": 400}
