@@ -26,6 +26,8 @@ from typing import Any, Literal
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
+from leadbridge.sandbox import jsonbody
+
 When = Literal["before", "after"]
 
 
@@ -118,18 +120,35 @@ def add_holds(app: FastAPI, holds: Holds, dropped: Dropped) -> None:
 
     admin = APIRouter(prefix="/__admin__")
 
+    async def object_body(request: Request) -> dict[str, Any] | JSONResponse:
+        raw = await request.body()
+        try:
+            body = jsonbody.parse(raw) if raw.strip() else {}
+        except jsonbody.BadJson as exc:
+            return JSONResponse({"error": f"the body is not JSON: {exc}"}, 400)
+        if not isinstance(body, dict):
+            return JSONResponse({"error": "the body must be a JSON object"}, 400)
+        return body
+
     @admin.post("/holds")
     async def add_hold(request: Request) -> Any:
-        body = await request.json()
+        body = await object_body(request)
+        if isinstance(body, JSONResponse):
+            return body
+        when = body.get("when", "before")
+        if when not in ("before", "after"):
+            return JSONResponse(
+                {"error": f"bad hold: when is 'before' or 'after', not {when!r}"}, 400
+            )
         try:
             holds.add(
                 str(body["method"]),
                 str(body["path"]),
-                body.get("when", "before"),
+                when,
                 int(body.get("count", 1)),
                 int(body.get("skip", 0)),
             )
-        except (KeyError, TypeError, ValueError, re.error) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError, re.error) as exc:
             return JSONResponse({"error": f"bad hold: {exc}"}, 400)
         return {"holds": len(holds.rules)}
 
@@ -139,12 +158,13 @@ def add_holds(app: FastAPI, holds: Holds, dropped: Dropped) -> None:
 
     @admin.post("/release")
     async def release(request: Request) -> Any:
-        body = await request.json() if await request.body() else {}
+        body = await object_body(request)
+        if isinstance(body, JSONResponse):
+            return body
         hold_id = body.get("id")
-        count = holds.release(
-            int(hold_id) if hold_id is not None else None, drop=bool(body.get("drop"))
-        )
-        return {"released": count}
+        if hold_id is not None and (isinstance(hold_id, bool) or not isinstance(hold_id, int)):
+            return JSONResponse({"error": "id is the number of a held request, or null"}, 400)
+        return {"released": holds.release(hold_id, drop=bool(body.get("drop")))}
 
     @admin.delete("/holds")
     async def clear() -> Any:

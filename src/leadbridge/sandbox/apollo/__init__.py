@@ -8,7 +8,9 @@
     with ServedApp(sandbox.app) as served: ...       # real loopback socket
     sandbox.accounts(); sandbox.calls; sandbox.knobs.error_rate_5xx = 0.2; sandbox.clock = clock
 
-`leadbridge sandbox apollo --port N` serves one in the foreground (`run`); `seed` fills a team.
+All of that is also possible over HTTP under /__admin__/ (admin_api.py), with held requests
+(holds.py). `leadbridge sandbox apollo --port N` serves one in the foreground (`run`); `seed`
+fills a team.
 """
 
 from __future__ import annotations
@@ -19,11 +21,15 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+from fastapi.responses import JSONResponse
+
+from leadbridge.sandbox.apollo.admin_api import admin_router
 from leadbridge.sandbox.apollo.app import build_app
 from leadbridge.sandbox.apollo.fields import domain_of
 from leadbridge.sandbox.apollo.knobs import ApolloKnobs
 from leadbridge.sandbox.apollo.seed import SeededTeam, seed_team
 from leadbridge.sandbox.apollo.state import ApolloState
+from leadbridge.sandbox.holds import Holds, add_holds
 
 __all__ = ["ApolloKnobs", "ApolloSandbox", "SeededTeam", "run", "seed_team"]
 
@@ -34,7 +40,12 @@ class ApolloSandbox:
     def __init__(self, seed: int = 1, clock: Callable[[], float] = time.time) -> None:
         self.knobs = ApolloKnobs()
         self.state = ApolloState(seed=seed, clock=clock, knobs=self.knobs)
+        self.holds = Holds()
         self.app = build_app(self.state)
+        self.app.include_router(admin_router(self))
+        add_holds(  # a dropped request's answer is never read: its client is gone
+            self.app, self.holds, lambda: JSONResponse({"error": "dropped by a hold"}, 503)
+        )
 
     @property
     def clock(self) -> Callable[[], float]:
@@ -149,5 +160,9 @@ def run(
     print(f"  OAuth app: client_id={client_id} client_secret={secret}")
     print(f"             redirect_uri={redirect_uri}")
     print(f"             authorize at http://{host}:{port}/oauth/authorize")
-    print(f"  leadbridge connect apollo --base-url http://{host}:{port} --api-key {key}")
+    print(f"  admin surface: http://{host}:{port}/__admin__/ (users, accounts, knobs, faults)")
+    # flush: a script reading our output through a pipe needs the key now, not at exit
+    print(
+        f"  leadbridge connect apollo --base-url http://{host}:{port} --api-key {key}", flush=True
+    )
     uvicorn.run(sandbox.app, host=host, port=port, log_level="warning")

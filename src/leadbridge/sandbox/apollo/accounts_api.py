@@ -17,6 +17,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from leadbridge.sandbox import jsonbody
 from leadbridge.sandbox.apollo import endpoints as ep
 from leadbridge.sandbox.apollo.errors import bad_id, error
 from leadbridge.sandbox.apollo.fields import (
@@ -55,9 +56,11 @@ async def json_body(request: Request) -> dict[str, Any]:
     if not raw.strip():
         return {}
     try:
-        data = await request.json()
-    except ValueError as exc:
-        raise error(422, "Could not parse the request body as JSON.") from exc
+        data = jsonbody.parse(raw)
+    except jsonbody.TooDeep as exc:  # Rails' JSON::NestingError is a 400 Bad Request
+        raise error(400, f"Could not parse the request body as JSON: {exc}") from None
+    except jsonbody.BadJson:
+        raise error(422, "Could not parse the request body as JSON.") from None
     if not isinstance(data, dict):
         raise error(422, "The request body must be a JSON object.")
     return data

@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from leadbridge.sandbox import jsonbody
 from leadbridge.sandbox.apollo.credentials import GrantError
 from leadbridge.sandbox.apollo.state import ApolloState
 from leadbridge.sandbox.consent import consent_page, refusal_page
@@ -32,9 +33,9 @@ def with_query(url: str, extra: dict[str, str]) -> str:
 async def form_of(request: Request) -> dict[str, str]:
     if request.headers.get("content-type", "").startswith("application/json"):
         try:
-            data = await request.json()
-        except ValueError:
-            return {}
+            data = jsonbody.parse(await request.body())
+        except jsonbody.BadJson:
+            return {}  # refused below as a request without its parameters
         return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
     return {k: str(v) for k, v in (await request.form()).items()}
 

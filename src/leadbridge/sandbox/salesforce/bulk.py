@@ -1,6 +1,7 @@
 """Bulk API 2.0 for the Salesforce sandbox: ingest jobs (insert, update, upsert, delete,
 hardDelete) from CSV with per-row successful / failed / unprocessed results, and query jobs
-with locator paging. The job logic lives in bulk_jobs.py; this module is the HTTP face.
+with locator paging. The job logic lives in bulk_jobs.py and bulk_ingest.py; this module is
+the HTTP face.
 
 How to mount it (app.py): on the APIRouter whose prefix is "/services/data/v{version}",
 
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import base64
 import itertools
-import json
 import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -27,7 +27,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from leadbridge.sandbox import jsonbody
 from leadbridge.sandbox.salesforce import soql
+from leadbridge.sandbox.salesforce.bulk_ingest import process_ingest, unprocessed_rows
 from leadbridge.sandbox.salesforce.bulk_jobs import (
     DELIMITERS,
     FINISHED,
@@ -36,10 +38,8 @@ from leadbridge.sandbox.salesforce.bulk_jobs import (
     QUERY_OPERATIONS,
     Job,
     OrgLike,
-    process_ingest,
     process_query,
     stamp,
-    unprocessed_rows,
     write_csv,
 )
 from leadbridge.sandbox.salesforce.ids import make_id
@@ -94,8 +94,8 @@ def bulk_router(
 
     async def json_body(request: Request) -> dict[str, Any] | JSONResponse:
         try:
-            body = json.loads(await request.body() or b"null")
-        except ValueError as exc:
+            body = jsonbody.parse(await request.body() or b"null")
+        except jsonbody.BadJson as exc:
             return error("JSON_PARSER_ERROR", f"The request body is not valid JSON: {exc}")
         if not isinstance(body, dict):
             return error("JSON_PARSER_ERROR", "The request body must be a JSON object")
@@ -330,8 +330,8 @@ def add_job_routes(
         if job is None:
             return JSONResponse(NOT_FOUND, 404)
         try:
-            wanted = json.loads(await request.body() or b"{}").get("state")
-        except (ValueError, AttributeError):
+            wanted = jsonbody.parse(await request.body() or b"{}").get("state")
+        except (jsonbody.BadJson, AttributeError):
             return error("JSON_PARSER_ERROR", "The request body is not valid JSON")
         with job.lock:
             current = job.state

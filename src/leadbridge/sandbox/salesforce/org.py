@@ -1,8 +1,9 @@
 """One Salesforce org in memory: schema, records, users, limits, and DML with real validation.
 
 Every write goes through `create` / `update` / `upsert` / `delete`, which answer a SaveResult
-with Salesforce's own error codes and messages; the REST layer, collections and (later) Bulk
-ingest all call these, so validation is the same whichever API a client uses.
+with Salesforce's own error codes and messages; the REST layer, collections and Bulk ingest all
+call these, so validation (validation.py) is the same whichever API a client uses. What users
+do in the UI or through SOAP/Apex (convert, merge, undelete) lives in operations.py.
 """
 
 from __future__ import annotations
@@ -11,66 +12,25 @@ import itertools
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
-
-from leadbridge.sandbox.salesforce import schema
+from leadbridge.sandbox.salesforce import cascade, operations, schema, users, validation
+from leadbridge.sandbox.salesforce.cascade import Children
+from leadbridge.sandbox.salesforce.dml_types import (
+    DmlError,
+    DuplicateRule,
+    SaveResult,
+    ValidationRule,
+    err,
+)
 from leadbridge.sandbox.salesforce.ids import make_id, to18
-from leadbridge.sandbox.salesforce.soql import parse_datetime
+from leadbridge.sandbox.salesforce.journal import Journal, transaction
+
+__all__ = ["DmlError", "DuplicateRule", "Org", "SaveResult", "ValidationRule", "err"]
 
 ORG_PREFIX = "00D"
-
-
-@dataclass
-class SaveResult:
-    id: str | None
-    success: bool
-    errors: list[dict[str, Any]] = field(default_factory=list)
-    created: bool = False
-
-    def body(self, with_created: bool = False) -> dict[str, Any]:
-        # Collections carry statusCode/message/fields only (no duplicateResult).
-        errors = [{k: v for k, v in e.items() if k != "duplicateResult"} for e in self.errors]
-        out: dict[str, Any] = {"id": self.id, "success": self.success, "errors": errors}
-        if with_created:
-            out["created"] = self.created
-        return out
-
-
-@dataclass
-class ValidationRule:
-    """An admin's rule: when `fails(row)` is true the save is refused with `message`."""
-
-    name: str
-    fails: Callable[[dict[str, Any]], bool]
-    message: str
-    field: str | None = None
-
-
-@dataclass
-class DuplicateRule:
-    """Matches on the listed fields (case-insensitive, all must be equal and non-empty);
-    `block` refuses the save, an alert can be saved past with the allowSave header."""
-
-    name: str
-    match_fields: tuple[str, ...]
-    block: bool = False
-    message: str = (
-        "You're creating a duplicate record. We recommend you use an existing record instead."
-    )
-
-
-def err(code: str, message: str, fields: list[str] | None = None) -> dict[str, Any]:
-    return {"statusCode": code, "message": message, "fields": fields or []}
-
-
-class DmlError(Exception):
-    def __init__(self, *errors: dict[str, Any]) -> None:
-        super().__init__(errors[0]["message"])
-        self.errors = list(errors)
 
 
 class Org:
@@ -89,8 +49,10 @@ class Org:
         self.duplicate_rules: dict[str, list[DuplicateRule]] = {n: [] for n in self.describes}
         self.daily_limit = 15_000
         self.api_usage = 0
-        self.integration_user = self._seed_user(
-            "integration@sandbox.example", "Integration", "User"
+        self.children = Children(self)
+        self.journals: list[Journal] = []
+        self.integration_user = users.add_user(
+            self, "integration@sandbox.example", "Integration", "User"
         )
 
     # --- RecordSource (for soql) ----------------------------------------------------------------
@@ -156,42 +118,22 @@ class Org:
             raise ValueError(f"{sobject}.{name} is not a picklist")
         f["restrictedPicklist"] = restricted
 
-    # --- time and ids ---------------------------------------------------------------------------
+    # --- time, ids and users --------------------------------------------------------------------
 
     def now(self) -> datetime:
-        """Millisecond precision, like SystemModstamp: writes in one ms share a stamp."""
-        ts = self.clock()
-        return datetime.fromtimestamp(int(ts * 1000) / 1000, UTC)
+        """Whole seconds, as a real org stamps CreatedDate, LastModifiedDate and SystemModstamp
+        (`...T12:00:00.000+0000`): every write in one second shares a stamp."""
+        return datetime.fromtimestamp(int(self.clock()), UTC)
 
     def new_id(self, sobject: str) -> str:
         return make_id(schema.PREFIXES[sobject], next(self._counter))
 
-    def _seed_user(self, email: str, first: str, last: str) -> str:
-        uid = self.new_id("User")
-        now = self.now()
-        self.records["User"][uid] = {
-            "Id": uid,
-            "IsDeleted": False,
-            "CreatedDate": now,
-            "CreatedById": uid,
-            "LastModifiedDate": now,
-            "LastModifiedById": uid,
-            "SystemModstamp": now,
-            "Username": email,
-            "Email": email,
-            "FirstName": first,
-            "LastName": last,
-            "Name": f"{first} {last}",
-            "Alias": (first[:1] + last[:4]).lower(),
-            "IsActive": True,
-        }
-        return uid
-
     def add_user(self, email: str, first: str, last: str, *, active: bool = True) -> str:
-        with self.lock:
-            uid = self._seed_user(email, first, last)
-            self.records["User"][uid]["IsActive"] = active
-            return uid
+        return users.add_user(self, email, first, last, active=active)
+
+    def ensure_user(self, email: str, first: str, last: str) -> str:
+        """The active user with this username, made once (an admin's stand-in rep)."""
+        return users.ensure_user(self, email, first, last)
 
     # --- DML --------------------------------------------------------------------------------------
 
@@ -212,17 +154,19 @@ class Org:
                     [err("INVALID_TYPE", f"sObject type '{sobject}' is not supported.")],
                 )
             try:
-                values = self._coerce(name, fields, creating=True)
-                self._check_owner(name, values)
+                values = validation.coerce(self, name, fields, creating=True)
+                validation.check_owner(self, name, values)
                 row = self._defaults(name, user_id)
                 row.update(values)
-                self._check_required(name, row)
-                self._check_unique(name, row)
-                self._check_rules(name, row, allow_dup_save)
+                validation.check_required(self, name, row)
+                validation.check_unique(self, name, row)
+                validation.check_rules(self, name, row, allow_dup_save)
             except DmlError as exc:
                 return SaveResult(None, False, exc.errors)
-            _compound_name(name, row)
+            validation.compound_name(name, row)
+            self.remember(name, row["Id"])
             self.records[name][row["Id"]] = row
+            self.children.written(name, values)
             return SaveResult(row["Id"], True, created=True)
 
     def update(
@@ -237,22 +181,24 @@ class Org:
         with self.lock:
             name = self.canonical(sobject) or sobject
             try:
-                row = self._existing(name, record_id)
+                row = self.existing(name, record_id)
                 if name == "Lead" and row.get("IsConverted"):
                     raise DmlError(
                         err("CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead")
                     )
-                values = self._coerce(name, fields, creating=False)
-                self._check_owner(name, values)
+                values = validation.coerce(self, name, fields, creating=False)
+                validation.check_owner(self, name, values)
                 merged = {**row, **values}
-                self._check_required(name, merged)
-                self._check_unique(name, merged, exclude=row["Id"])
-                self._check_rules(name, merged, allow_dup_save)
+                validation.check_required(self, name, merged)
+                validation.check_unique(self, name, merged, exclude=row["Id"])
+                validation.check_rules(self, name, merged, allow_dup_save)
             except DmlError as exc:
                 return SaveResult(to18(record_id), False, exc.errors)
+            self.remember(name, row["Id"])
             row.update(values)
-            _compound_name(name, row)
-            self._touch(row, user_id)
+            validation.compound_name(name, row)
+            self.touch(row, user_id)
+            self.children.written(name, values)
             return SaveResult(row["Id"], True)
 
     def upsert(
@@ -321,34 +267,43 @@ class Org:
                             "insufficient access rights on object id",
                         )
                     )
-                row = self._existing(name, record_id)
+                row = self.existing(name, record_id)
             except DmlError as exc:
                 return SaveResult(to18(record_id), False, exc.errors)
-            row["IsDeleted"] = True
-            self._touch(row, user_id)
-            self.deleted_log[name].append((row["Id"], row["SystemModstamp"]))
+            self.soft_delete(name, row, user_id)
+            cascade.delete_children(self, name, row["Id"], user_id)
             return SaveResult(row["Id"], True)
 
-    def _check_rules(self, sobject: str, row: dict[str, Any], allow_dup_save: bool) -> None:
-        for rule in self.validation_rules[sobject]:
-            if rule.fails(row):
-                fields = [rule.field] if rule.field else []
-                raise DmlError(err("FIELD_CUSTOM_VALIDATION_EXCEPTION", rule.message, fields))
-        for dup in self.duplicate_rules[sobject]:
-            values = [str(row.get(f) or "").strip().lower() for f in dup.match_fields]
-            if not all(values):
-                continue
-            found = [
-                r
-                for r in self.records[sobject].values()
-                if not r["IsDeleted"]
-                and r["Id"] != row.get("Id")
-                and [str(r.get(f) or "").strip().lower() for f in dup.match_fields] == values
-            ]
-            if found and (dup.block or not allow_dup_save):
-                raise DmlError(duplicates_detected(sobject, dup, found))
+    def soft_delete(self, sobject: str, row: dict[str, Any], user_id: str | None) -> None:
+        """To the recycle bin: gone from query, seen by queryAll and getDeleted."""
+        self.remember(sobject, row["Id"])
+        row["IsDeleted"] = True
+        self.touch(row, user_id)
+        self.deleted_log[sobject].append((row["Id"], row["SystemModstamp"]))
 
-    # --- what users do in the UI or through SOAP/Apex (the sandbox's admin surface) ------------
+    def hard_delete(self, sobject: str, record_id: str) -> None:
+        """Bulk hardDelete: a deleted row (and what was deleted with it) leaves the store."""
+        with self.lock:
+            name = self.canonical(sobject) or sobject
+            full = to18(record_id) or record_id
+            if full in self.records[name]:
+                self.remember(name, full)
+                self.records[name].pop(full)
+                cascade.purge_children(self, name, full)
+
+    # --- transactions (journal.py) ----------------------------------------------------------------
+
+    def transaction(self) -> AbstractContextManager[Journal]:
+        """Holds the org's lock; `rollback()` on the journal undoes every write made inside
+        (an exception rolls back by itself)."""
+        return transaction(self)
+
+    def remember(self, sobject: str, record_id: str) -> None:
+        """Called before a row is written: open transactions keep it as it was."""
+        for journal in self.journals:
+            journal.remember(sobject, record_id)
+
+    # --- UI / SOAP / Apex operations (operations.py) ----------------------------------------------
 
     def convert_lead(
         self,
@@ -358,85 +313,21 @@ class Org:
         create_opportunity: bool = False,
         user_id: str | None = None,
     ) -> dict[str, str | None]:
-        """convertLead(): a contact (and an account unless given), optionally an opportunity;
-        the lead becomes read-only with IsConverted and the converted ids set."""
-        with self.lock:
-            lead = self._existing("Lead", lead_id)
-            if lead.get("IsConverted"):
-                raise DmlError(
-                    err("CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead")
-                )
-            if account_id is None:
-                account = self.create(
-                    "Account", {"Name": lead["Company"]}, user_id=user_id, allow_dup_save=True
-                )
-                account_id = account.id
-            contact = self.create(
-                "Contact",
-                {k: lead.get(k) for k in ("FirstName", "LastName", "Email", "Title", "Phone")}
-                | {"AccountId": account_id},
-                user_id=user_id,
-                allow_dup_save=True,
-            )
-            opportunity_id = None
-            if create_opportunity:
-                opportunity_id = self.create(
-                    "Opportunity",
-                    {
-                        "Name": f"{lead['Company']}-",
-                        "StageName": "Prospecting",
-                        "CloseDate": self.now().date().isoformat(),
-                        "AccountId": account_id,
-                    },
-                    user_id=user_id,
-                ).id
-            lead.update(
-                IsConverted=True,
-                ConvertedAccountId=account_id,
-                ConvertedContactId=contact.id,
-                ConvertedOpportunityId=opportunity_id,
-                ConvertedDate=self.now().date(),
-                Status="Closed - Converted",
-            )
-            self._touch(lead, user_id)
-            return {
-                "accountId": account_id,
-                "contactId": contact.id,
-                "opportunityId": opportunity_id,
-            }
+        return operations.convert_lead(
+            self,
+            lead_id,
+            account_id=account_id,
+            create_opportunity=create_opportunity,
+            user_id=user_id,
+        )
 
     def merge(
         self, sobject: str, master_id: str, loser_ids: list[str], *, user_id: str | None = None
     ) -> None:
-        """merge(): losers go to the recycle bin with MasterRecordId = the master, and their
-        children are re-parented to it (Lead, Contact, Account only; at most 2 losers)."""
-        name = self.canonical(sobject) or sobject
-        if name not in ("Lead", "Contact", "Account"):
-            raise DmlError(err("INVALID_TYPE", f"merge is not supported for {name}"))
-        if not 1 <= len(loser_ids) <= 2:
-            raise DmlError(err("INVALID_OPERATION", "merge takes a master and one or two records"))
-        with self.lock:
-            master = self._existing(name, master_id)
-            for loser_id in loser_ids:
-                loser = self._existing(name, loser_id)
-                for rows in self.records.values():
-                    for child in rows.values():
-                        for key in ("AccountId", "WhoId", "WhatId", "ParentId"):
-                            if child.get(key) == loser["Id"]:
-                                child[key] = master["Id"]
-                                self._touch(child, user_id)
-                loser["MasterRecordId"] = master["Id"]
-                self.delete(name, loser["Id"], user_id=user_id)
-            self._touch(master, user_id)
+        operations.merge(self, sobject, master_id, loser_ids, user_id=user_id)
 
     def undelete(self, sobject: str, record_id: str, *, user_id: str | None = None) -> None:
-        with self.lock:
-            row = self.row(sobject, record_id)
-            if row is None or not row["IsDeleted"]:
-                raise DmlError(err("UNDELETE_FAILED", "Entity is not in the recycle bin"))
-            row["IsDeleted"] = False
-            row["MasterRecordId"] = None
-            self._touch(row, user_id)
+        operations.undelete(self, sobject, record_id, user_id=user_id)
 
     def bump(
         self, sobject: str, record_id: str, fields: dict[str, Any], user_id: str
@@ -444,7 +335,11 @@ class Org:
         """An edit by another user (a rep in the UI): LastModifiedById is theirs."""
         return self.update(sobject, record_id, fields, user_id=user_id, allow_dup_save=True)
 
-    def _existing(self, sobject: str, record_id: str) -> dict[str, Any]:
+    # --- row helpers ------------------------------------------------------------------------------
+
+    def existing(self, sobject: str, record_id: str) -> dict[str, Any]:
+        """The live row, or the DmlError Salesforce answers (MALFORMED_ID, NOT_FOUND,
+        ENTITY_IS_DELETED)."""
         full = to18(record_id)
         if full is None or not full.startswith(schema.PREFIXES.get(sobject, "???")):
             raise DmlError(
@@ -484,231 +379,11 @@ class Org:
             row["OwnerId"] = uid
         return row
 
-    def _touch(self, row: dict[str, Any], user_id: str | None) -> None:
+    def touch(self, row: dict[str, Any], user_id: str | None) -> None:
+        """Stamps a write (callers `remember` the row before changing it)."""
         now = self.now()
         row.update(
             LastModifiedDate=now,
             SystemModstamp=now,
             LastModifiedById=user_id or self.integration_user,
         )
-
-    def _check_required(self, sobject: str, row: dict[str, Any]) -> None:
-        missing = [
-            n for n in schema.required_on_create(self.describe(sobject)) if row.get(n) in (None, "")
-        ]
-        if missing:
-            raise DmlError(
-                err(
-                    "REQUIRED_FIELD_MISSING",
-                    f"Required fields are missing: [{', '.join(missing)}]",
-                    missing,
-                )
-            )
-
-    def _check_owner(self, sobject: str, values: dict[str, Any]) -> None:
-        """A record cannot be given an inactive owner (INACTIVE_OWNER_OR_USER); records a user
-        owned before being deactivated keep that owner."""
-        owner = values.get("OwnerId")
-        user = self.records["User"].get(owner) if owner else None
-        if user is not None and not user.get("IsActive", True):
-            raise DmlError(
-                err(
-                    "INACTIVE_OWNER_OR_USER",
-                    f"operation performed with inactive user [{owner}] as owner of "
-                    f"{sobject.lower()}",
-                )
-            )
-
-    def _check_unique(self, sobject: str, row: dict[str, Any], exclude: str | None = None) -> None:
-        for f in self.describe(sobject)["fields"]:
-            if f.get("unique") and row.get(f["name"]) is not None:
-                for other in self.matches(sobject, f["name"], row[f["name"]]):
-                    if other["Id"] != exclude and other["Id"] != row.get("Id"):
-                        raise DmlError(
-                            err(
-                                "DUPLICATE_VALUE",
-                                f"duplicate value found: {f['name']} duplicates value on "
-                                f"record with id: {other['Id']}",
-                                [f["name"]],
-                            )
-                        )
-
-    def _coerce(self, sobject: str, fields: dict[str, Any], *, creating: bool) -> dict[str, Any]:
-        """Field map from a client -> typed values; every problem collected, as Salesforce does."""
-        out: dict[str, Any] = {}
-        errors: list[dict[str, Any]] = []
-        not_writable: list[str] = []
-        for key, value in fields.items():
-            if key == "attributes":
-                continue
-            f = self.field_of(sobject, key)
-            if f is None:
-                errors.append(
-                    err("INVALID_FIELD", f"No such column '{key}' on sobject of type {sobject}")
-                )
-                continue
-            if key == "Id" and not creating:
-                continue
-            writable = f["createable"] if creating else f["updateable"]
-            if not writable:
-                not_writable.append(f["name"])
-                continue
-            try:
-                out[f["name"]] = self._typed(f, value)
-            except DmlError as exc:
-                errors.extend(exc.errors)
-        if not_writable:
-            errors.append(
-                err(
-                    "INVALID_FIELD_FOR_INSERT_UPDATE",
-                    f"Unable to create/update fields: {', '.join(not_writable)}. Please check "
-                    "the security settings of this field and verify that it is read/write "
-                    "for your profile or permission set.",
-                    not_writable,
-                )
-            )
-        if errors:
-            raise DmlError(*errors)
-        return out
-
-    def _typed(self, f: dict[str, Any], value: Any) -> Any:
-        kind, name, label = f["type"], f["name"], f["label"]
-        if value is None or value == "":
-            return None
-        bad = DmlError(
-            err(
-                "INVALID_TYPE_ON_FIELD_IN_RECORD",
-                f"{label}: value not of required type: {value}",
-                [name],
-            )
-        )
-        if kind in (
-            "string",
-            "textarea",
-            "phone",
-            "url",
-            "picklist",
-            "combobox",
-            "multipicklist",
-            "email",
-        ):
-            text = str(value)
-            if f["length"] and len(text) > f["length"]:
-                shown = text if len(text) <= 40 else text[:37] + "..."
-                raise DmlError(
-                    err(
-                        "STRING_TOO_LONG",
-                        f"{label}: data value too large: {shown} (max length={f['length']})",
-                        [name],
-                    )
-                )
-            if kind == "email":
-                try:
-                    validate_email(text, check_deliverability=False)
-                except EmailNotValidError:
-                    raise DmlError(
-                        err(
-                            "INVALID_EMAIL_ADDRESS",
-                            f"{label}: invalid email address: {text}",
-                            [name],
-                        )
-                    ) from None
-            if kind in ("picklist", "multipicklist") and f.get("restrictedPicklist"):
-                allowed = {p["value"] for p in f["picklistValues"] if p.get("active", True)}
-                for part in text.split(";") if kind == "multipicklist" else [text]:
-                    if part not in allowed:
-                        raise DmlError(
-                            err(
-                                "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
-                                f"{label}: bad value for restricted picklist field: {part}",
-                                [name],
-                            )
-                        )
-            return text
-        if kind == "boolean":
-            if isinstance(value, bool):
-                return value
-            if str(value).lower() in ("true", "false"):
-                return str(value).lower() == "true"
-            raise bad
-        if kind in ("int", "double", "currency", "percent"):
-            try:
-                number = float(value)
-            except (TypeError, ValueError):
-                raise bad from None
-            return int(number) if kind == "int" else number
-        if kind == "datetime":
-            try:
-                return parse_datetime(str(value))
-            except ValueError:
-                raise bad from None
-        if kind == "date":
-            try:
-                return date.fromisoformat(str(value)[:10])
-            except ValueError:
-                raise bad from None
-        if kind in ("reference", "id"):
-            full = to18(str(value))
-            if full is None:
-                raise DmlError(
-                    err("MALFORMED_ID", f"{label}: id value of incorrect type: {value}", [name])
-                )
-            target = self.find(full)
-            if target is None or target[0] not in (f.get("referenceTo") or [target[0]]):
-                raise DmlError(
-                    err(
-                        "INVALID_CROSS_REFERENCE_KEY",
-                        f"{label}: id value of incorrect type: {value}"
-                        if target
-                        else "invalid cross reference id",
-                        [name],
-                    )
-                )
-            return full
-        return value
-
-
-def duplicates_detected(
-    sobject: str, rule: DuplicateRule, found: list[dict[str, Any]]
-) -> dict[str, Any]:
-    """The DUPLICATES_DETECTED error with its duplicateResult, as the REST API sends it."""
-    records = [
-        {
-            "additionalInformation": [],
-            "fieldDiffs": [],
-            "matchConfidence": 100.0,
-            "record": {
-                "attributes": {
-                    "type": sobject,
-                    "url": f"/services/data/v59.0/sobjects/{sobject}/{r['Id']}",
-                },
-                "Id": r["Id"],
-            },
-        }
-        for r in found
-    ]
-    error = err("DUPLICATES_DETECTED", rule.message)
-    error["duplicateResult"] = {
-        "allowSave": not rule.block,
-        "duplicateRule": rule.name,
-        "duplicateRuleEntityType": sobject,
-        "errorMessage": rule.message,
-        "matchResults": [
-            {
-                "entityType": sobject,
-                "errors": [],
-                "matchEngine": "ExactMatchEngine",
-                "matchRecords": records,
-                "rule": f"{rule.name}_Match",
-                "size": len(records),
-                "success": True,
-            }
-        ],
-    }
-    return error
-
-
-def _compound_name(sobject: str, row: dict[str, Any]) -> None:
-    """Lead, Contact and User names are read-only compounds of first and last name."""
-    if sobject in ("Lead", "Contact", "User"):
-        row["Name"] = " ".join(p for p in (row.get("FirstName"), row.get("LastName")) if p) or None

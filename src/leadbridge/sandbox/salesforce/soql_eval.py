@@ -259,10 +259,13 @@ class Evaluator:
             if kind not in NUMERIC:
                 raise self.type_error(lit, col)
             return float(lit.text)
-        if lit.kind == "date" and kind == "date":
-            return date.fromisoformat(lit.text)
-        if lit.kind == "datetime" and kind == "datetime":
-            return parse_datetime(lit.text)
+        try:
+            if lit.kind == "date" and kind == "date":
+                return date.fromisoformat(lit.text)
+            if lit.kind == "datetime" and kind == "datetime":
+                return parse_datetime(lit.text)
+        except (ValueError, OverflowError):  # 2024-13-45, or a year past 9999 in UTC
+            raise self.error("INVALID_FIELD", lit, f"invalid date/time: {lit.text}") from None
         raise self.type_error(lit, col)
 
     def compile(self, c: Condition) -> Predicate:
@@ -314,7 +317,12 @@ class Evaluator:
     def relative(self, c: Comparison, col: Column, get: Callable[[Row], Any]) -> Predicate:
         if col.kind not in ("date", "datetime"):
             raise self.type_error(c.value, col)
-        span = day_range(c.value.text, self.now().date())
+        try:
+            span = day_range(c.value.text, self.now().date())
+        except (ValueError, OverflowError):  # LAST_N_DAYS:99999999 leaves the calendar
+            raise self.error(
+                "NUMBER_OUTSIDE_VALID_RANGE", c.value, f"invalid date literal: {c.value.text}"
+            ) from None
         start, end = as_instants(span) if col.kind == "datetime" else span
         inside: Callable[[Any], bool] = {
             "=": lambda v: start <= v < end,

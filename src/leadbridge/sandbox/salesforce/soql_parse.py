@@ -20,6 +20,9 @@ from leadbridge.sandbox.salesforce.soql_ast import (
 )
 
 MAX_OFFSET = 2000
+# Parentheses and NOTs nest at most this deep (the parser and the evaluator recurse on them).
+# Salesforce states no figure; a query nested deeper is refused as malformed (stricter).
+MAX_NESTING = 100
 RELATIVE = (
     r"(?:LAST|NEXT)_N_(?:DAYS|WEEKS|MONTHS|YEARS):\d+"
     r"|(?:LAST|NEXT)_90_DAYS|TODAY|YESTERDAY|TOMORROW"
@@ -63,8 +66,8 @@ def caret(text: str, pos: int, message: str) -> str:
 
 def tokenize(text: str) -> list[Tok]:
     out: list[Tok] = []
-    pos = 0
-    while text[pos:].strip():
+    pos, end = 0, len(text.rstrip())
+    while pos < end:
         m = TOKEN.match(text, pos)
         if m is None:
             start = len(text) - len(text[pos:].lstrip())
@@ -84,6 +87,7 @@ class Parser:
         self.text = text
         self.toks = tokenize(text)
         self.i = 0
+        self.nesting = 0
 
     # --- token helpers ----------------------------------------------------------------------
 
@@ -234,15 +238,27 @@ class Parser:
         return Junction(op, tuple(operands))
 
     def unary(self) -> Condition:
-        if self.at("not"):
-            self.next()
-            return Not(self.unary())
-        if self.at_op("("):
-            self.next()
+        if not (self.at("not") or self.at_op("(")):
+            return self.simple()
+        self.nesting += 1
+        if self.nesting > MAX_NESTING:
+            raise SoqlError(
+                "MALFORMED_QUERY",
+                caret(
+                    self.text,
+                    self.tok.pos,
+                    f"unexpected token: '{self.tok.value}': conditions nest at most "
+                    f"{MAX_NESTING} levels deep",
+                ),
+            )
+        try:
+            if self.next().value.lower() == "not":
+                return Not(self.unary())
             inner = self.condition()
             self.op(")")
             return inner
-        return self.simple()
+        finally:
+            self.nesting -= 1
 
     def simple(self) -> Condition:
         ref = self.name()
