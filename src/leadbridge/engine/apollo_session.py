@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from leadbridge.connectors.apollo.client import ApolloClient
-from leadbridge.connectors.errors import AuthError
+from leadbridge.connectors.errors import AuthError, TransientError
 from leadbridge.connectors.http import RetryPolicy, Sleep, body_of
 from leadbridge.connectors.oauth import HeaderKeyAuth, OAuthSession, OAuthTokens, RefreshingAuth
 from leadbridge.hub.connections import (
@@ -42,20 +42,30 @@ async def exchange_token(
     *,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> OAuthTokens:
-    """POST the token endpoint (code exchange or refresh); AuthError when it says no."""
-    async with httpx.AsyncClient(transport=transport, timeout=30) as http:
-        response = await http.post(token_url(base_url), data=form)
+    """POST the token endpoint (code exchange or refresh). AuthError (with the OAuth error
+    code, e.g. invalid_grant) when it says no; TransientError when it is down or garbled, so
+    a token endpoint outage is retried later instead of pausing the connection."""
+    try:
+        async with httpx.AsyncClient(transport=transport, timeout=30) as http:
+            response = await http.post(token_url(base_url), data=form)
+    except httpx.HTTPError as exc:
+        raise TransientError(f"Apollo's token endpoint is unreachable ({exc})") from exc
     body = body_of(response)
-    if response.status_code != 200 or not isinstance(body, dict) or "access_token" not in body:
-        detail = (
-            body.get("error_description") or body.get("error") if isinstance(body, dict) else ""
-        )
-        raise AuthError(
-            f"Apollo token endpoint refused the grant ({response.status_code} {detail or ''}); "
-            "reconnect with `leadbridge connect apollo --oauth`",
+    if response.status_code == 200 and isinstance(body, dict) and "access_token" in body:
+        return tokens_from_response(body)
+    if response.status_code >= 500 or response.status_code == 429 or not isinstance(body, dict):
+        raise TransientError(
+            f"Apollo's token endpoint failed (HTTP {response.status_code})",
             status=response.status_code,
         )
-    return tokens_from_response(body)
+    code = str(body.get("error") or "") or None
+    detail = body.get("error_description") or code or ""
+    raise AuthError(
+        f"Apollo token endpoint refused the grant ({response.status_code} {detail}); "
+        "reconnect with `leadbridge connect apollo --oauth`",
+        status=response.status_code,
+        code=code,
+    )
 
 
 def open_apollo(
@@ -75,17 +85,13 @@ def open_apollo(
         client_id, client_secret = str(creds["client_id"]), str(creds["client_secret"])
 
         async def refresh(tokens: OAuthTokens) -> OAuthTokens:
-            # Another process may have rotated the pair already: use its tokens, since ours
-            # were revoked by that rotation.
-            stored = store.load()
-            if stored and stored.access_token != tokens.access_token and not stored.expiring(60):
-                return stored
-            current = stored or tokens
+            # Which pair to refresh, and whether another process did it already, is the
+            # session's business (OAuthSession: compare-and-swap on the stored pair).
             return await exchange_token(
                 connection.base_url,
                 {
                     "grant_type": "refresh_token",
-                    "refresh_token": current.refresh_token or "",
+                    "refresh_token": tokens.refresh_token or "",
                     "client_id": client_id,
                     "client_secret": client_secret,
                 },

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from leadbridge.engine.plan import LinkState
 from leadbridge.engine.qualify import Lead, OwnerDirectory
 from leadbridge.hub.tables import Company, ErrorLogEntry, RecordLink, UserLink, utcnow
+from leadbridge.secrets import redact_text
 
 CHUNK = 500  # ids per IN list: far below SQLite's bound-parameter limit
 T = TypeVar("T")
@@ -124,7 +125,8 @@ def log_error(
     field: str | None = None,
     hint: str | None = None,
 ) -> None:
-    """One open entry per record and job: a newer failure replaces the older one."""
+    """One open entry per record and job: a newer failure replaces the older one. The message
+    and hint are masked before they are stored (an API may echo a credential back)."""
     if hub_id is not None:
         resolve_errors(s, workspace_id, job, hub_object, [hub_id])
     s.add(
@@ -138,8 +140,8 @@ def log_error(
             remote_id=remote_id,
             field=field,
             error_class=error_class,
-            message=message,
-            hint=hint,
+            message=redact_text(message),
+            hint=redact_text(hint) if hint else hint,
         )
     )
 
