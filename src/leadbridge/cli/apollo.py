@@ -74,7 +74,10 @@ def connect_apollo(
                 code=code,
                 redirect_uri=redirect_uri,
                 code_verifier=code_verifier,
-                announce=lambda url: console.print(f"Open this URL to authorise:\n{url}"),
+                announce=lambda url: console.print(
+                    f"Open this URL to authorise:\n{url}",
+                    soft_wrap=True,  # one unbroken line
+                ),
             )
         )
     else:
