@@ -63,7 +63,7 @@ def friendly(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except USER_ERRORS as exc:
-            err.print(f"[red]error:[/red] {escape(str(exc))}")
+            err.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)  # one line
             raise typer.Exit(1) from None
         except OperationalError as exc:
             url = get_settings().database_url.split("@")[-1]

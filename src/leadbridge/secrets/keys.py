@@ -136,10 +136,9 @@ def load_keys(settings: Settings | None = None, *, sealed: Sequence[str] = ()) -
 def missing_key_message(path: Path, sealed: Sequence[str]) -> str:
     names = ", ".join(sorted(sealed))
     return (
-        f"the key file {path} is missing (and {ENV} is not set), but the hub holds credentials "
-        f"sealed with a key ({names}); a new key cannot open them. Restore the key file, or set "
-        f"{ENV} to that key; if the key is lost for good, make a new one with "
-        "`leadbridge init --new-key` and reconnect those connections"
+        f"the key file {path} is missing, and the credentials of {names} were sealed with it: "
+        f"restore the file (or set {ENV} to that key); if the key is lost for good, "
+        f"`leadbridge init --new-key` makes a new one, then reconnect {names}"
     )
 
 
