@@ -12,7 +12,7 @@ from cryptography.fernet import Fernet
 
 from leadbridge.hub.connections import Connections
 from leadbridge.hub.db import Hub, make_engine, migrate
-from leadbridge.secrets import SecretBox, load_or_create_key
+from leadbridge.secrets import SECRET_VALUES, SecretBox, load_keys
 from leadbridge.settings import get_settings
 
 PG_URL = os.environ.get("LEADBRIDGE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -40,6 +40,7 @@ def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[N
     monkeypatch.setenv("LEADBRIDGE_DATABASE_URL", f"sqlite:///{tmp_path / 'hub.db'}")
     monkeypatch.setenv("LEADBRIDGE_SECRET_KEY", Fernet.generate_key().decode())
     get_settings.cache_clear()
+    SECRET_VALUES.clear()  # each test's process knows only the secrets it opened itself
     yield
     get_settings.cache_clear()
 
@@ -89,7 +90,7 @@ def hub(tmp_path: Path) -> Iterator[Hub]:
 @pytest.fixture
 def box() -> SecretBox:
     """The key of this test's environment, so a `leadbridge` subprocess can open the hub."""
-    return SecretBox(load_or_create_key())
+    return SecretBox(load_keys())
 
 
 @pytest.fixture

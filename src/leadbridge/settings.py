@@ -21,11 +21,12 @@ class Settings(BaseSettings):
     )
     secret_key: str | None = Field(
         default=None,
-        description="Fernet key (urlsafe base64, 32 bytes) that encrypts credentials at rest.",
+        description="Fernet key(s) (urlsafe base64, 32 bytes) that encrypt credentials at "
+        "rest; several, comma-separated: the first seals, every one opens.",
     )
     key_file: Path = Field(
         default=Path(".leadbridge.key"),
-        description="Where a generated key is kept when LEADBRIDGE_SECRET_KEY is not set.",
+        description="The key file (one key a line) used when LEADBRIDGE_SECRET_KEY is not set.",
     )
     bind: str = Field(default="127.0.0.1:8765", description="Address of `leadbridge serve`.")
     stages: list[str] = Field(

@@ -83,33 +83,40 @@ def test_credentials_are_sealed_at_rest(any_hub: Hub) -> None:
         Connections(any_hub, SecretBox(Fernet.generate_key())).credentials(info.id)
 
 
-def test_token_store_persists_rotated_tokens_atomically(any_hub: Hub) -> None:
+def test_token_store_swaps_tokens_only_from_the_version_read(any_hub: Hub) -> None:
     conns = Connections(any_hub, SecretBox(Fernet.generate_key()))
     info = conns.save(
         kind="apollo",
         name="apollo",
         base_url="http://x",
         credentials={
-            "access_token": "a1",
-            "refresh_token": "r1",
+            "access_token": "a1-token-value",
+            "refresh_token": "r1-token-value",
             "client_id": "c",
             "client_secret": "s",
             "expires_at": 1.0,
         },
     )
-    _, version = conns.credentials(info.id)
     store = ConnectionTokenStore(conns, info.id)
-    asyncio.run(store.save(OAuthTokens("a2", "r2", 99.0)))
+    loaded = asyncio.run(store.load())
+    assert loaded is not None and loaded.tokens.refresh_token == "r1-token-value"
+    version = loaded.version
+    new = OAuthTokens("a2-token-value", "r2-token-value", 99.0)
+    assert asyncio.run(store.save(new, version)) == version + 1
     creds, new_version = conns.credentials(info.id)
     assert (creds["access_token"], creds["refresh_token"], creds["client_secret"]) == (
-        "a2",
-        "r2",
+        "a2-token-value",
+        "r2-token-value",
         "s",
     )
     assert new_version == version + 1
-    loaded = store.load()
-    assert loaded is not None and loaded.refresh_token == "r2"
-    assert "a2" not in repr(loaded)
+    # A writer that read the old version loses: the stored pair stays the winner's.
+    late = OAuthTokens("a3-token-value", "r3-token-value", 99.0)
+    assert asyncio.run(store.save(late, version)) is None
+    assert conns.credentials(info.id)[0]["refresh_token"] == "r2-token-value"
+    reloaded = asyncio.run(store.load())
+    assert reloaded is not None and reloaded.version == version + 1
+    assert "a2" not in repr(reloaded.tokens)
 
 
 def write(path: Path, body: str) -> Path:

@@ -18,7 +18,7 @@ from leadbridge.connectors.errors import (
     TransientError,
 )
 from leadbridge.connectors.http import ApiClient, Budget, RetryPolicy, parse_retry_after
-from leadbridge.connectors.oauth import OAuthSession, OAuthTokens, RefreshingAuth
+from leadbridge.connectors.oauth import OAuthSession, OAuthTokens, RefreshingAuth, StoredTokens
 from leadbridge.secrets import redact
 
 
@@ -178,8 +178,12 @@ async def test_concurrent_401s_refresh_once_and_persist_first() -> None:
     refreshes = 0
 
     class Store:
-        async def save(self, tokens: OAuthTokens) -> None:
+        async def load(self) -> StoredTokens:
+            return StoredTokens(saved[-1] if saved else OAuthTokens("old", "r1", None), len(saved))
+
+        async def save(self, tokens: OAuthTokens, version: int) -> int | None:
             saved.append(tokens)
+            return len(saved)
 
     async def refresh(tokens: OAuthTokens) -> OAuthTokens:
         nonlocal refreshes

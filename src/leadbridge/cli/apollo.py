@@ -47,6 +47,13 @@ def connect_apollo(
     redirect_port: Annotated[int, typer.Option(help="loopback port for the callback")] = 8766,
     code: Annotated[str | None, typer.Option(help="an authorization code already obtained")] = None,
     redirect_uri: Annotated[str | None, typer.Option(help="redirect URI used with --code")] = None,
+    code_verifier: Annotated[
+        str | None,
+        typer.Option(
+            envvar="LEADBRIDGE_APOLLO_CODE_VERIFIER",
+            help="PKCE verifier of the authorize URL that --code came from",
+        ),
+    ] = None,
 ) -> None:
     """Connect an Apollo team with an API key, or with OAuth (--oauth)."""
     from leadbridge.engine.apollo_connect import connect_with_key, connect_with_oauth
@@ -66,7 +73,11 @@ def connect_apollo(
                 redirect_port=redirect_port,
                 code=code,
                 redirect_uri=redirect_uri,
-                announce=lambda url: console.print(f"Open this URL to authorise:\n{url}"),
+                code_verifier=code_verifier,
+                announce=lambda url: console.print(
+                    f"Open this URL to authorise:\n{url}",
+                    soft_wrap=True,  # one unbroken line
+                ),
             )
         )
     else:

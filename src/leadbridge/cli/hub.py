@@ -1,4 +1,4 @@
-"""The hub's front door: init and CSV imports."""
+"""The hub's front door: init, the encryption key, CSV imports."""
 
 from __future__ import annotations
 
@@ -6,26 +6,92 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from cryptography.fernet import Fernet
 
 from leadbridge.cli.app import app, import_app
 from leadbridge.cli.context import Context, console, err, friendly
 from leadbridge.hub.import_values import icp_help
 from leadbridge.hub.imports import ImportReport, import_companies, import_users
 from leadbridge.policy.apollo_push import ApolloPushSettings
+from leadbridge.secrets import ENV, SecretKeyError, create_key_file
 from leadbridge.settings import get_settings
 
 
 @app.command()
 @friendly
-def init() -> None:
+def init(
+    new_key: Annotated[
+        bool,
+        typer.Option(
+            "--new-key",
+            help="make a new key file when the old key is lost for good (connections sealed "
+            "with the old key must then be reconnected)",
+        ),
+    ] = False,
+) -> None:
     """Create (or upgrade) the hub database and the encryption key."""
     ctx = Context()
     ctx.hub.workspace_id  # noqa: B018 — creates the default workspace
-    ctx.connections  # noqa: B018 — creates the key file when no key is configured
     settings = get_settings()
+    if new_key:
+        _new_key_file(settings.secret_key is not None, settings.key_file)
+    ring = ctx.connections.box.ring  # creates the key file when nothing is sealed yet
+    if ring.problem:
+        raise SecretKeyError(ring.problem)
     console.print(f"hub ready: {settings.database_url}")
     if not settings.secret_key:
         console.print(f"credentials are encrypted with the key in {settings.key_file.resolve()}")
+    for c in ctx.connections.all():
+        if c.id in ctx.credential_problems:
+            console.print(
+                f"[yellow]connection {c.name}: its credentials cannot be opened with this key; "
+                f"reconnect it (`leadbridge connect {c.kind}`)[/yellow]"
+            )
+
+
+def _new_key_file(env_key: bool, path: Path) -> None:
+    if env_key:
+        raise SecretKeyError(
+            f"{ENV} is set, so that is the key: set it to a new key instead "
+            "(`python -c 'from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())'`), or unset it to use a key file"
+        )
+    if path.exists():
+        raise SecretKeyError(
+            f"the key file {path} exists; `leadbridge rotate-key` replaces a key you still have"
+        )
+    create_key_file(path, [Fernet.generate_key()])
+    console.print(f"a new key is in {path.resolve()}")
+
+
+@app.command("rotate-key")
+@friendly
+def rotate_key_cmd(
+    new_key_file: Annotated[
+        Path | None,
+        typer.Option(help=f"where to write the new key when the current one comes from {ENV}"),
+    ] = None,
+) -> None:
+    """Seal every connection's credentials with a new key, then drop the old key."""
+    from leadbridge.engine.key_rotation import rotate_key
+
+    rotation = rotate_key(Context().connections, new_key_file=new_key_file)
+    console.print(
+        f"re-sealed the credentials of {len(rotation.resealed)} connection(s) with a new key"
+    )
+    where = rotation.key_file.resolve()
+    if rotation.from_env:
+        console.print(
+            f"the new key is in {where} (mode 0600); the old {ENV} opens nothing any more. "
+            f"Set {ENV} to the new key wherever leadbridge runs on this hub (services, "
+            "workers, CI secrets), restart those processes, then delete the file."
+        )
+    else:
+        console.print(
+            f"the new key replaced the old one in {where}. leadbridge processes reading that "
+            "file follow by themselves; replace every copy of it (backups, other machines "
+            "using this hub): the old key opens nothing any more."
+        )
 
 
 def _import_report(what: str, report: ImportReport) -> None:

@@ -89,11 +89,11 @@ def status(
     outlooks, note = crm_outlooks(policy, [c.connection for c in st.crm])
     console.print(f"hub: {st.companies} companies, {st.people} people, {st.users} users")
     for c in ctx.connections.all():
-        detail = f" — {c.health_detail}" if c.health_detail else ""
+        health, detail = c.health, f" — {c.health_detail}" if c.health_detail else ""
+        if c.id in ctx.credential_problems:  # a missing or wrong key: nothing can run
+            health, detail = "credentials unreadable", f" — {ctx.credential_problems[c.id]}"
         scope = "org" if c.kind == "salesforce" else "team"
-        console.print(
-            f"connection {c.name} ({c.kind}, {scope} {c.remote_scope}): {c.health}{detail}"
-        )
+        console.print(f"connection {c.name} ({c.kind}, {scope} {c.remote_scope}): {health}{detail}")
     if st.links:
         console.print("links: " + ", ".join(f"{n} {k}" for k, n in sorted(st.links.items())))
     if st.stale_links:
@@ -214,6 +214,7 @@ def serve(
     from leadbridge.jobs.crm import CrmSchedule
     from leadbridge.jobs.runner import EmbeddedRunner
     from leadbridge.policy.loader import DEFAULT_PATH
+    from leadbridge.secrets import RedactingFilter
     from leadbridge.web.app import create_app
 
     address = bind or get_settings().bind
@@ -233,8 +234,12 @@ def serve(
         for line in crm.describe():
             console.print(line)
     runner = EmbeddedRunner(ctx.connections, tick=tick, crm=crm)
+    for c in ctx.connections.all():
+        if c.id in ctx.credential_problems:
+            console.print(f"[yellow]connection {c.name}: {ctx.credential_problems[c.id]}[/yellow]")
     logger, handler = logging.getLogger("leadbridge"), logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    handler.addFilter(RedactingFilter())
     if not logger.handlers:  # job progress and failures (never secrets) go to stderr
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)

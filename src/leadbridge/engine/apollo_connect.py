@@ -2,12 +2,15 @@
 
 Nothing is saved until Apollo has answered with the team's profile, so a typo in a key leaves
 no half-made connection behind. OAuth uses the authorization-code flow with a random `state`
-checked on the callback (CustomerOS weakness #4) and a one-shot loopback listener.
+checked on the callback (CustomerOS weakness #4), PKCE with S256 (RFC 7636; Apollo's discovery
+metadata lists it), and a one-shot loopback listener.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import secrets as pysecrets
 from collections.abc import Callable
 from typing import Any
@@ -21,12 +24,22 @@ from leadbridge.connectors.oauth import HeaderKeyAuth, OAuthTokens
 from leadbridge.engine.apollo_session import exchange_token
 from leadbridge.engine.users import sync_users
 from leadbridge.hub.connections import ConnectionInfo, Connections
+from leadbridge.secrets import remember
 
 OAUTH_SCOPES = (
     "read_user_profile account_write account_update account_read accounts_search "
     "account_bulk_create account_stages_update account_owners_update account_stages_list "
     "users_list custom_fields_list"
 )
+
+
+def pkce_pair() -> tuple[str, str]:
+    """(code_verifier, S256 code_challenge), RFC 7636 §4.1-4.2: 64 random bytes as 86
+    url-safe characters; the challenge is BASE64URL(SHA256(verifier)) without padding. Two
+    lines of the standard library, so no OAuth library is pulled in for them."""
+    verifier = pysecrets.token_urlsafe(64)
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
 def authorize_url(base_url: str) -> str:
@@ -69,6 +82,7 @@ async def connect_with_key(
     key: str,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> ConnectionInfo:
+    remember(key)  # masked already in what the verification may print (an error echoing it)
     client = ApolloClient(base_url, auth=HeaderKeyAuth("x-api-key", key), transport=transport)
     return await _verify_and_save(
         connections, client, name=name, base_url=base_url, credentials={"api_key": key}
@@ -90,7 +104,7 @@ async def save_oauth(
     async def no_refresh(_: OAuthTokens) -> OAuthTokens:
         raise AuthError("the new token was rejected")
 
-    auth = RefreshingAuth(OAuthSession(tokens, no_refresh))
+    auth = RefreshingAuth(OAuthSession(tokens, no_refresh, skew=0))  # fresh: never refreshed
     return await _verify_and_save(
         connections,
         ApolloClient(base_url, auth=auth, transport=transport),
@@ -153,34 +167,40 @@ async def connect_with_oauth(
     redirect_port: int = 8766,
     code: str | None = None,
     redirect_uri: str | None = None,
+    code_verifier: str | None = None,
     announce: Callable[[str], None] = print,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> ConnectionInfo:
+    remember(client_secret, code, code_verifier)
     redirect_uri = redirect_uri or f"http://127.0.0.1:{redirect_port}/callback"
     if code is None:
         state = pysecrets.token_urlsafe(24)
+        code_verifier, challenge = pkce_pair()
+        remember(code_verifier)
         params = {
             "client_id": client_id,
             "redirect_uri": redirect_uri,
             "response_type": "code",
             "scope": OAUTH_SCOPES,
             "state": state,
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
         }
         waiting = asyncio.create_task(wait_for_code(redirect_port, state))
         await asyncio.sleep(0)  # the listener is up before anyone can follow the URL
         announce(f"{authorize_url(base_url)}?{urlencode(params)}")
         code = await waiting
-    tokens = await exchange_token(
-        base_url,
-        {
-            "grant_type": "authorization_code",
-            "code": code,
-            "client_id": client_id,
-            "client_secret": client_secret,
-            "redirect_uri": redirect_uri,
-        },
-        transport=transport,
-    )
+        remember(code)
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "client_id": client_id,
+        "client_secret": client_secret,
+        "redirect_uri": redirect_uri,
+    }
+    if code_verifier:  # with --code: the verifier of the URL that code came from, if any
+        form["code_verifier"] = code_verifier
+    tokens = await exchange_token(base_url, form, transport=transport)
     return await save_oauth(
         connections,
         name=name,

@@ -51,6 +51,7 @@ from leadbridge.hub.runs import finish_run, start_run
 from leadbridge.hub.tables import RecordLink, utcnow
 from leadbridge.jobs.lease import held
 from leadbridge.policy.apollo_push import ApolloPushSettings
+from leadbridge.secrets import redact_text
 
 JOB = "apollo-push"
 SYSTEM, REMOTE_OBJECT, HUB_OBJECT = "apollo", "account", "company"
@@ -139,9 +140,9 @@ class ApolloPush:
             busy=f"{JOB} of connection {self.connection.name!r} is already running",
             connection_id=self.connection.id,
         ):
+            client = self.client()  # credentials that cannot be opened: no run is recorded
             run_id = self._start_run()
             report = RunReport(run_id=run_id, status="running")
-            client = self.client()
             try:
                 await self._run(client, report, progress, sync_users_first)
                 report.status = "partial" if report.counts["failed"] else "succeeded"
@@ -361,7 +362,7 @@ class ApolloPush:
         klass = error_class_name(error)
         link.status = "error"
         link.attempts = (link.attempts or 0) + 1
-        link.last_error = str(error)
+        link.last_error = redact_text(str(error))  # shown by explain and plan
         link.error_class = klass
         link.last_run_id = report.run_id
         report.counts["failed"] += 1

@@ -42,31 +42,38 @@ async def exchange_token(
     *,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> OAuthTokens:
-    """POST the token endpoint (code exchange or refresh); AuthError when it says no."""
+    """POST the token endpoint (code exchange or refresh). AuthError (with the OAuth error
+    code, e.g. invalid_grant) when it says no; TransientError when it is down, unreachable or
+    garbled, so a token endpoint outage is retried later instead of pausing the connection."""
     url = token_url(base_url)
     try:
         async with httpx.AsyncClient(transport=transport, timeout=30) as http:
             response = await http.post(url, data=form)
-    except httpx.TransportError as exc:  # unreachable, refused, timed out, TLS: try again later
-        raise TransientError(
-            f"cannot reach Apollo's token endpoint {url} ({type(exc).__name__}: {exc})"
-        ) from None
     except httpx.InvalidURL as exc:
         raise PermanentError(
             f"the token endpoint {url!r} is not a valid URL ({exc})",
             hint="check --base-url",
         ) from None
+    except httpx.HTTPError as exc:  # unreachable, refused, timed out, TLS: try again later
+        raise TransientError(
+            f"cannot reach Apollo's token endpoint {url} ({type(exc).__name__}: {exc})"
+        ) from None
     body = body_of(response)
-    if response.status_code != 200 or not isinstance(body, dict) or "access_token" not in body:
-        detail = (
-            body.get("error_description") or body.get("error") if isinstance(body, dict) else ""
-        )
-        raise AuthError(
-            f"Apollo token endpoint refused the grant ({response.status_code} {detail or ''}); "
-            "reconnect with `leadbridge connect apollo --oauth`",
+    if response.status_code == 200 and isinstance(body, dict) and "access_token" in body:
+        return tokens_from_response(body)
+    if response.status_code >= 500 or response.status_code == 429 or not isinstance(body, dict):
+        raise TransientError(
+            f"Apollo's token endpoint failed (HTTP {response.status_code})",
             status=response.status_code,
         )
-    return tokens_from_response(body)
+    code = str(body.get("error") or "") or None
+    detail = body.get("error_description") or code or ""
+    raise AuthError(
+        f"Apollo token endpoint refused the grant ({response.status_code} {detail}); "
+        "reconnect with `leadbridge connect apollo --oauth`",
+        status=response.status_code,
+        code=code,
+    )
 
 
 def open_apollo(
@@ -86,17 +93,13 @@ def open_apollo(
         client_id, client_secret = str(creds["client_id"]), str(creds["client_secret"])
 
         async def refresh(tokens: OAuthTokens) -> OAuthTokens:
-            # Another process may have rotated the pair already: use its tokens, since ours
-            # were revoked by that rotation.
-            stored = store.load()
-            if stored and stored.access_token != tokens.access_token and not stored.expiring(60):
-                return stored
-            current = stored or tokens
+            # Which pair to refresh, and whether another process did it already, is the
+            # session's business (OAuthSession: compare-and-swap on the stored pair).
             return await exchange_token(
                 connection.base_url,
                 {
                     "grant_type": "refresh_token",
-                    "refresh_token": current.refresh_token or "",
+                    "refresh_token": tokens.refresh_token or "",
                     "client_id": client_id,
                     "client_secret": client_secret,
                 },

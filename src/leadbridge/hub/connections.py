@@ -7,10 +7,10 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from leadbridge.connectors.oauth import OAuthTokens
+from leadbridge.connectors.oauth import OAuthTokens, StoredTokens
 from leadbridge.hub.db import Hub
 from leadbridge.hub.tables import Connection
-from leadbridge.secrets import SecretBox
+from leadbridge.secrets import SecretBox, redact_text
 
 
 class ConnectionNotFound(LookupError):
@@ -111,6 +111,34 @@ class Connections:
                 raise ConnectionNotFound(f"connection {connection_id} is gone")
             return self.box.open(row.credentials), row.credentials_version
 
+    def swap_credentials(self, connection_id: int, version: int, sealed: str) -> int | None:
+        """Compare-and-swap of the sealed credentials: written only while the stored version
+        is still `version`; the new version, or None when another writer came first."""
+        with self.hub.session() as s:
+            result = s.execute(
+                update(Connection)
+                .where(Connection.id == connection_id, Connection.credentials_version == version)
+                .values(credentials=sealed, credentials_version=version + 1)
+            )
+            return version + 1 if getattr(result, "rowcount", 0) == 1 else None
+
+    def credential_problems(self) -> dict[int, str]:
+        """Connections of this workspace whose credentials cannot be opened, and why. Opening
+        the others also makes their secrets known to the masking (secrets.values)."""
+        with self.hub.session() as s:
+            rows = s.execute(
+                select(Connection.id, Connection.credentials).where(
+                    Connection.workspace_id == self.hub.workspace_id
+                )
+            )
+            sealed = [(r.id, r.credentials) for r in rows]
+        problems = {}
+        for connection_id, token in sealed:
+            problem = self.box.problem(token)
+            if problem is not None:
+                problems[connection_id] = problem
+        return problems
+
     def update_settings(self, connection_id: int, settings: dict[str, Any]) -> None:
         with self.hub.session() as s:
             s.execute(
@@ -122,7 +150,7 @@ class Connections:
             s.execute(
                 update(Connection)
                 .where(Connection.id == connection_id)
-                .values(health=health, health_detail=detail)
+                .values(health=health, health_detail=redact_text(detail) if detail else None)
             )
 
     def set_scope(self, connection_id: int, scope: str) -> None:
@@ -133,35 +161,33 @@ class Connections:
 
 
 class ConnectionTokenStore:
-    """Persists rotated OAuth tokens atomically: the sealed credentials and their version move
-    together in one UPDATE, so a crash leaves either the old pair or the new one, never half."""
+    """The stored OAuth pair of one connection, written by compare-and-swap: the sealed
+    credentials and their version move together in one UPDATE that only matches the version
+    the writer read, so two processes refreshing at once cannot overwrite each other, and a
+    crash leaves either the old pair or the new one, never half."""
 
     def __init__(self, connections: Connections, connection_id: int) -> None:
         self.connections = connections
         self.connection_id = connection_id
 
-    def load(self) -> OAuthTokens | None:
-        creds, _ = self.connections.credentials(self.connection_id)
+    async def load(self) -> StoredTokens | None:
+        creds, version = self.connections.credentials(self.connection_id)
         if "access_token" not in creds:
             return None
-        return tokens_from(creds)
+        return StoredTokens(tokens_from(creds), version)
 
-    async def save(self, tokens: OAuthTokens) -> None:
-        creds, version = self.connections.credentials(self.connection_id)
+    async def save(self, tokens: OAuthTokens, version: int) -> int | None:
+        creds, current = self.connections.credentials(self.connection_id)
+        if current != version:
+            return None
         creds.update(
             access_token=tokens.access_token,
             refresh_token=tokens.refresh_token,
             expires_at=tokens.expires_at,
         )
         creds.update(dict(tokens.extra))
-        with self.connections.hub.session() as s:
-            s.execute(
-                update(Connection)
-                .where(Connection.id == self.connection_id)
-                .values(
-                    credentials=self.connections.box.seal(creds), credentials_version=version + 1
-                )
-            )
+        sealed = self.connections.box.seal(creds)
+        return self.connections.swap_credentials(self.connection_id, version, sealed)
 
 
 def tokens_from(creds: dict[str, Any]) -> OAuthTokens:
@@ -177,3 +203,27 @@ def tokens_from(creds: dict[str, Any]) -> OAuthTokens:
         expires_at=float(expires) if expires is not None else None,
         extra=extra,
     )
+
+
+@dataclass(frozen=True)
+class Sealed:
+    id: int
+    name: str
+    credentials: str
+    version: int
+
+
+def sealed_credentials(hub: Hub) -> list[Sealed]:
+    """Every connection that has sealed credentials, in every workspace (one key seals all)."""
+    with hub.session() as s:
+        rows = s.execute(
+            select(
+                Connection.id,
+                Connection.name,
+                Connection.credentials,
+                Connection.credentials_version,
+            )
+            .where(Connection.credentials.is_not(None))
+            .order_by(Connection.id)
+        )
+        return [Sealed(r.id, r.name, r.credentials, r.credentials_version) for r in rows]

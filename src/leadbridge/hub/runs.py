@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from leadbridge.hub.db import Hub
 from leadbridge.hub.liveness import dead_here, process_holder
 from leadbridge.hub.tables import SyncRun, utcnow
+from leadbridge.secrets import redact_text
 
 INTERRUPTED = "interrupted: its process ended before it finished (killed or crashed)"
 
@@ -44,7 +45,8 @@ def finish_run(
     with hub.session() as s:
         run = s.get(SyncRun, run_id)
         assert run is not None
-        run.status, run.counts, run.message = status, dict(counts), message
+        run.status, run.counts = status, dict(counts)
+        run.message = redact_text(message) if message else message  # may quote an API's echo
         run.finished_at = utcnow()
         run.api_calls = api_calls
 

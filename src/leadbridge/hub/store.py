@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from leadbridge.hub.tables import ErrorLogEntry, RecordLink, utcnow
+from leadbridge.secrets import redact_text
 
 CHUNK = 500  # ids per IN list: far below SQLite's bound-parameter limit
 T = TypeVar("T")
@@ -54,7 +55,8 @@ def log_error(
     field: str | None = None,
     hint: str | None = None,
 ) -> None:
-    """One open entry per record and job: a newer failure replaces the older one."""
+    """One open entry per record and job: a newer failure replaces the older one. The message
+    and hint are masked before they are stored (an API may echo a credential back)."""
     if hub_id is not None:
         resolve_errors(s, workspace_id, job, hub_object, [hub_id])
     s.add(
@@ -68,8 +70,8 @@ def log_error(
             remote_id=remote_id,
             field=field,
             error_class=error_class,
-            message=message,
-            hint=hint,
+            message=redact_text(message),
+            hint=redact_text(hint) if hint else hint,
         )
     )
 

@@ -1,26 +1,48 @@
-"""A small read-only API next to the runner: liveness, hub status, recent runs, open errors."""
+"""A small read-only API next to the runner: liveness, hub status, recent runs, open errors.
+
+Every answer goes through `redact` on its way out (RedactedJSONResponse): stored messages may
+quote what an API echoed, and nothing this process holds as a secret may leave it.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 
 from leadbridge.engine.errors import open_errors
 from leadbridge.engine.status import hub_status
 from leadbridge.hub.connections import Connections
+from leadbridge.secrets import redact
+
+
+class RedactedJSONResponse(JSONResponse):
+    def render(self, content: Any) -> bytes:
+        return super().render(redact(content))
 
 
 def create_app(connections: Connections) -> FastAPI:
-    app = FastAPI(title="leadbridge", version="0.1.0")
+    app = FastAPI(title="leadbridge", version="0.1.0", default_response_class=RedactedJSONResponse)
+    connections.credential_problems()  # opens every credential: their values are masked from now
 
     @app.get("/health")
     def health() -> dict[str, Any]:
-        return {"ok": True}
+        """The process is up; `ok` is false while a connection's credentials cannot be opened
+        (a missing or wrong key), with the reason per connection."""
+        problems = connections.credential_problems()
+        if not problems:
+            return {"ok": True}
+        names = {c.id: c.name for c in connections.all()}
+        return {
+            "ok": False,
+            "credentials": {names.get(i, str(i)): why for i, why in problems.items()},
+        }
 
     @app.get("/api/status")
     def status() -> dict[str, Any]:
         st = hub_status(connections.hub)
+        unreadable = connections.credential_problems()
         return {
             "companies": st.companies,
             "people": st.people,
@@ -31,7 +53,12 @@ def create_app(connections: Connections) -> FastAPI:
             "potential_duplicates": dict(st.potential_duplicates),
             "crm": [crm.as_dict() for crm in st.crm],
             "connections": [
-                {"name": c.name, "kind": c.kind, "health": c.health, "detail": c.health_detail}
+                {
+                    "name": c.name,
+                    "kind": c.kind,
+                    "health": "credentials_unreadable" if c.id in unreadable else c.health,
+                    "detail": unreadable.get(c.id, c.health_detail),
+                }
                 for c in connections.all()
             ],
             "runs": [

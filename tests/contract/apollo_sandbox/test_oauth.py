@@ -175,6 +175,44 @@ def test_codes_are_single_use_short_lived_and_bound_to_the_redirect(app: App, cl
     assert moved.json()["error"] == "invalid_grant"
 
 
+def test_pkce_s256_the_verifier_must_match_the_challenge(app: App) -> None:
+    from leadbridge.engine.apollo_connect import pkce_pair
+
+    verifier, challenge = pkce_pair()
+    page = app.authorize(code_challenge=challenge, code_challenge_method="S256")
+    assert page.status_code == 200 and challenge in page.text  # carried through the consent
+    code = app.code(code_challenge=challenge, code_challenge_method="S256")
+
+    missing = app.token(grant_type="authorization_code", code=code, redirect_uri=REDIRECT)
+    assert (missing.status_code, missing.json()) == (
+        400,
+        {
+            "error": "invalid_request",
+            "error_description": "Missing required parameter: code_verifier.",
+        },
+    )
+    wrong = app.token(grant_type="authorization_code", code=code, code_verifier=pkce_pair()[0])
+    assert (wrong.status_code, wrong.json()["error"]) == (400, "invalid_grant")
+    # Like Doorkeeper, a failed check does not spend the code: its holder can still redeem it.
+    right = app.token(grant_type="authorization_code", code=code, code_verifier=verifier)
+    assert right.status_code == 200 and app.call(right.json()["access_token"]).status_code == 200
+
+
+def test_pkce_plain_and_refusals(app: App) -> None:
+    plain = app.code(code_challenge="a-plain-challenge-of-43-characters-or-more-x")
+    ok = app.token(
+        grant_type="authorization_code",
+        code=plain,
+        code_verifier="a-plain-challenge-of-43-characters-or-more-x",
+    )
+    assert ok.status_code == 200
+    # A verifier for a code issued without a challenge is refused, as Doorkeeper does.
+    unasked = app.token(grant_type="authorization_code", code=app.code(), code_verifier="x" * 43)
+    assert unasked.json()["error"] == "invalid_grant"
+    odd = app.authorize(code_challenge="c" * 43, code_challenge_method="S512")
+    assert odd.status_code == 400 and "code_challenge_method" in odd.text
+
+
 def test_token_endpoint_errors(app: App) -> None:
     wrong_secret = app.http.post(
         "/api/v1/oauth/token",

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from leadbridge.connectors.errors import AuthError
+from leadbridge.connectors.errors import AuthError, TransientError
 from leadbridge.connectors.http import body_of
 from leadbridge.connectors.oauth import OAuthTokens
 
@@ -38,10 +38,15 @@ async def refresh(
             },
         )
     body = body_of(response)
-    if response.status_code != 200 or not isinstance(body, dict) or "access_token" not in body:
-        detail = body.get("error_description") if isinstance(body, dict) else body
-        raise AuthError(
-            f"Salesforce refused the refresh ({detail}); reconnect the org",
+    if response.status_code == 200 and isinstance(body, dict) and "access_token" in body:
+        return tokens_from(body, tokens.refresh_token)
+    if response.status_code >= 500 or not isinstance(body, dict):  # down: retry later
+        raise TransientError(
+            f"Salesforce's token endpoint failed (HTTP {response.status_code})",
             status=response.status_code,
         )
-    return tokens_from(body, tokens.refresh_token)
+    raise AuthError(
+        f"Salesforce refused the refresh ({body.get('error_description')}); reconnect the org",
+        status=response.status_code,
+        code=str(body.get("error") or "") or None,  # invalid_grant may be a lost race
+    )

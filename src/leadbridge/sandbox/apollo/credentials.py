@@ -3,18 +3,24 @@
 Apollo's OAuth server answers like Doorkeeper (Rails): the token JSON has exactly Doorkeeper's
 fields, errors are `{"error", "error_description"}`. Codes are single-use and short-lived (a
 reused code is refused; like Doorkeeper, the tokens it already produced stay valid). A refresh
-rotates: the old access and refresh tokens die at once.
+rotates: the old access and refresh tokens die at once. PKCE (RFC 7636, S256 and plain) as
+Doorkeeper checks it: a code issued with a code_challenge needs the code_verifier (missing:
+invalid_request; wrong: invalid_grant), and a verifier sent for a code issued without a
+challenge is refused too (invalid_grant); a failed check does not spend the code.
 Not thread-safe on its own: the sandbox calls it under its lock.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 ALWAYS_GRANTED = frozenset({"read_user_profile", "app_scopes"})
+PKCE_METHODS = ("S256", "plain")
 
 
 @dataclass
@@ -40,6 +46,8 @@ class Code:
     scopes: frozenset[str]
     expires_at: float
     used: bool = False
+    challenge: str | None = None  # PKCE code_challenge given on the authorize request
+    challenge_method: str = "plain"
 
 
 @dataclass
@@ -100,7 +108,13 @@ class Credentials:
         )
         return client_id, secret
 
-    def authorize_problem(self, client_id: str, redirect_uri: str, response_type: str) -> str:
+    def authorize_problem(
+        self,
+        client_id: str,
+        redirect_uri: str,
+        response_type: str,
+        challenge_method: str | None = None,
+    ) -> str:
         """Why the authorize page must refuse ("" when it may ask the user)."""
         app = self.apps.get(client_id)
         if app is None:
@@ -109,6 +123,8 @@ class Credentials:
             return "The redirect_uri is not registered for this app."
         if response_type != "code":
             return "response_type must be code."
+        if challenge_method is not None and challenge_method not in PKCE_METHODS:
+            return f"code_challenge_method must be one of {', '.join(PKCE_METHODS)}."
         return ""
 
     def granted_scopes(self, client_id: str, requested: str) -> frozenset[str]:
@@ -120,10 +136,25 @@ class Credentials:
         return wanted | ALWAYS_GRANTED
 
     def issue_code(
-        self, client_id: str, redirect_uri: str, user_id: str, scopes: frozenset[str], ttl: float
+        self,
+        client_id: str,
+        redirect_uri: str,
+        user_id: str,
+        scopes: frozenset[str],
+        ttl: float,
+        challenge: str | None = None,
+        challenge_method: str | None = None,
     ) -> str:
         code = secrets.token_urlsafe(24)
-        self.codes[code] = Code(client_id, redirect_uri, user_id, scopes, self.clock() + ttl)
+        self.codes[code] = Code(
+            client_id,
+            redirect_uri,
+            user_id,
+            scopes,
+            self.clock() + ttl,
+            challenge=challenge or None,
+            challenge_method=challenge_method or "plain",  # RFC 7636 §4.3: plain by default
+        )
         return code
 
     # --- the token endpoint ----------------------------------------------------------------------
@@ -140,12 +171,21 @@ class Credentials:
         return app
 
     def redeem_code(
-        self, client_id: str, code_text: str, redirect_uri: str | None, ttl: float
+        self,
+        client_id: str,
+        code_text: str,
+        redirect_uri: str | None,
+        ttl: float,
+        verifier: str | None = None,
     ) -> dict[str, Any]:
         code = self.codes.get(code_text)
+        if code is not None and code.challenge and not verifier:
+            raise GrantError("invalid_request", "Missing required parameter: code_verifier.")
         if code is None or code.client_id != client_id:
             raise GrantError("invalid_grant", INVALID_GRANT)
         if code.used or code.expires_at <= self.clock():
+            raise GrantError("invalid_grant", INVALID_GRANT)
+        if (code.challenge or verifier) and not pkce_matches(code, verifier or ""):
             raise GrantError("invalid_grant", INVALID_GRANT)
         code.used = True  # presented once by its client: spent, even if the rest is wrong
         # The reference makes redirect_uri optional here; when sent it must be the same one.
@@ -212,3 +252,14 @@ class Credentials:
         if token.expires_at <= self.clock():
             return None, "The access token expired"
         return token, ""
+
+
+def pkce_matches(code: Code, verifier: str) -> bool:
+    if code.challenge is None:
+        return False  # a verifier for a code issued without a challenge
+    if code.challenge_method == "S256":
+        digest = hashlib.sha256(verifier.encode()).digest()
+        expected = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    else:
+        expected = verifier
+    return secrets.compare_digest(expected, code.challenge)

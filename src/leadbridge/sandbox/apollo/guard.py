@@ -49,9 +49,9 @@ class Guard:
             await asyncio.sleep(knobs.latency)
         with state.lock:
             caller = self.authenticate(request, endpoint)
-            injected = knobs.take_failure()
+            injected = knobs.take_failure(route_name(request))
             if injected is not None:
-                raise Reply(injected_response(injected))
+                raise Reply(injected_response(injected, request))
             burst = knobs.take_burst()
             if burst is not None:
                 raise errors.rate_limited(
@@ -102,8 +102,18 @@ class Guard:
         raise errors.invalid_key()
 
 
-def injected_response(failure: InjectedFailure) -> Response:
-    if isinstance(failure.body, str):
-        return PlainTextResponse(failure.body, failure.status)
+def injected_response(failure: InjectedFailure, request: Request) -> Response:
     body = failure.body if failure.body is not None else {"error": "Injected failure."}
+    if failure.echo_headers:
+        # As Rails prints the Rack env: {"HTTP_X_API_KEY"=>"…", …}.
+        echoed = ", ".join(
+            f'"HTTP_{k.upper().replace("-", "_")}"=>"{v}"' for k, v in request.headers.items()
+        )
+        text = f" (request headers: {{{echoed}}})"
+        if isinstance(body, dict):
+            body = {**body, "error": f"{body.get('error', 'Injected failure.')}{text}"}
+        else:
+            body = f"{body}{text}"
+    if isinstance(body, str):
+        return PlainTextResponse(body, failure.status)
     return JSONResponse(body, failure.status)

@@ -17,6 +17,10 @@ WINDOWS = ("minute", "hour", "day")
 class InjectedFailure:
     status: int
     body: Any  # dict/list -> JSON, str -> text/plain, None -> a generic JSON error
+    route: str | None = None  # e.g. "POST /api/v1/accounts/bulk_create"; None: any request
+    # Append the request's headers to the error text, as a server in debug mode does (Rails
+    # dumps the Rack env as a Ruby hash): credentials included, which is what this is for.
+    echo_headers: bool = False
 
 
 @dataclass
@@ -50,10 +54,19 @@ class ApolloKnobs:
         with self._lock:
             self._burst.extend([retry_after] * n)
 
-    def fail_next(self, n: int, status: int = 500, body: Any = None) -> None:
-        """The next n authenticated requests get this status and body, before taking effect."""
+    def fail_next(
+        self,
+        n: int,
+        status: int = 500,
+        body: Any = None,
+        *,
+        route: str | None = None,
+        echo_headers: bool = False,
+    ) -> None:
+        """The next n authenticated requests (to `route`, when given) get this status and
+        body, before taking effect."""
         with self._lock:
-            self._fail.extend([InjectedFailure(status, body)] * n)
+            self._fail.extend([InjectedFailure(status, body, route, echo_headers)] * n)
 
     def garbage_next(self, n: int) -> None:
         """The next n successful answers become 200 with an HTML body (after taking effect)."""
@@ -70,9 +83,12 @@ class ApolloKnobs:
         with self._lock:
             return self._burst.pop(0) if self._burst else None
 
-    def take_failure(self) -> InjectedFailure | None:
+    def take_failure(self, route: str | None = None) -> InjectedFailure | None:
         with self._lock:
-            return self._fail.pop(0) if self._fail else None
+            for i, failure in enumerate(self._fail):
+                if failure.route is None or failure.route == route:
+                    return self._fail.pop(i)
+            return None
 
     def take_garbage(self) -> bool:
         with self._lock:

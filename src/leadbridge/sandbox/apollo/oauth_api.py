@@ -21,7 +21,15 @@ from leadbridge.sandbox.apollo.state import ApolloState
 from leadbridge.sandbox.consent import consent_page, refusal_page
 
 NO_STORE = {"cache-control": "no-store", "pragma": "no-cache"}
-AUTHORIZE_FIELDS = ("client_id", "redirect_uri", "response_type", "scope", "state")
+AUTHORIZE_FIELDS = (
+    "client_id",
+    "redirect_uri",
+    "response_type",
+    "scope",
+    "state",
+    "code_challenge",
+    "code_challenge_method",
+)
 
 
 def with_query(url: str, extra: dict[str, str]) -> str:
@@ -60,6 +68,7 @@ def add_authorize_pages(app: FastAPI, state: ApolloState) -> None:
             params.get("client_id", ""),
             params.get("redirect_uri", ""),
             params.get("response_type", ""),
+            params.get("code_challenge_method") if params.get("code_challenge") else None,
         )
 
     @app.get("/oauth/authorize", response_class=HTMLResponse)
@@ -98,6 +107,8 @@ def add_authorize_pages(app: FastAPI, state: ApolloState) -> None:
                     state.admin["id"],  # the signed-in user approving: the team's admin
                     credentials.granted_scopes(client_id, params.get("scope", "")),
                     state.knobs.code_ttl,
+                    params.get("code_challenge"),
+                    params.get("code_challenge_method"),
                 )
         if "state" in params:
             back["state"] = params["state"]
@@ -122,7 +133,11 @@ def oauth_router(state: ApolloState) -> APIRouter:
                 grant = form.get("grant_type", "")
                 if grant == "authorization_code":
                     answer = credentials.redeem_code(
-                        client_id, required(form, "code"), form.get("redirect_uri"), ttl
+                        client_id,
+                        required(form, "code"),
+                        form.get("redirect_uri"),
+                        ttl,
+                        form.get("code_verifier"),
                     )
                 elif grant == "refresh_token":
                     answer = credentials.refresh(
