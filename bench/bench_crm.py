@@ -38,13 +38,13 @@ from cryptography.fernet import Fernet
 from sqlalchemy import select
 
 from leadbridge.engine.sync.context import SyncContext
-from leadbridge.jobs.tasks import drain_task, pull_task, push_all_task, push_task
 from leadbridge.engine.sync.session import sync_context
 from leadbridge.engine.systems.salesforce import connect_salesforce
 from leadbridge.hub.connections import Connections
 from leadbridge.hub.db import Hub
 from leadbridge.hub.edits import edit
 from leadbridge.hub.tables import Company, Person
+from leadbridge.jobs.tasks import drain_task, pull_task, push_all_task, push_task
 from leadbridge.normalize import email_key
 from leadbridge.policy.crm import CrmSync
 from leadbridge.sandbox import fakes
