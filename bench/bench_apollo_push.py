@@ -19,8 +19,8 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
-from leadbridge.engine.apollo_connect import connect_with_key
-from leadbridge.engine.apollo_push import ApolloPush
+from leadbridge.engine.leadpush.run import LeadPush
+from leadbridge.engine.systems.apollo_connect import connect_with_key
 from leadbridge.hub.connections import Connections
 from leadbridge.hub.db import Hub
 from leadbridge.hub.tables import Company, User, utcnow
@@ -71,7 +71,7 @@ def main() -> None:
         )
         settings = {"apollo_push": {"batch_size": args.batch}}
         connections.update_settings(info.id, settings)
-        push = ApolloPush(hub, connections, connections.get("apollo"))
+        push = LeadPush(hub, connections, connections.get("apollo"))
         started = time.monotonic()
         report = asyncio.run(push.run())
         wall = time.monotonic() - started

@@ -22,8 +22,8 @@ from cryptography.fernet import Fernet
 from rich.console import Console
 from sqlalchemy import select
 
-from leadbridge.engine.apollo_connect import connect_with_key
-from leadbridge.engine.apollo_push import ApolloPush, RunReport, report_lines
+from leadbridge.engine.leadpush.run import LeadPush, RunReport, report_lines
+from leadbridge.engine.systems.apollo_connect import connect_with_key
 from leadbridge.hub.connections import Connections
 from leadbridge.hub.db import Hub
 from leadbridge.hub.imports import import_companies, import_users
@@ -146,9 +146,9 @@ def run_demo(companies: int = 3000, seed: int = 7, console: Console | None = Non
         info = asyncio.run(
             connect_with_key(connections, name="apollo", base_url=served.url, key=key)
         )
-        push = ApolloPush(hub, connections, info)
+        push = LeadPush(hub, connections, info)
         first = asyncio.run(push.run())
-        second = asyncio.run(ApolloPush(hub, connections, connections.get("apollo")).run())
+        second = asyncio.run(LeadPush(hub, connections, connections.get("apollo")).run())
         accounts = len(sandbox.accounts())
 
     console.print("[bold]first run[/bold]")

@@ -18,9 +18,10 @@ import httpx
 from sqlalchemy import select
 
 from leadbridge.connectors.http import RetryPolicy
-from leadbridge.engine.apollo_connect import OAUTH_SCOPES, connect_with_oauth
-from leadbridge.engine.apollo_push import ApolloPush
+from leadbridge.engine.leadpush.run import LeadPush
+from leadbridge.engine.systems.apollo_connect import OAUTH_SCOPES, connect_with_oauth
 from leadbridge.hub.tables import RecordLink, SyncRun, utcnow
+from leadbridge.jobs.tasks import lead_push_task
 from leadbridge.settings import get_settings
 from tests.e2e.conftest import World, lead
 
@@ -35,7 +36,7 @@ def run_until_settled(world: World, runs: int = 6) -> list[Any]:
     """Runs as the scheduler would, each 'later' so backoff windows have passed."""
     reports = []
     for i in range(runs):
-        push = ApolloPush(
+        push = LeadPush(
             world.hub, world.connections, world.connection, policy=FAST, clock=later(i * 7)
         )
         reports.append(asyncio.run(push.run()))
@@ -120,7 +121,7 @@ def test_oauth_tokens_expire_and_rotate_mid_run(
         creds_before, _ = connections.credentials(world.connection.id)
         # Tokens die server-side mid-run (a clock jump): each 401 must refresh once and go on.
         apollo_sandbox.knobs.expire_tokens_every = 4
-        report = asyncio.run(ApolloPush(hub, connections, world.connection, policy=FAST).run())
+        report = asyncio.run(LeadPush(hub, connections, world.connection, policy=FAST).run())
         creds_after, _ = connections.credentials(world.connection.id)
 
     assert report.status == "succeeded", report.message
@@ -159,7 +160,7 @@ def test_sigkill_midway_then_rerun_leaves_no_duplicate_and_misses_nothing(world:
     world.sandbox.knobs.latency_after_commit = 0.0
 
     # A re-run right after the crash takes the dead process's lease over (no lockout).
-    report = asyncio.run(ApolloPush(world.hub, world.connections, world.connection).run())
+    report = asyncio.run(lead_push_task(LeadPush(world.hub, world.connections, world.connection)))
 
     assert report.status == "succeeded"
     assert_exactly_once(world, domains)

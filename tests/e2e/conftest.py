@@ -12,12 +12,13 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from leadbridge.engine.apollo_connect import connect_with_key
-from leadbridge.engine.apollo_push import ApolloPush, RunReport
+from leadbridge.engine.leadpush.run import LeadPush, RunReport
+from leadbridge.engine.systems.apollo_connect import connect_with_key
 from leadbridge.hub.connections import ConnectionInfo, Connections
 from leadbridge.hub.db import Hub
 from leadbridge.hub.imports import import_companies, import_users
 from leadbridge.hub.tables import Company, utcnow
+from leadbridge.jobs.tasks import lead_push_task
 from leadbridge.sandbox.server import ServedApp
 
 STAGES = ["pending", "target", "education", "solution", "evaluation", "ready_to_buy"]
@@ -37,11 +38,14 @@ class World:
     def connection(self) -> ConnectionInfo:
         return self.connections.get("apollo")
 
-    def push(self, **kw: Any) -> ApolloPush:
-        return ApolloPush(self.hub, self.connections, self.connection, **kw)
+    def push(self, **kw: Any) -> LeadPush:
+        return LeadPush(self.hub, self.connections, self.connection, **kw)
 
     def run(self, **kw: Any) -> RunReport:
-        return asyncio.run(self.push().run(**kw))
+        """A run as the CLI and the scheduler make it: under the connection's lease."""
+        if kw:
+            return asyncio.run(self.push().run(**kw))
+        return asyncio.run(lead_push_task(self.push()))
 
     def companies(self, rows: list[dict[str, Any]], age: timedelta = timedelta(hours=1)) -> None:
         """Import company rows via CSV (the real path), then age them past the settle buffer."""

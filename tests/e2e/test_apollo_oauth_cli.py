@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from leadbridge.engine.apollo_connect import OAUTH_SCOPES, pkce_pair
+from leadbridge.engine.systems.apollo_connect import OAUTH_SCOPES, pkce_pair
 from leadbridge.hub.connections import Connections
 from leadbridge.sandbox.server import ServedApp, free_port
 from leadbridge.settings import get_settings

@@ -9,8 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from leadbridge.engine.plan import Action
-from leadbridge.engine.users import sync_users
+from leadbridge.engine.leadpush.plan import Action
 from leadbridge.hub.tables import Company, ErrorLogEntry, RecordLink, User
 
 from .conftest import REPS, STAGES, World, lead
@@ -150,11 +149,11 @@ def test_a_deleted_owner_is_a_permanent_error_with_a_clear_message(world: World)
 
 async def sync_users_once(world: World) -> None:
     push = world.push()
-    client = push.client()
+    ctx = await push.open()
     try:
-        await sync_users(world.hub, client, push.scope)
+        await push.sync_users(ctx)
     finally:
-        await client.aclose()
+        await ctx.connector.aclose()
 
 
 def test_a_same_name_account_of_another_company_is_not_adopted(world: World) -> None:
@@ -193,7 +192,14 @@ def test_a_manual_mapping_overrides_the_email_match_and_survives_user_syncs(worl
     from leadbridge.engine.users import map_user
 
     world.companies([lead("acme.com", owner=REPS[0])])
-    map_user(world.hub, world.connection.remote_scope or "", REPS[0], world.apollo_users[REPS[2]])
+    map_user(
+        world.hub,
+        "apollo",
+        world.connection.remote_scope or "",
+        REPS[0],
+        world.apollo_users[REPS[2]],
+        "Apollo",
+    )
 
     world.run()  # the run syncs users first: the manual mapping must hold
 

@@ -16,7 +16,7 @@ import pytest
 from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
 
-from leadbridge.engine.apollo_connect import connect_with_key
+from leadbridge.engine.systems.apollo_connect import connect_with_key
 from leadbridge.hub.connections import Connections, sealed_credentials
 from leadbridge.hub.db import Hub
 from leadbridge.hub.imports import import_companies, import_users

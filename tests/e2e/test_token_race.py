@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
-from leadbridge.engine.apollo_connect import OAUTH_SCOPES, connect_with_oauth
-from leadbridge.engine.apollo_session import exchange_token, open_apollo
+from leadbridge.engine.systems.apollo import exchange_token, open_apollo
+from leadbridge.engine.systems.apollo_connect import OAUTH_SCOPES, connect_with_oauth
 from leadbridge.hub.connections import Connections, ConnectionTokenStore
 from leadbridge.sandbox.server import ServedApp
 from leadbridge.settings import get_settings

@@ -1,7 +1,7 @@
 """One side of the token race (test_token_race.py), in its own process, on the hub and key of
 its environment:
 
-    python token_race_worker.py job SECONDS    the scheduled job: `ApolloPush.run()` again and
+    python token_race_worker.py job SECONDS    the scheduled job: `LeadPush.run()` again and
                                                again (it marks the connection auth_failed when
                                                Apollo refuses the credentials)
     python token_race_worker.py sync SECONDS   manual `users sync` commands: a new client each
@@ -20,13 +20,12 @@ from typing import Any
 from leadbridge.cli.context import Context
 from leadbridge.connectors.errors import AuthError
 from leadbridge.connectors.oauth import RefreshingAuth
-from leadbridge.engine.apollo_push import ApolloPush
-from leadbridge.engine.users import sync_users
+from leadbridge.engine.leadpush.run import LeadPush
 
 
 async def race(mode: str, seconds: float) -> dict[str, Any]:
     ctx = Context()
-    push = ApolloPush(ctx.hub, ctx.connections, ctx.connections.get("apollo"))
+    push = LeadPush(ctx.hub, ctx.connections, ctx.connections.get("apollo"))
     stats: dict[str, Any] = {"runs": 0, "auth_failures": 0, "failures": [], "refreshes": 0}
     stats["adopted"] = 0
     deadline = time.monotonic() + seconds
@@ -38,9 +37,10 @@ async def race(mode: str, seconds: float) -> dict[str, Any]:
                 stats["failures"].append(report.message)
                 stats["auth_failures"] += "rejected the credentials" in (report.message or "")
             continue
-        client = push.client()
+        opened = await push.open()
+        client = opened.connector.client  # type: ignore[attr-defined]
         try:
-            await sync_users(ctx.hub, client, push.scope)
+            await push.sync_users(opened)
         except AuthError as exc:
             stats["auth_failures"] += 1
             stats["failures"].append(str(exc))

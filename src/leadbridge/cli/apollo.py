@@ -11,9 +11,10 @@ from rich.table import Table
 
 from leadbridge.cli.app import ConnectionOpt, app, connect_app, users_app
 from leadbridge.cli.context import Context, console, err, friendly
-from leadbridge.engine.apollo_push import ApolloPush, RunReport, report_lines
-from leadbridge.engine.plan import Action, Plan
+from leadbridge.engine.leadpush.plan import Action, Plan
+from leadbridge.engine.leadpush.run import LeadPush, RunReport, report_lines
 from leadbridge.engine.users import map_user, unmap_user
+from leadbridge.jobs.tasks import lead_push_task
 from leadbridge.policy.apollo_push import ApolloPushSettings
 
 JOBS = ("apollo-push",)
@@ -25,9 +26,9 @@ def _job(job: str) -> None:
         raise typer.Exit(2)
 
 
-def apollo_push(ctx: Context, connection: str | None) -> ApolloPush:
+def apollo_push(ctx: Context, connection: str | None) -> LeadPush:
     info = ctx.connections.get(connection, kind="apollo")
-    return ApolloPush(ctx.hub, ctx.connections, info)
+    return LeadPush(ctx.hub, ctx.connections, info)
 
 
 @connect_app.command("apollo")
@@ -56,7 +57,7 @@ def connect_apollo(
     ] = None,
 ) -> None:
     """Connect an Apollo team with an API key, or with OAuth (--oauth)."""
-    from leadbridge.engine.apollo_connect import connect_with_key, connect_with_oauth
+    from leadbridge.engine.systems.apollo_connect import connect_with_key, connect_with_oauth
 
     ctx = Context()
     if oauth:
@@ -94,17 +95,15 @@ def connect_apollo(
 @friendly
 def users_sync(connection: ConnectionOpt = None) -> None:
     """Fetch the Apollo team's users and map them to hub users by e-mail."""
-    from leadbridge.engine.users import sync_users
-
     ctx = Context()
     push = apollo_push(ctx, connection)
 
     async def go() -> None:
-        client = push.client()
+        opened = await push.open()
         try:
-            result = await sync_users(ctx.hub, client, push.scope)
+            result = await push.sync_users(opened)
         finally:
-            await client.aclose()
+            await opened.connector.aclose()
         console.print(
             f"{result.total} Apollo users ({result.added} new, {result.deleted} deleted), "
             f"{result.auto_mapped} mapped by e-mail"
@@ -122,7 +121,10 @@ def users_map(
 ) -> None:
     """Map a hub user to an Apollo user by hand (overrides the e-mail match)."""
     ctx = Context()
-    email, remote = map_user(ctx.hub, apollo_push(ctx, connection).scope, hub_email, apollo_user)
+    push = apollo_push(ctx, connection)
+    email, remote = map_user(
+        ctx.hub, push.system.kind, push.scope, hub_email, apollo_user, push.label
+    )
     console.print(f"{email} -> Apollo user {remote}")
 
 
@@ -131,7 +133,8 @@ def users_map(
 def users_unmap(hub_email: str, connection: ConnectionOpt = None) -> None:
     """Remove a hub user's Apollo mapping (it is not re-mapped automatically)."""
     ctx = Context()
-    count = unmap_user(ctx.hub, apollo_push(ctx, connection).scope, hub_email)
+    push = apollo_push(ctx, connection)
+    count = unmap_user(ctx.hub, push.system.kind, push.scope, hub_email)
     console.print(f"{hub_email}: {count} mapping(s) removed")
 
 
@@ -234,7 +237,7 @@ def run(job: str, connection: ConnectionOpt = None) -> None:
         def progress(_stage: str, done: int, total: int) -> None:
             bar.update(task, completed=done, total=total or 1)
 
-        report = asyncio.run(push.run(progress))
+        report = asyncio.run(lead_push_task(push, progress))
     render_report(report)
     if report.status == "failed":
         raise typer.Exit(1)

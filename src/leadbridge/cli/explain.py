@@ -34,19 +34,7 @@ def plan(
     _job(job)
     ctx = Context()
     push = apollo_push(ctx, connection)
-    domains = None
-    if remote:
-        from leadbridge.normalize import normalize_domain
-
-        async def fetch() -> frozenset[str]:
-            client = push.client()
-            try:
-                accounts = await client.all_accounts()
-            finally:
-                await client.aclose()
-            return frozenset(d for a in accounts if (d := normalize_domain(a.get("domain"))))
-
-        domains = asyncio.run(fetch())
+    domains = asyncio.run(push.remote_domains()) if remote else None
     _render_plan(push.plan(domains), show)
 
 

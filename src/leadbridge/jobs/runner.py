@@ -14,11 +14,12 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-from leadbridge.engine.apollo_push import ApolloPush, RunReport
+from leadbridge.engine.leadpush.run import LeadPush, RunReport
 from leadbridge.hub.connections import Connections
 from leadbridge.hub.tables import utcnow
 from leadbridge.jobs.crm import CrmRun, CrmSchedule
 from leadbridge.jobs.lease import LeaseHeld
+from leadbridge.jobs.tasks import lead_push_task
 from leadbridge.policy.apollo_push import ApolloPushSettings, SettingsError
 
 log = logging.getLogger("leadbridge.runner")
@@ -62,7 +63,8 @@ class EmbeddedRunner:
                 continue
             self.next_due[connection.id] = now + timedelta(minutes=settings.interval_minutes)
             try:
-                report = await ApolloPush(self.connections.hub, self.connections, connection).run()
+                push = LeadPush(self.connections.hub, self.connections, connection)
+                report = await lead_push_task(push)
             except LeaseHeld as exc:
                 log.info("%s", exc)
                 continue

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from leadbridge.engine.leadpush.run import JOB as LEAD_PUSH_JOB
+from leadbridge.engine.leadpush.run import LeadPush, Progress, RunReport
 from leadbridge.engine.sync import outbox
 from leadbridge.engine.sync.context import SyncContext
 from leadbridge.engine.sync.inflight import settle_jobs
@@ -15,6 +17,7 @@ from leadbridge.engine.sync.pull import PullReport, pull
 from leadbridge.engine.sync.push import PushReport, check_push, push
 from leadbridge.engine.sync.undo import UndoReport, undo_run
 from leadbridge.jobs.crm_lease import crm_lease
+from leadbridge.jobs.lease import held
 
 
 async def pull_task(ctx: SyncContext, *, manual: bool = False) -> PullReport:
@@ -71,3 +74,15 @@ async def undo_task(ctx: SyncContext, run_id: int) -> UndoReport:
     """Undo writes to the CRM too: never beside a pull or push of the same connection."""
     async with crm_lease(ctx):
         return await undo_run(ctx, run_id)
+
+
+async def lead_push_task(push: LeadPush, progress: Progress | None = None) -> RunReport:
+    """A lead push run under its connection's lease."""
+    connection = push.connection
+    async with held(
+        push.hub,
+        f"{LEAD_PUSH_JOB}:{connection.id}",
+        busy=f"{LEAD_PUSH_JOB} of connection {connection.name!r} is already running",
+        connection_id=connection.id,
+    ):
+        return await push.run(progress)

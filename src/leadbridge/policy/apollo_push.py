@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from leadbridge.engine.plan import OnDisqualified, PushRules
-from leadbridge.engine.qualify import DEFAULT_STAGES, NON_RANK_STAGES, StageLadder
+# Not ranks: a customer or a not-a-fit lead never passes a stage threshold, however the list
+# is ordered (CustomerOS weakness #11: Postgres enum order put them above ready_to_buy).
+NON_RANK_STAGES = ("customer", "not_a_fit")
+DEFAULT_STAGES = ("pending", "target", "education", "solution", "evaluation", "ready_to_buy")
+
+
+class OnDisqualified(StrEnum):
+    LEAVE = "leave"  # leave the remote record untouched, mark the link, stop updating it
+    KEEP_UPDATING = "keep_updating"  # keep pushing changes while it can still be pushed
 
 
 class SettingsError(ValueError):
@@ -48,14 +55,6 @@ class ApolloPushSettings(BaseModel):
                 f"stage_threshold {self.stage_threshold!r} is not one of: {', '.join(self.stages)}"
             )
         return self
-
-    def rules(self) -> PushRules:
-        return PushRules(
-            ladder=StageLadder(tuple(self.stages), self.stage_threshold),
-            settle=timedelta(minutes=self.settle_minutes),
-            max_attempts=self.max_attempts,
-            on_disqualified=self.on_disqualified,
-        )
 
     @classmethod
     def load(cls, raw: dict[str, Any] | None) -> ApolloPushSettings:

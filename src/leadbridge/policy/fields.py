@@ -25,7 +25,15 @@ PERSON_FIELDS = (
     "stage",
     "source",
 )
-COMPANY_FIELDS = ("name", "domain", "industry", "employee_count", "account_stage", "owner")
+COMPANY_FIELDS = (
+    "name",
+    "domain",
+    "website",
+    "industry",
+    "employee_count",
+    "account_stage",
+    "owner",
+)
 HUB_FIELDS = {"person": PERSON_FIELDS, "company": COMPANY_FIELDS}
 # Hub fields that are derived, never written from the CRM.
 READ_ONLY_HUB = {"company_name"}

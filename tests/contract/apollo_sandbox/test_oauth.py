@@ -176,7 +176,7 @@ def test_codes_are_single_use_short_lived_and_bound_to_the_redirect(app: App, cl
 
 
 def test_pkce_s256_the_verifier_must_match_the_challenge(app: App) -> None:
-    from leadbridge.engine.apollo_connect import pkce_pair
+    from leadbridge.engine.systems.apollo_connect import pkce_pair
 
     verifier, challenge = pkce_pair()
     page = app.authorize(code_challenge=challenge, code_challenge_method="S256")

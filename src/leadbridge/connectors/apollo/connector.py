@@ -1,298 +1,125 @@
-"""Hub company payloads -> Apollo accounts, through the bulk endpoints, one result per input.
+"""Apollo for the engine (the connector protocol of connectors.base): account writes through
+the bulk endpoints (accounts.py), and the team's users read as one complete list.
 
-Creates go through bulk_create with run_dedupe, so an account Apollo already has is adopted,
-never duplicated; a resend after a lost answer adopts what the first attempt made. Apollo's
-dedupe also matches by *name* (in an order Apollo does not document), which can pair two
-different companies: an existing account is adopted only when its domain is ours (or it has
-none). Items that met a same-name account of another domain are sent again, in one more
-bulk_create, under a name unique to their domain ("Acme (acme.com)"), so that dedupe can only
-match them by domain; what that creates is renamed by the same bulk_update that aligns adopted
-accounts. At most two extra calls per batch, and safe whatever Apollo's match order.
-
-A 422 for a batch is bisected down to the record(s) that cause it, so one bad record fails
-alone (ARCHITECTURE principle 8). Connection-level errors (auth, access, budget) propagate.
+Apollo has no incremental read of accounts the lead push needs (it is push-only) and no batch
+jobs; an account read is the whole team's (`plan --remote` uses it to tell adopt from create).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
 from typing import Any
 
-from leadbridge.connectors.apollo.client import BULK_UPDATE_MAX, ApolloClient, chunked
-from leadbridge.connectors.base import WriteResult
-from leadbridge.connectors.errors import (
-    ConnectorError,
-    PermanentError,
-    RateLimitedError,
-    TransientError,
+from leadbridge.connectors.apollo.accounts import ApolloAccounts, CreateItem, UpdateItem
+from leadbridge.connectors.apollo.catalog import CATALOG
+from leadbridge.connectors.apollo.client import BULK_CREATE_MAX, ApolloClient
+from leadbridge.connectors.base import (
+    Cursor,
+    JobLedger,
+    JobOutcome,
+    Op,
+    Page,
+    RemoteJob,
+    RemoteRecord,
+    WriteResult,
 )
-from leadbridge.normalize import normalize_domain
+from leadbridge.connectors.errors import NotProcessedError, PermanentError
+from leadbridge.connectors.http import CallCounter
+from leadbridge.policy.schema import FieldSchema, ObjectSchema
+
+ACCOUNT_FIELDS = ("name", "domain", "owner_id", "website")
 
 
-@dataclass(frozen=True)
-class AccountPayload:
-    """What we push for one company: the fields Apollo owns a copy of."""
+class ApolloConnector:
+    catalog = CATALOG
 
-    name: str
-    domain: str
-    owner_id: str
-    website: str | None = None
-
-    def digest(self) -> str:
-        data = json.dumps(self.as_dict(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(data.encode()).hexdigest()
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "domain": self.domain,
-            "owner_id": self.owner_id,
-            "website": self.website,
-        }
-
-    def to_apollo(self, website_field_id: str | None) -> dict[str, Any]:
-        body: dict[str, Any] = {"name": self.name, "domain": self.domain, "owner_id": self.owner_id}
-        if website_field_id and self.website:
-            body["typed_custom_fields"] = {website_field_id: self.website}
-        return body
-
-
-@dataclass(frozen=True)
-class CreateItem:
-    ref: Any
-    payload: AccountPayload
-
-
-@dataclass(frozen=True)
-class UpdateItem:
-    ref: Any
-    remote_id: str
-    payload: AccountPayload
-    previous: AccountPayload | None = None
-
-
-class ApolloAccounts:
-    def __init__(self, client: ApolloClient, *, website_field_id: str | None = None) -> None:
+    def __init__(
+        self,
+        client: ApolloClient,
+        *,
+        batch_size: int = BULK_CREATE_MAX,
+        website_field_id: str | None = None,
+    ) -> None:
         self.client = client
-        self.website_field_id = website_field_id
+        self.batch_size = batch_size
+        self.accounts = ApolloAccounts(client, website_field_id=website_field_id)
 
-    # --- creates --------------------------------------------------------------------------------
+    @property
+    def website_field_id(self) -> str | None:
+        return self.accounts.website_field_id
 
-    async def create(self, items: Sequence[CreateItem], batch_size: int) -> list[WriteResult]:
-        results: dict[int, WriteResult] = {}
-        for chunk in chunked(list(enumerate(items)), max(1, min(batch_size, 100))):
-            for index, result in await self._create_chunk(chunk):
-                results[index] = result
-        return [results[i] for i in range(len(items))]
+    @website_field_id.setter
+    def website_field_id(self, value: str | None) -> None:
+        self.accounts.website_field_id = value
 
-    async def _create_chunk(
-        self, chunk: list[tuple[int, CreateItem]], *, probe: bool = False
-    ) -> list[tuple[int, WriteResult]]:
-        """One bulk_create. With `probe`, each account is sent under a name unique to its
-        domain, so Apollo's dedupe can match it only by domain (see the module docstring)."""
-        body = []
-        for _, item in chunk:
-            account = item.payload.to_apollo(self.website_field_id)
-            if probe:
-                account["name"] = probe_name(item.payload)
-            body.append(account)
-        try:
-            answer = await self.client.bulk_create_accounts(body, run_dedupe=True)
-            created, existing = answer.created, answer.existing
-        except RateLimitedError:
-            raise  # the window is spent: the run defers, later batches would fail the same way
-        except PermanentError as exc:
-            if len(chunk) == 1:
-                index, item = chunk[0]
-                return [
-                    (index, WriteResult(ref=item.ref, error=_with_hint(exc, item.payload.owner_id)))
-                ]
-            middle = len(chunk) // 2
-            first = await self._create_chunk(chunk[:middle], probe=probe)
-            return first + await self._create_chunk(chunk[middle:], probe=probe)
-        except TransientError as exc:
-            return [(i, WriteResult(ref=item.ref, error=exc)) for i, item in chunk]
+    @property
+    def calls(self) -> CallCounter:
+        return self.client.calls
 
-        out: list[tuple[int, WriteResult]] = []
-        adopted: list[tuple[int, CreateItem, dict[str, Any], bool]] = []
-        collided: list[tuple[int, CreateItem]] = []
-        by_domain = {normalize_domain(a.get("domain")): a for a in created if a.get("domain")}
-        existing_by_domain = {
-            normalize_domain(a.get("domain")): a for a in existing if a.get("domain")
-        }
-        existing_by_name = {str(a.get("name") or "").strip().lower(): a for a in existing}
-        for index, item in chunk:
-            mine = by_domain.get(item.payload.domain)
-            if mine is not None:
-                if probe:  # ours, under the probe name: the alignment below renames it
-                    adopted.append((index, item, mine, True))
-                else:
-                    result = WriteResult(item.ref, mine["id"], created=True, record=mine)
-                    out.append((index, result))
-                continue
-            match = existing_by_domain.get(item.payload.domain)
-            sent_name = probe_name(item.payload) if probe else item.payload.name
-            if match is None:
-                match = existing_by_name.get(sent_name.strip().lower())
-            if match is None:
-                error = TransientError("Apollo answered without this account; retried next run")
-                out.append((index, WriteResult(item.ref, error=error)))
-            elif normalize_domain(match.get("domain")) in (item.payload.domain, None):
-                # Made by an earlier attempt of this very call (its answer was lost and the
-                # HTTP layer resent it): created by us, not adopted.
-                adopted.append((index, item, match, answer.made_by_resend(match)))
-            elif not probe:
-                collided.append((index, item))  # same name, another company's domain
-            else:
-                error = TransientError(
-                    f"Apollo matched {sent_name!r} to account {match.get('id')} of another "
-                    f"domain ({match.get('domain')}); retried next run"
-                )
-                out.append((index, WriteResult(item.ref, error=error)))
-        if collided:
-            out.extend(await self._create_chunk(collided, probe=True))
-        out.extend(await self._align_adopted(adopted))
-        return out
+    async def aclose(self) -> None:
+        await self.client.aclose()
 
-    async def _align_adopted(
-        self, adopted: list[tuple[int, CreateItem, dict[str, Any], bool]]
-    ) -> list[tuple[int, WriteResult]]:
-        """Adopted accounts come back unmodified (and probe-created ones under the probe
-        name): one bulk_update brings owner, name and website to our payload."""
-        stale = [
-            UpdateItem(
-                ref=(index, item.ref),
-                remote_id=str(account["id"]),
-                payload=item.payload,
-                # An account adopted by name may have no domain: PATCH gives it ours.
-                previous=AccountPayload(
-                    name=str(account.get("name") or ""),
-                    domain=normalize_domain(account.get("domain")) or "",
-                    owner_id=str(account.get("owner_id") or ""),
-                ),
+    async def write(
+        self,
+        stream: str,
+        op: Op,
+        records: Sequence[tuple[Any, dict[str, Any]]],
+        *,
+        ledger: JobLedger | None = None,
+    ) -> list[WriteResult]:
+        """Accounts only: creates through bulk_create with dedupe (an account Apollo already has
+        for the domain is handed back, adopted), updates through bulk_update (PATCH for a new
+        domain). One result per input, in input order."""
+        if stream != "account" or op not in ("create", "update"):
+            error = PermanentError(f"Apollo takes no {op} of {stream} records from leadbridge")
+            return [WriteResult(ref, error=error) for ref, _ in records]
+        if op == "create":
+            return await self.accounts.create(
+                [CreateItem(ref, dict(values)) for ref, values in records], self.batch_size
             )
-            for index, item, account, _ in adopted
-            if not self._matches(account, item.payload)
+        items = [
+            UpdateItem(ref, str(values["Id"]), {k: v for k, v in values.items() if k != "Id"})
+            for ref, values in records
         ]
-        updated = {r.ref[0]: r for r in await self.update(stale)} if stale else {}
-        out = []
-        for index, item, account, made_by_us in adopted:
-            result = updated.get(index)
-            out.append(
-                (
-                    index,
-                    WriteResult(
-                        item.ref,
-                        str(account["id"]),
-                        created=made_by_us,
-                        error=result.error if result else None,
-                        record=account,
-                    ),
+        return await self.accounts.update(items)
+
+    async def read_changed(
+        self, stream: str, fields: Sequence[str], cursor: Cursor, cap: datetime
+    ) -> AsyncIterator[Page]:
+        """Users as one complete list (Apollo has no changed-since filter for them); accounts,
+        every one of the team (up to Apollo's display cap)."""
+        if stream == "user":
+            records = [
+                RemoteRecord(
+                    "user",
+                    str(u["id"]),
+                    {**u, "active": not u.get("deleted")},
                 )
-            )
-        return out
+                for u in await self.client.users()
+            ]
+        else:
+            records = [
+                RemoteRecord("account", str(a["id"]), a) for a in await self.client.all_accounts()
+            ]
+        yield Page(records, cursor)
 
-    def _matches(self, account: dict[str, Any], payload: AccountPayload) -> bool:
-        if account.get("owner_id") != payload.owner_id or account.get("name") != payload.name:
-            return False
-        if normalize_domain(account.get("domain")) != payload.domain:
-            return False
-        if self.website_field_id and payload.website:
-            fields = account.get("typed_custom_fields") or {}
-            return bool(fields.get(self.website_field_id) == payload.website)
-        return True
-
-    # --- updates --------------------------------------------------------------------------------
-
-    async def update(self, items: Sequence[UpdateItem]) -> list[WriteResult]:
-        """bulk_update (≤1000) for name/owner/website; bulk_update has no domain attribute,
-        so a changed domain goes through PATCH /accounts/{id}, one call per account."""
-        results: dict[int, WriteResult] = {}
-        bulk: list[tuple[int, UpdateItem]] = []
-        for index, item in enumerate(items):
-            if item.previous is not None and item.previous.domain != item.payload.domain:
-                results[index] = await self._patch(item)
-            else:
-                bulk.append((index, item))
-        for chunk in chunked(bulk, BULK_UPDATE_MAX):
-            for index, result in await self._update_chunk(chunk):
-                results[index] = result
-        return [results[i] for i in range(len(items))]
-
-    async def _patch(self, item: UpdateItem) -> WriteResult:
-        try:
-            account = await self.client.update_account(
-                item.remote_id, item.payload.to_apollo(self.website_field_id)
-            )
-        except (PermanentError, TransientError) as exc:
-            return WriteResult(
-                item.ref, item.remote_id, error=_with_hint(exc, item.payload.owner_id)
-            )
-        return WriteResult(item.ref, item.remote_id, record=account)
-
-    async def _update_chunk(
-        self, chunk: list[tuple[int, UpdateItem]]
-    ) -> list[tuple[int, WriteResult]]:
-        attributes = []
-        for _, item in chunk:
-            body = item.payload.to_apollo(self.website_field_id)
-            body.pop("domain")
-            attributes.append({"id": item.remote_id, **body})
-        try:
-            accounts = await self.client.bulk_update_accounts(attributes)
-        except PermanentError as exc:
-            if len(chunk) == 1:
-                index, item = chunk[0]
-                return [
-                    (
-                        index,
-                        WriteResult(
-                            item.ref, item.remote_id, error=_with_hint(exc, item.payload.owner_id)
-                        ),
-                    )
-                ]
-            middle = len(chunk) // 2
-            return await self._update_chunk(chunk[:middle]) + await self._update_chunk(
-                chunk[middle:]
-            )
-        except RateLimitedError:
-            raise
-        except TransientError as exc:
-            return [(i, WriteResult(item.ref, item.remote_id, error=exc)) for i, item in chunk]
-        answered = {str(a.get("id")): a for a in accounts}
+    async def read_ids(
+        self, stream: str, fields: Sequence[str], ids: Sequence[str]
+    ) -> list[RemoteRecord]:
         out = []
-        for index, item in chunk:
-            record = answered.get(item.remote_id)
-            error: ConnectorError | None = None
-            if record is None:
-                error = TransientError("Apollo's bulk_update answer left this account out")
-            out.append((index, WriteResult(item.ref, item.remote_id, error=error, record=record)))
+        for account_id in dict.fromkeys(ids):
+            account = await self.client.get_account(account_id)
+            out.append(RemoteRecord("account", account_id, account))
         return out
 
+    async def schema(self, stream: str) -> ObjectSchema:
+        names = ACCOUNT_FIELDS if stream == "account" else ("email", "first_name", "last_name")
+        return ObjectSchema(stream, {n: FieldSchema(n) for n in names})
 
-def probe_name(payload: AccountPayload) -> str:
-    return f"{payload.name} ({payload.domain})"
-
-
-def _with_hint(exc: ConnectorError, owner_id: str | None = None) -> ConnectorError:
-    """Attach a fix hint to the Apollo 422s a person can act on. Apollo names a bad owner
-    only by its id ("<id> is not a valid ID"), so the id we sent tells an owner apart."""
-    if not isinstance(exc, PermanentError) or exc.hint:
-        return exc
-    text = exc.message.lower()
-    hint = None
-    if "owner" in text or (owner_id and owner_id.lower() in text):
-        hint = (
-            "the owner is not an active user of this Apollo team: run `leadbridge users sync`, "
-            "then map the lead's owner with `leadbridge users map`"
-        )
-    elif "not a valid id" in text:
-        hint = "the linked Apollo account no longer exists; `leadbridge errors retry` relinks it"
-    elif "name or domain" in text:
-        hint = "give the company a name and a valid domain in the hub"
-    if hint:
-        exc.hint = hint
-    return exc
+    async def job_outcome(
+        self, job: RemoteJob, records: Sequence[tuple[Any, dict[str, Any]]], *, wait: float
+    ) -> JobOutcome:
+        """Apollo has no batch jobs: nothing is ever recorded, so nothing is outstanding."""
+        error = NotProcessedError("Apollo runs no batch jobs")
+        return JobOutcome("None", True, [WriteResult(ref, error=error) for ref, _ in records])

@@ -20,7 +20,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from leadbridge.connectors.base import RemoteRecord, WriteResult
-from leadbridge.connectors.errors import ConnectorError
+from leadbridge.connectors.errors import ConnectorError, PermanentError
 from leadbridge.engine.sync.context import SyncContext
 from leadbridge.engine.sync.failures import Failed, RetryRules, payload_hash, record_failure
 from leadbridge.engine.sync.ledger import IntentLedger
@@ -130,6 +130,10 @@ async def write(
     now = utcnow()
     with ctx.hub.session() as s:
         link_of = _Links(s, ctx, stream, writes)
+        # A remote record already linked to another hub record (two hub records that the
+        # remote's dedupe took for one): never relinked, never a second link to it.
+        answered = [str(r.remote_id) for w, r in results if r.ok and w.remote_id is None]
+        linked_to = ctx.links.of_remote(s, stream, answered)
         for w in adopt_only:
             linked(run_id, w, link_of(w), str(w.remote_id), "adopted")
             out.done[(w.hub_object, w.hub_id)] = str(w.remote_id)
@@ -143,6 +147,17 @@ async def write(
                 out.failed += 1
                 continue
             remote_id = str(result.remote_id)
+            other = linked_to.get(remote_id)
+            if other is not None and (other.hub_object, other.hub_id) != (w.hub_object, w.hub_id):
+                taken = PermanentError(
+                    f"{ctx.label} {stream} {remote_id} is already linked to hub "
+                    f"{other.hub_object} {other.hub_id}",
+                    hint=f"two hub {w.hub_object} records resolve to one {ctx.label} record: "
+                    "merge the duplicates in the hub",
+                )
+                failure(s, ctx, run_id, w, link, taken, rules, job)
+                out.failed += 1
+                continue
             status = _status(ctx, w, result, (w.hub_object, w.hub_id) in earlier)
             if status == "adopted" and w.remote_id is None:
                 # Found by the system's dedupe: not ours to delete on undo; what it held before

@@ -15,7 +15,7 @@ import json
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -98,8 +98,25 @@ def record_failure(
         )
 
 
+class FailedLink(Protocol):
+    """What the hold rules read of a link (a RecordLink, or the lead push's LinkState)."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def error_class(self) -> str | None: ...
+    @property
+    def failed_hash(self) -> str | None: ...
+    @property
+    def last_error(self) -> str | None: ...
+    @property
+    def attempts(self) -> int: ...
+    @property
+    def next_attempt_at(self) -> datetime | None: ...
+
+
 def hold(
-    link: RecordLink | None, values: dict[str, Any], rules: RetryRules, now: datetime
+    link: FailedLink | None, values: dict[str, Any], rules: RetryRules, now: datetime
 ) -> tuple[HoldAction, str, str] | None:
     """Whether a record that failed before is held back now: (action, reason, reason key), or
     None when it may be sent."""

@@ -3,20 +3,40 @@ which preset its syncs start from. The engine finds a system here; it never bran
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol
 
+import httpx
+
+from leadbridge.connectors.apollo.catalog import CATALOG as APOLLO_CATALOG
+from leadbridge.connectors.apollo.preset import PRESET as APOLLO_PRESET
 from leadbridge.connectors.base import Connector
 from leadbridge.connectors.catalog import Catalog
-from leadbridge.connectors.http import RetryPolicy
+from leadbridge.connectors.http import RetryPolicy, Sleep
 from leadbridge.connectors.salesforce.catalog import CATALOG as SALESFORCE_CATALOG
 from leadbridge.connectors.salesforce.preset import PRESET as SALESFORCE_PRESET
+from leadbridge.engine.systems.apollo import open_apollo_connector
 from leadbridge.engine.systems.salesforce import open_salesforce
 from leadbridge.hub.connections import ConnectionInfo, Connections
+from leadbridge.policy.apollo_push import ApolloPushSettings
 from leadbridge.policy.crm import CrmSync
 from leadbridge.policy.preset import Preset
 
 Opener = Callable[[Connections, ConnectionInfo, CrmSync, RetryPolicy | None], Connector]
+
+
+class LeadPushOpener(Protocol):
+    def __call__(
+        self,
+        connections: Connections,
+        info: ConnectionInfo,
+        settings: ApolloPushSettings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        policy: RetryPolicy | None = None,
+        sleep: Sleep | None = None,
+    ) -> Awaitable[Connector]: ...
 
 
 @dataclass(frozen=True)
@@ -37,6 +57,41 @@ def _open_salesforce(
 
 CRM_SYSTEMS: dict[str, System] = {
     "salesforce": System("salesforce", SALESFORCE_CATALOG, SALESFORCE_PRESET, _open_salesforce),
+}
+
+
+@dataclass(frozen=True)
+class LeadPushSystem:
+    """A system company leads are pushed to (push-only, the qualification as the gate)."""
+
+    kind: str
+    catalog: Catalog
+    preset: Preset
+    open: LeadPushOpener
+
+
+async def _open_apollo_for_leads(
+    connections: Connections,
+    info: ConnectionInfo,
+    settings: ApolloPushSettings,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    policy: RetryPolicy | None = None,
+    sleep: Sleep | None = None,
+) -> Connector:
+    return await open_apollo_connector(
+        connections,
+        info,
+        website_field=settings.website_field,
+        batch_size=settings.batch_size,
+        transport=transport,
+        policy=policy,
+        sleep=sleep,
+    )
+
+
+LEAD_PUSH_SYSTEMS: dict[str, LeadPushSystem] = {
+    "apollo": LeadPushSystem("apollo", APOLLO_CATALOG, APOLLO_PRESET, _open_apollo_for_leads),
 }
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from leadbridge.engine.plan import LinkState
-from leadbridge.engine.qualify import Lead, OwnerDirectory
+from leadbridge.engine.leadpush.plan import LinkState
+from leadbridge.engine.leadpush.qualify import Lead, OwnerDirectory
 from leadbridge.hub.store import link_filter
 from leadbridge.hub.tables import Company, RecordLink, UserLink
 
@@ -59,7 +59,9 @@ def load_links(
     }
 
 
-def owner_directory(s: Session, workspace_id: int, system: str, scope: str) -> OwnerDirectory:
+def owner_directory(
+    s: Session, workspace_id: int, system: str, scope: str, label: str
+) -> OwnerDirectory:
     active: dict[int, str] = {}
     deleted: set[int] = set()
     rows = s.scalars(
@@ -76,4 +78,4 @@ def owner_directory(s: Session, workspace_id: int, system: str, scope: str) -> O
             deleted.add(link.hub_user_id)
         else:
             active[link.hub_user_id] = link.remote_user_id
-    return OwnerDirectory(active=active, deleted=frozenset(deleted))
+    return OwnerDirectory(active=active, deleted=frozenset(deleted), label=label)

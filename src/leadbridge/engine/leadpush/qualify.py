@@ -1,4 +1,4 @@
-"""Which company leads qualify for the Apollo push: every criterion, each with its verdict.
+"""Which company leads qualify for the lead push: every criterion, each with its verdict.
 
 Pure functions over plain values. `explain` prints these criteria one by one; the planner uses
 the same list, so a preview never disagrees with a run.
@@ -11,12 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from leadbridge.normalize import normalize_domain
+from leadbridge.policy.apollo_push import DEFAULT_STAGES, NON_RANK_STAGES
 
 QUALIFYING_FITS = ("strong", "moderate")
-# Not ranks: a customer or a not-a-fit lead never passes a stage threshold, however the list
-# is ordered (CustomerOS weakness #11: Postgres enum order put them above ready_to_buy).
-NON_RANK_STAGES = ("customer", "not_a_fit")
-DEFAULT_STAGES = ("pending", "target", "education", "solution", "evaluation", "ready_to_buy")
 
 
 @dataclass(frozen=True)
@@ -58,11 +55,12 @@ class StageLadder:
 
 @dataclass(frozen=True)
 class OwnerDirectory:
-    """Hub user id -> Apollo user id, for mapped users only; `deleted` are mapped to a deleted
-    Apollo user (never used as owners)."""
+    """Hub user id -> remote user id, for mapped users only; `deleted` are mapped to a deleted
+    remote user (never used as owners). `label` names the system ("Apollo")."""
 
     active: dict[int, str] = field(default_factory=dict)
     deleted: frozenset[int] = frozenset()
+    label: str = "remote"
 
 
 @dataclass(frozen=True)
@@ -134,10 +132,13 @@ def _owner_criterion(lead: Lead, owners: OwnerDirectory) -> Criterion:
     if lead.owner_id is None:
         return Criterion("owner", False, "has no owner assigned")
     if lead.owner_id in owners.active:
-        return Criterion("owner", True, f"owner maps to Apollo user {owners.active[lead.owner_id]}")
+        remote = owners.active[lead.owner_id]
+        return Criterion("owner", True, f"owner maps to {owners.label} user {remote}")
     if lead.owner_id in owners.deleted:
-        return Criterion("owner", False, "owner maps to a deleted Apollo user")
-    return Criterion("owner", False, "owner has no Apollo user mapping (`leadbridge users map`)")
+        return Criterion("owner", False, f"owner maps to a deleted {owners.label} user")
+    return Criterion(
+        "owner", False, f"owner has no {owners.label} user mapping (`leadbridge users map`)"
+    )
 
 
 def failures(checks: Sequence[Criterion]) -> list[Criterion]:

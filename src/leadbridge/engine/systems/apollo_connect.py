@@ -21,9 +21,9 @@ import httpx
 from leadbridge.connectors.apollo.client import ApolloClient
 from leadbridge.connectors.errors import AuthError
 from leadbridge.connectors.oauth import HeaderKeyAuth, OAuthTokens
-from leadbridge.engine.apollo_session import exchange_token
-from leadbridge.engine.users import sync_users
+from leadbridge.engine.systems.apollo import exchange_token
 from leadbridge.hub.connections import ConnectionInfo, Connections
+from leadbridge.hub.userlinks import RemoteUser, UserLinkStore
 from leadbridge.secrets import remember
 
 OAUTH_SCOPES = (
@@ -68,7 +68,19 @@ async def _verify_and_save(
     try:
         team = await _team_of(client)
         info = connections.save(kind="apollo", remote_scope=team, **save)
-        await sync_users(connections.hub, client, team)
+        users = [
+            RemoteUser(
+                str(u["id"]),
+                u.get("email"),
+                u.get("first_name"),
+                u.get("last_name"),
+                active=not u.get("deleted"),
+            )
+            for u in await client.users()
+        ]
+        store = UserLinkStore(connections.hub.workspace_id, "apollo", team)
+        with connections.hub.session() as s:
+            store.sync(s, users, complete=True, create_hub_users=False)
     finally:
         await client.aclose()
     return info

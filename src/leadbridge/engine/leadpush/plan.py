@@ -1,8 +1,9 @@
-"""The Apollo-push plan: per lead, create / adopt / update / unchanged / wait / skip / detach.
+"""The lead-push plan: per lead, create / adopt / update / unchanged / wait / skip / detach.
 
-A pure function of (hub leads, their links, rules, owner mapping, now, optionally what Apollo
-already holds). `leadbridge plan` prints it, `leadbridge explain` prints one item of it, and a
-run applies it: one classifier, so the preview never lies.
+A pure function of (hub leads, their links, rules, the field map, owner mapping, now, optionally
+what the remote already holds). `leadbridge plan` prints it, `leadbridge explain` prints one item
+of it, and a run applies it: one classifier, so the preview never lies. The qualification
+(qualify.py) is its gate; the failure policy (engine/sync/failures.py) holds back what failed.
 """
 
 from __future__ import annotations
@@ -14,8 +15,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from leadbridge.connectors.apollo.connector import AccountPayload
-from leadbridge.engine.qualify import (
+from leadbridge.engine.leadpush.qualify import (
     Criterion,
     Lead,
     OwnerDirectory,
@@ -24,22 +24,20 @@ from leadbridge.engine.qualify import (
     failures,
     settling,
 )
+from leadbridge.engine.sync.failures import RetryRules, hold
 from leadbridge.normalize import website_for
+from leadbridge.policy.apollo_push import ApolloPushSettings, OnDisqualified
+from leadbridge.policy.fields import ObjectMap
 
 
 class Action(StrEnum):
-    CREATE = "create"  # no link: bulk_create (dedupe may still adopt)
-    ADOPT = "adopt"  # no link, and Apollo already has this domain (known only to a remote plan)
+    CREATE = "create"  # no link: created (the remote's dedupe may still adopt)
+    ADOPT = "adopt"  # no link, and the remote already has this domain (known to a remote plan)
     UPDATE = "update"  # linked, pushed fields changed
     UNCHANGED = "unchanged"  # linked, nothing pushed changed: no call
     WAIT = "wait"  # settle buffer or retry backoff: a later run
     SKIP = "skip"  # does not qualify, or failed until someone fixes it
-    DETACH = "detach"  # linked but no longer qualifies: account left as is, link marked
-
-
-class OnDisqualified(StrEnum):
-    LEAVE = "leave"  # leave the Apollo account untouched, mark the link, stop updating it
-    KEEP_UPDATING = "keep_updating"  # keep pushing changes while it can still be pushed
+    DETACH = "detach"  # linked but no longer qualifies: record left as is, link marked
 
 
 @dataclass(frozen=True)
@@ -48,6 +46,19 @@ class PushRules:
     settle: timedelta = timedelta(minutes=5)
     max_attempts: int = 8
     on_disqualified: OnDisqualified = OnDisqualified.LEAVE
+
+    @property
+    def retry(self) -> RetryRules:
+        return RetryRules(max_attempts=self.max_attempts, backoff=True)
+
+    @classmethod
+    def of(cls, settings: ApolloPushSettings) -> PushRules:
+        return cls(
+            ladder=StageLadder(tuple(settings.stages), settings.stage_threshold),
+            settle=timedelta(minutes=settings.settle_minutes),
+            max_attempts=settings.max_attempts,
+            on_disqualified=settings.on_disqualified,
+        )
 
 
 @dataclass(frozen=True)
@@ -73,9 +84,9 @@ class PlanItem:
     action: Action
     reason: str
     reason_key: str = ""
-    payload: AccountPayload | None = None
+    values: dict[str, Any] | None = None  # what is pushed, by remote field
     remote_id: str | None = None
-    previous: AccountPayload | None = None
+    previous: dict[str, Any] | None = None  # what was pushed last
     changes: Mapping[str, tuple[Any, Any]] = field(default_factory=dict)
     checks: tuple[Criterion, ...] = ()
     clear_stale: bool = False
@@ -95,65 +106,26 @@ class Plan:
         return Counter(i.reason_key for i in self.items if i.action in (Action.SKIP, Action.WAIT))
 
 
-def payload_for(lead: Lead, owners: OwnerDirectory) -> AccountPayload | None:
+def values_for(lead: Lead, mapping: ObjectMap, owners: OwnerDirectory) -> dict[str, Any] | None:
+    """What is pushed for a lead, by remote field; None when it cannot be (no name, domain or
+    owner with an active remote user)."""
     if not (lead.name and lead.name.strip() and lead.domain and lead.owner_id in owners.active):
         return None
     assert lead.owner_id is not None
-    return AccountPayload(
-        name=lead.name.strip(),
-        domain=lead.domain,
-        owner_id=owners.active[lead.owner_id],
-        website=website_for(lead.domain, lead.website),
-    )
-
-
-def previous_payload(link: LinkState) -> AccountPayload | None:
-    pushed = link.pushed or {}
-    if not all(pushed.get(k) for k in ("name", "domain", "owner_id")):
-        return None
-    return AccountPayload(
-        name=str(pushed["name"]),
-        domain=str(pushed["domain"]),
-        owner_id=str(pushed["owner_id"]),
-        website=pushed.get("website"),
-    )
-
-
-def _retry_gate(
-    link: LinkState, digest: str, rules: PushRules, now: datetime
-) -> tuple[Action, str, str] | None:
-    """Whether an errored link may be tried again now; None when it may."""
-    if link.status != "error":
-        return None
-    if link.error_class == "permanent":
-        if link.failed_hash == digest:
-            return (
-                Action.SKIP,
-                f"failed: {link.last_error}; fix it, or `leadbridge errors retry`",
-                "failed (permanent)",
-            )
-        return None  # the pushed data changed since it failed: worth one more try
-    if link.attempts >= rules.max_attempts:
-        return (
-            Action.SKIP,
-            f"gave up after {link.attempts} attempts: {link.last_error}; "
-            "`leadbridge errors retry` to try again",
-            "failed (gave up)",
-        )
-    if link.next_attempt_at is not None and link.next_attempt_at > now:
-        return (
-            Action.WAIT,
-            f"retry {link.attempts + 1} of {rules.max_attempts} after "
-            f"{link.next_attempt_at:%Y-%m-%d %H:%M:%S} UTC (last error: {link.last_error})",
-            "retry backoff",
-        )
-    return None
+    hub = {
+        "name": lead.name.strip(),
+        "domain": lead.domain,
+        "owner": owners.active[lead.owner_id],
+        "website": website_for(lead.domain, lead.website),
+    }
+    return {f.crm: hub.get(f.hub) for f in mapping.fields if f.writes_crm}
 
 
 def plan_lead(
     lead: Lead,
     link: LinkState | None,
     rules: PushRules,
+    mapping: ObjectMap,
     owners: OwnerDirectory,
     now: datetime,
     remote_domains: frozenset[str] | None = None,
@@ -161,6 +133,7 @@ def plan_lead(
     checks = tuple(criteria(lead, rules.ladder, owners))
     failed = failures(checks)
     linked = link is not None and link.remote_id is not None
+    label = owners.label
 
     def item(action: Action, reason: str, reason_key: str, **extra: Any) -> PlanItem:
         return PlanItem(
@@ -174,83 +147,81 @@ def plan_lead(
             **extra,
         )
 
-    payload = payload_for(lead, owners)
+    values = values_for(lead, mapping, owners)
 
-    if failed and (not linked or rules.on_disqualified is OnDisqualified.LEAVE or payload is None):
+    if failed and (not linked or rules.on_disqualified is OnDisqualified.LEAVE or values is None):
         first = failed[0]
         reason = "; ".join(c.detail for c in failed)
         if linked:
             assert link is not None
-            detail = f"no longer qualifies: {reason} (Apollo account left as is)"
+            detail = f"no longer qualifies: {reason} ({label} record left as is)"
             action = Action.DETACH if link.stale_reason != detail else Action.SKIP
             return item(action, detail, first.name, remote_id=link.remote_id)
         return item(action=Action.SKIP, reason=reason, reason_key=first.name)
 
-    assert payload is not None
+    assert values is not None
     if settling(lead, now, rules.settle):
         minutes = rules.settle.total_seconds() / 60
         return item(
             action=Action.WAIT,
-            payload=payload,
+            values=values,
             reason=f"modified at {lead.updated_at:%H:%M:%S} UTC, inside the {minutes:g}-minute "
             "settle buffer; the next run takes it",
             reason_key="settle buffer",
             remote_id=link.remote_id if link else None,
         )
 
-    digest = payload.digest()
     if link is not None:
-        gate = _retry_gate(link, digest, rules, now)
+        gate = hold(link, values, rules.retry, now)
         if gate is not None:
-            action, reason, key = gate
+            verdict, reason, key = gate
             return item(
-                action=action,
+                action=Action(verdict),
                 reason=reason,
                 reason_key=key,
-                payload=payload,
+                values=values,
                 remote_id=link.remote_id,
             )
 
     if not linked:
         recovering = link is not None and link.status == "pending"
-        if remote_domains is not None and payload.domain in remote_domains:
+        if remote_domains is not None and lead.domain in remote_domains:
             return item(
                 action=Action.ADOPT,
-                payload=payload,
+                values=values,
                 reason_key="adopt",
-                reason="Apollo already has an account for this domain: link it",
+                reason=f"{label} already has a record for this domain: link it",
             )
-        reason = "qualifies; not yet in Apollo"
+        reason = f"qualifies; not yet in {label}"
         if recovering:
             reason = "an earlier create was not confirmed: dedupe adopts it if it landed"
         elif link is not None and link.status == "error":
             reason = (
                 f"retry {link.attempts + 1} of {rules.max_attempts} (last error: {link.last_error})"
             )
-        return item(action=Action.CREATE, payload=payload, reason=reason, reason_key="create")
+        return item(action=Action.CREATE, values=values, reason=reason, reason_key="create")
 
     assert link is not None and link.remote_id is not None
     stale = link.stale_reason is not None
-    if digest == link.payload_hash:
+    before = dict(link.pushed or {})
+    changes = {k: (before.get(k), v) for k, v in values.items() if before.get(k) != v}
+    if not changes:
         return item(
             action=Action.UNCHANGED,
-            payload=payload,
+            values=values,
             remote_id=link.remote_id,
             reason="linked; nothing pushed has changed",
             reason_key="unchanged",
             clear_stale=stale,
         )
-    previous = previous_payload(link)
-    before = previous.as_dict() if previous else {}
-    changes = {k: (before.get(k), v) for k, v in payload.as_dict().items() if before.get(k) != v}
     return item(
         action=Action.UPDATE,
-        payload=payload,
+        values=values,
         remote_id=link.remote_id,
-        previous=previous,
+        previous=before,
         changes=changes,
         clear_stale=stale,
-        reason="changed: " + ", ".join(sorted(changes)) if changes else "retrying the update",
+        reason="changed: " + ", ".join(sorted(changes)),
         reason_key="update",
     )
 
@@ -259,10 +230,14 @@ def build_plan(
     leads: Iterable[Lead],
     links: Mapping[int, LinkState],
     rules: PushRules,
+    mapping: ObjectMap,
     owners: OwnerDirectory,
     now: datetime,
     remote_domains: frozenset[str] | None = None,
 ) -> Plan:
     return Plan(
-        [plan_lead(lead, links.get(lead.id), rules, owners, now, remote_domains) for lead in leads]
+        [
+            plan_lead(lead, links.get(lead.id), rules, mapping, owners, now, remote_domains)
+            for lead in leads
+        ]
     )

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 
 from leadbridge.connectors.apollo.client import ApolloClient
+from leadbridge.connectors.apollo.connector import ApolloConnector
 from leadbridge.connectors.errors import AuthError, PermanentError, TransientError
 from leadbridge.connectors.http import RetryPolicy, Sleep, body_of
 from leadbridge.connectors.oauth import HeaderKeyAuth, OAuthSession, OAuthTokens, RefreshingAuth
@@ -121,3 +122,43 @@ def open_apollo(
         rate_per_second=float(rate) if rate else None,
         sleep=sleep,
     )
+
+
+async def open_apollo_connector(
+    connections: Connections,
+    connection: ConnectionInfo,
+    *,
+    website_field: str | None,
+    batch_size: int,
+    transport: httpx.AsyncBaseTransport | None = None,
+    policy: RetryPolicy | None = None,
+    sleep: Sleep | None = None,
+) -> ApolloConnector:
+    """The Apollo connector of a connection, with the id of the account custom field that
+    receives the website (looked up by name or id once, then cached on the connection)."""
+    connector = ApolloConnector(
+        open_apollo(connections, connection, transport=transport, policy=policy, sleep=sleep),
+        batch_size=batch_size,
+    )
+    if not website_field:
+        return connector
+    cached = connection.settings.get("website_field_id")
+    if cached and connection.settings.get("website_field_for") == website_field:
+        connector.website_field_id = str(cached)
+        return connector
+    try:
+        fields = await connector.client.typed_custom_fields()
+    except BaseException:
+        await connector.aclose()
+        raise
+    for f in fields:
+        if f.get("modality", "account") == "account" and website_field in (
+            f.get("id"),
+            f.get("name"),
+        ):
+            settings = dict(connections.get(connection.name).settings)
+            settings.update(website_field_id=f["id"], website_field_for=website_field)
+            connections.update_settings(connection.id, settings)
+            connector.website_field_id = str(f["id"])
+            break
+    return connector
