@@ -62,7 +62,7 @@ class HubSpotConnector:
         client: HubSpotClient,
         *,
         overlap: timedelta = timedelta(minutes=5),
-        concurrency: int = 4,
+        concurrency: int = 8,
     ) -> None:
         self.client = client
         self.overlap = overlap  # must exceed the search index's lag (seconds in practice)
@@ -129,12 +129,16 @@ class HubSpotConnector:
         items: list[Item] = []
         failed: dict[int, WriteResult] = {}
         for index, (ref, values) in enumerate(records):
-            item, problem = self._prepare(stream, schema, op, index, ref, values, id_property)
+            item, problem = self._prepare(stream, op, index, ref, values, id_property)
             if problem is not None:
                 failed[index] = WriteResult(ref, item.record_id, error=problem)
             else:
                 items.append(item)
-        writes = Writes(self.client, stream, schema, self.concurrency)
+
+        def check(item: Item) -> PermanentError | None:
+            return None if op == "delete" else self._check(schema, op, item)
+
+        writes = Writes(self.client, stream, schema, self.concurrency, check)
         await self._send(writes, op, items, id_property)
         for item in items:
             failed[item.index] = item.result or WriteResult(
@@ -145,13 +149,13 @@ class HubSpotConnector:
     def _prepare(
         self,
         stream: str,
-        schema: ObjectSchema,
         op: Op,
         index: int,
         ref: Any,
         values: dict[str, Any],
         id_property: str | None,
     ) -> tuple[Item, PermanentError | None]:
+        """The record as an Item; what makes it unsendable in any batch (no id, no key)."""
         values = dict(values)
         record_id = values.pop("Id", None)
         company = values.pop(COMPANY_FIELD, UNSET) if stream == CONTACTS else UNSET
@@ -162,12 +166,24 @@ class HubSpotConnector:
             str(record_id) if record_id not in (None, "") else None,
             UNSET if company is UNSET else wire(company),
             trace=str(index),
+            values=values,
         )
         if op in ("update", "delete") and item.record_id is None:
             return item, PermanentError(f"a HubSpot {op} needs the record's id as Id")
-        if op == "delete":
-            return item, None
-        found = problems(schema, values, op, HINTS) + value_problems(schema, values, op)
+        if op == "upsert" and not (id_property and item.props.get(id_property)):
+            return item, PermanentError(
+                f"an upsert of HubSpot {stream} needs a unique property to match on"
+                + (f": {id_property} is empty" if id_property else ""),
+                field=id_property,
+                code="NO_UNIQUE_KEY",
+                hint=HINTS["NO_UNIQUE_KEY"] if stream != CONTACTS else None,
+            )
+        return item, None
+
+    def _check(self, schema: ObjectSchema, op: Op, item: Item) -> PermanentError | None:
+        """The values against the portal's properties, just before the record's batch goes
+        out (checking 50,000 records up front would hold back the first call by seconds)."""
+        found = problems(schema, item.values, op, HINTS) + value_problems(schema, item.values, op)
         if item.company not in (UNSET, "") and not str(item.company).isdigit():
             found.append(
                 PermanentError(
@@ -177,17 +193,7 @@ class HubSpotConnector:
                     hint=HINTS["INVALID_ASSOCIATION"],
                 )
             )
-        if op == "upsert" and not (id_property and item.props.get(id_property)):
-            found.append(
-                PermanentError(
-                    f"an upsert of HubSpot {stream} needs a unique property to match on"
-                    + (f": {id_property} is empty" if id_property else ""),
-                    field=id_property,
-                    code="NO_UNIQUE_KEY",
-                    hint=HINTS["NO_UNIQUE_KEY"] if stream != CONTACTS else None,
-                )
-            )
-        return item, (found[0] if found else None)
+        return found[0] if found else None
 
     async def _send(
         self, writes: Writes, op: Op, items: list[Item], id_property: str | None

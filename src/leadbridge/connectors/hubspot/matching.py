@@ -32,6 +32,7 @@ class Item:
     record_id: str | None = None  # the record's id (update, delete, an adopted create)
     company: Any = UNSET  # the primary company id; "" removes it
     trace: str = ""  # objectWriteTraceId: a 207 error names its input by it
+    values: dict[str, Any] = field(default_factory=dict, repr=False)  # as given, for checks
     result: WriteResult | None = field(default=None, repr=False)
 
     @property

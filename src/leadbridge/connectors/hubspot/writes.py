@@ -42,6 +42,7 @@ from leadbridge.policy.schema import ObjectSchema
 # Errors about the connection, not a record: the write stops and the engine defers the run.
 CONNECTION_LEVEL = (AuthError, AccessDeniedError, BudgetExhaustedError, RateLimitedError)
 Send = Callable[[list[Item]], Awaitable[None]]
+Check = Callable[[Item], PermanentError | None]
 
 
 def item_error(raw: dict[str, Any]) -> ConnectorError:
@@ -79,12 +80,18 @@ def _by_trace(items: Sequence[Item], errors: list[dict[str, Any]]) -> list[dict[
 
 class Writes:
     def __init__(
-        self, client: HubSpotClient, object_type: str, schema: ObjectSchema, concurrency: int
+        self,
+        client: HubSpotClient,
+        object_type: str,
+        schema: ObjectSchema,
+        concurrency: int,
+        check: Check,
     ) -> None:
         self.client = client
         self.type = object_type
         self.schema = schema
         self.concurrency = max(1, concurrency)
+        self.check = check  # what fails a record before it is sent (validation)
 
     async def run(self, jobs: Sequence[tuple[list[Item], Send]]) -> None:
         """Each (batch, send), a few at once. A connection-level error starts no new batch
@@ -96,8 +103,14 @@ class Writes:
             async with gate:
                 if stopped:
                     return
+                for item in batch:
+                    problem = self.check(item)
+                    if problem is not None:
+                        _fail(item, problem)
+                batch = [i for i in batch if i.result is None]
                 try:
-                    await self._narrowing(batch, send)
+                    if batch:
+                        await self._narrowing(batch, send)
                 except CONNECTION_LEVEL as exc:
                     stopped.append(exc)
 
