@@ -210,7 +210,7 @@ class Writes:
             props = found.get(holder)
             if props is None:
                 _fail(item, TransientError(f"contact {holder} holds this e-mail but is gone"))
-            elif landed is not None and _ours(props, landed):
+            elif _ours(props.get("createdate"), props.get("hs_object_source"), landed):
                 _ok(item, holder, True, props)  # made by our first attempt, company included
             else:
                 item.record_id, before[item.index] = holder, props
@@ -264,14 +264,20 @@ class Writes:
             }
             for i in batch
         ]
-        body, _ = await self.client.batch(self.type, "upsert", inputs, resend=True)
+        body, delivery = await self.client.batch(self.type, "upsert", inputs, resend=True)
+        landed = delivery.landed_since()
         _by_trace(batch, list(body.get("errors") or []))  # every input carries its trace
         keyed = {self._key(id_property, i.props[id_property]): i for i in batch}
         for result in body.get("results") or []:
             value = (result.get("properties") or {}).get(id_property)
             done = keyed.get(self._key(id_property, value))
             if done is not None and done.result is None:
-                _ok(done, str(result["id"]), bool(result.get("new")), _record(result))
+                # A resend finds what its lost first attempt made: that is still a create.
+                props = result.get("properties") or {}
+                made = bool(result.get("new")) or _ours(
+                    result.get("createdAt"), props.get("hs_object_source"), landed
+                )
+                _ok(done, str(result["id"]), made, _record(result))
         for item in batch:
             if item.result is None:
                 _fail(item, TransientError("HubSpot's answer did not name this record"))
@@ -317,12 +323,15 @@ class Writes:
         )
 
 
-def _ours(props: dict[str, Any], landed: datetime) -> bool:
-    created = _parse(props.get("createdate"))
+def _ours(created: Any, source: Any, landed: datetime | None) -> bool:
+    """Made by the first attempt of a request that was sent again: created after that attempt
+    may have landed, through the API (HubSpot stamps API creates INTEGRATION)."""
+    when = _parse(created)
     return (
-        created is not None
-        and created >= landed
-        and props.get("hs_object_source") in (None, "INTEGRATION")
+        landed is not None
+        and when is not None
+        and when >= landed
+        and source in (None, "INTEGRATION")
     )
 
 
