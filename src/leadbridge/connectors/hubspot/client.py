@@ -48,6 +48,7 @@ from leadbridge.connectors.http import (
 )
 from leadbridge.connectors.hubspot.limits import (
     SEARCH_PER_SECOND,
+    InFlight,
     RateHeaders,
     WindowLimiter,
     api_limiter,
@@ -201,23 +202,32 @@ class HubSpotClient:
         self.counter = counter or CallCounter()
         self.limiter: WindowLimiter = api_limiter(**kwargs)
         self.search_limiter: WindowLimiter = search_limiter(search_per_second, **kwargs)
-        self.rate = RateHeaders(self.limiter, self.budget)
+        wire = InFlight(transport or httpx.AsyncHTTPTransport(retries=0))
+        search_wire = transport or httpx.AsyncHTTPTransport(retries=0)
+        self.rate = RateHeaders(self.limiter, self.budget, lambda: wire.count)
+        self.search_rate = RateHeaders(self.search_limiter, self.budget)
         common: dict[str, Any] = {
             "classify": classify,
             "auth": auth,
             "policy": policy,
             "budget": self.budget,
             "counter": self.counter,
-            "observers": [self.rate],
-            "transport": transport,
             "timeout": timeout,
             "headers": {"Accept": "application/json"},
             **kwargs,
         }
         base = base_url.rstrip("/")
-        self.api = ApiClient(base, limiter=self.limiter, **common)
+        self.api = ApiClient(
+            base, limiter=self.limiter, observers=[self.rate], transport=wire, **common
+        )
         # Search is exempt from the rolling window and has its own per-second limit.
-        self.search_api = ApiClient(base, limiter=self.search_limiter, **common)
+        self.search_api = ApiClient(
+            base,
+            limiter=self.search_limiter,
+            observers=[self.search_rate],
+            transport=search_wire,
+            **common,
+        )
 
     @property
     def calls(self) -> CallCounter:

@@ -12,7 +12,8 @@ Search has its own limit (5 per second per portal, no headers of its own: the re
 figure): the client gives it a separate `WindowLimiter`.
 
 `RateHeaders` is the response observer: it moves the limiter to the tier the headers report,
-pauses it when the portal's window is full (other apps share it), and feeds the daily
+counts the calls other apps made in the portal's window (`Remaining`: private apps share it),
+backs off on refusals in a row, and feeds the daily
 `X-HubSpot-RateLimit-Daily[-Remaining]` into the `Budget` (private apps only: OAuth calls carry
 no daily headers, and public apps have no daily limit).
 """
@@ -22,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
+from collections.abc import Callable
 
 import httpx
 
@@ -31,7 +33,7 @@ from leadbridge.connectors.http import Budget, RateLimiter, Sleep
 DEFAULT_BURST = (100, 10.0)
 DEFAULT_SECONDLY = (10, 1.0)
 SEARCH_PER_SECOND = 5
-FULL_WINDOW_PAUSE = 1.0  # the window is full of other apps' calls: one of its tenths
+FULL_WINDOW_PAUSE = 1.0  # the first pause after a 429: a tenth of the window frees meanwhile
 
 
 class WindowLimiter(RateLimiter):
@@ -62,6 +64,20 @@ class WindowLimiter(RateLimiter):
                 await self._sleep(wait)
             self._sent.append(time.monotonic())
 
+    def seen_used(self, name: str, used: int, in_flight: int) -> None:
+        """The portal says `used` calls are in its window. More than we sent means other apps
+        share it (a portal's private apps do): their calls count as if we had just made them,
+        and so do our calls still in flight, which the portal may not have counted yet."""
+        window = self.windows.get(name)
+        if window is None:
+            return
+        now = time.monotonic()
+        span = window[1] * (1 + self.slack)
+        mine = sum(1 for t in self._sent if t > now - span)
+        if used > mine:
+            for _ in range(min(used + in_flight, window[0]) - mine):
+                self._sent.append(now)
+
     def _wait(self, now: float) -> float:
         """How long until every window has room for one more call."""
         if not self.windows:
@@ -80,13 +96,19 @@ class WindowLimiter(RateLimiter):
 
 
 class RateHeaders:
-    """Reads `X-HubSpot-RateLimit-*` on every answer (errors too) into the limiter and budget."""
+    """Reads `X-HubSpot-RateLimit-*` on every answer (errors too) into the limiter and budget;
+    refusals in a row (429) pause the limiter twice as long each time, up to the window, so
+    that a portal kept full by other apps meets a few retries, not a storm."""
 
-    def __init__(self, limiter: WindowLimiter, budget: Budget) -> None:
+    def __init__(
+        self, limiter: WindowLimiter, budget: Budget, in_flight: Callable[[], int] = lambda: 0
+    ) -> None:
         self.limiter = limiter
         self.budget = budget
+        self.in_flight = in_flight
         self.tier: int | None = None  # calls per window, as last reported
         self.daily: int | None = None
+        self.refused = 0  # 429s in a row
 
     def __call__(self, response: httpx.Response) -> None:
         h = response.headers
@@ -95,6 +117,15 @@ class RateHeaders:
         if burst and interval:
             self.tier = burst
             self.limiter.set("burst", burst, interval / 1000)
+            remaining = _int(h.get("x-hubspot-ratelimit-remaining"))
+            if remaining is not None:
+                self.limiter.seen_used("burst", burst - remaining, self.in_flight())
+        if response.status_code == 429:
+            self.refused += 1
+            longest = max((span for _, span in self.limiter.windows.values()), default=10.0)
+            self.limiter.pause_for(min(longest, FULL_WINDOW_PAUSE * 2 ** (self.refused - 1)))
+        else:
+            self.refused = 0
         secondly = _int(h.get("x-hubspot-ratelimit-secondly"))
         if secondly:
             self.limiter.set("secondly", secondly, 1.0)
@@ -103,9 +134,24 @@ class RateHeaders:
         if daily is not None and left is not None:
             self.daily = daily
             self.budget.update(max(0, daily - left), daily)
-        remaining = _int(h.get("x-hubspot-ratelimit-remaining"))
-        if remaining == 0 and response.status_code != 429:
-            self.limiter.pause_for(FULL_WINDOW_PAUSE)
+
+
+class InFlight(httpx.AsyncBaseTransport):
+    """Counts the requests on the wire (sent, not answered yet)."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.count = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.count += 1
+        try:
+            return await self.inner.handle_async_request(request)
+        finally:
+            self.count -= 1
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
 
 
 def _int(value: str | None) -> int | None:
