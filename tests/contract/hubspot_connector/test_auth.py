@@ -12,7 +12,7 @@ import pytest
 from leadbridge.connectors.errors import AccessDeniedError, AuthError
 from leadbridge.connectors.hubspot import HubSpotClient, HubSpotConnector
 from leadbridge.connectors.hubspot import oauth as hs_oauth
-from leadbridge.connectors.oauth import OAuthSession, OAuthTokens, RefreshingAuth
+from leadbridge.connectors.oauth import OAuthSession, OAuthTokens, RefreshingAuth, StoredTokens
 
 from .conftest import FAST, Portal
 
@@ -42,16 +42,22 @@ async def test_oauth_code_exchange_and_refresh_on_expiry(portal: Portal) -> None
     assert 1790 < tokens.expires_at - time.time() <= 1800  # honoured from expires_in
     assert "CN" not in repr(tokens)  # never printed
 
-    saved: list[OAuthTokens] = []
+    saved: list[OAuthTokens] = [tokens]
 
-    class Store:
-        async def save(self, new: OAuthTokens) -> None:
+    class Store:  # the connection's stored pair (compare-and-swap on its version)
+        async def load(self) -> StoredTokens:
+            return StoredTokens(saved[-1], len(saved))
+
+        async def save(self, new: OAuthTokens, version: int) -> int | None:
+            if version != len(saved):
+                return None
             saved.append(new)
+            return len(saved)
 
     async def refresh(current: OAuthTokens) -> OAuthTokens:
         return await hs_oauth.refresh(portal.url, client_id, secret, current)
 
-    session = OAuthSession(tokens, refresh, Store())
+    session = OAuthSession(tokens, refresh, Store(), settle=0.2)
     client = HubSpotClient(portal.url, auth=RefreshingAuth(session), policy=FAST)
     hs = HubSpotConnector(client)
     (made,) = await hs.write("contacts", "create", [(0, {"email": "o@auth.example"})])

@@ -25,9 +25,10 @@ from urllib.parse import urlencode
 
 import httpx
 
-from leadbridge.connectors.errors import AuthError
+from leadbridge.connectors.errors import AuthError, TransientError
 from leadbridge.connectors.http import body_of
 from leadbridge.connectors.oauth import HeaderKeyAuth, OAuthTokens
+from leadbridge.secrets import remember
 
 AUTHORIZE_BASE = "https://app.hubspot.com"  # the consent page lives on the app's host
 # What the sync reads and writes (reference A2): objects, owners, and the properties API.
@@ -85,19 +86,27 @@ def tokens_from(body: dict[str, Any], refresh_token: str | None = None) -> OAuth
 
 
 async def _token(api_base: str, form: dict[str, str], what: str, verify: Any) -> dict[str, Any]:
-    async with httpx.AsyncClient(verify=verify, timeout=30, trust_env=False) as http:
-        response = await http.post(api_base.rstrip("/") + "/oauth/v1/token", data=form)
+    try:
+        async with httpx.AsyncClient(verify=verify, timeout=30, trust_env=False) as http:
+            response = await http.post(api_base.rstrip("/") + "/oauth/v1/token", data=form)
+    except httpx.TransportError as exc:  # unreachable: an outage, not a refusal
+        raise TransientError(f"HubSpot's token endpoint did not answer: {exc}") from exc
     body = body_of(response)
-    if response.status_code != 200 or not isinstance(body, dict) or "access_token" not in body:
-        status = body.get("status") if isinstance(body, dict) else None
-        detail = body.get("message") if isinstance(body, dict) else str(body)[:200]
-        raise AuthError(
-            f"HubSpot refused the {what} ({status or response.status_code}: {detail}); "
-            "reconnect the portal",
+    if response.status_code == 200 and isinstance(body, dict) and "access_token" in body:
+        return body
+    if response.status_code >= 500 or not isinstance(body, dict):  # down: retry later
+        raise TransientError(
+            f"HubSpot's token endpoint failed (HTTP {response.status_code})",
             status=response.status_code,
-            code=status,
         )
-    return body
+    status = str(body.get("status") or "") or None
+    raise AuthError(
+        f"HubSpot refused the {what} ({status or response.status_code}: {body.get('message')}); "
+        "reconnect the portal",
+        status=response.status_code,
+        # A refused refresh token may be a lost race with another process (connectors.oauth).
+        code="invalid_grant" if status == "BAD_REFRESH_TOKEN" else status,
+    )
 
 
 async def exchange_code(
@@ -135,4 +144,5 @@ async def refresh(
 
 def private_app_auth(token: str) -> HeaderKeyAuth:
     """A private app's token: static, never refreshed (a 401 means it was revoked)."""
+    remember(token)  # masked wherever output is produced, bare as well as in its header
     return HeaderKeyAuth("Authorization", f"Bearer {token}")

@@ -44,4 +44,6 @@ PRESET = Preset(
     },
     filled_by_engine={"contact": frozenset({COMPANY_FIELD})},
     refused={"lead": "HubSpot has no Lead object in this API: create people as contacts"},
+    missing_field_hint="create the property on HubSpot {object} (Settings > Properties), or "
+    "fix the policy's field map",
 )
