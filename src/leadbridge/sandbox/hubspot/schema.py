@@ -101,6 +101,7 @@ class Schema:
     def __init__(self) -> None:
         self.props = default_properties()
         self.archived: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in TYPES}
+        self._unique: dict[str, set[str]] = {}
         self.groups: dict[str, dict[str, dict[str, Any]]] = {
             name: {
                 group: {"name": group, "label": group.replace("_", " ").title(),
@@ -118,7 +119,13 @@ class Schema:
         return [copy.deepcopy(p) for p in source[object_name].values()]
 
     def unique(self, object_name: str) -> set[str]:
-        return {n for n, p in self.props[object_name].items() if p.get("hasUniqueValue")}
+        """Asked several times for every record written: kept until a property is added or
+        archived (the only changes of `hasUniqueValue`)."""
+        found = self._unique.get(object_name)
+        if found is None:
+            found = {n for n, p in self.props[object_name].items() if p.get("hasUniqueValue")}
+            self._unique[object_name] = found
+        return found
 
     # --- custom properties (reference A8) --------------------------------------------------------
 
@@ -170,6 +177,7 @@ class Schema:
             "dataSensitivity": "non_sensitive",
         }
         self.props[object_name][name] = prop
+        self._unique.pop(object_name, None)
         return copy.deepcopy(prop)
 
     def update(
@@ -214,6 +222,7 @@ class Schema:
                 f"Property {name} is a HubSpot-defined property and cannot be archived"
             )
         del self.props[object_name][name]
+        self._unique.pop(object_name, None)
         prop.update(archived=True, archivedAt=iso_ms(now_ms))
         self.archived[object_name][name] = prop
 

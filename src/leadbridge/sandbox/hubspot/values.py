@@ -8,6 +8,7 @@ refused with HubSpot's per-property detail (`{isValid, message, error, name}`).
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -18,12 +19,14 @@ from email_validator import EmailNotValidError, validate_email
 EPOCH_MS = re.compile(r"^-?\d{1,16}$")
 
 
+@functools.lru_cache(maxsize=4096)  # a batch stamps every value of its records with one instant
 def iso_ms(ms: int) -> str:
     """`createdAt`/`updatedAt`: always with milliseconds."""
     moment = datetime.fromtimestamp(ms / 1000, UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
 
 
+@functools.lru_cache(maxsize=4096)
 def instant(ms: int) -> str:
     """A datetime property value: milliseconds only when there are some (Java Instant)."""
     moment = datetime.fromtimestamp(ms // 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S")

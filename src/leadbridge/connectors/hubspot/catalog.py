@@ -1,0 +1,71 @@
+"""HubSpot as the engine sees it: owners own records; companies are companies; a person is a
+contact (one person stream: HubSpot has no Lead object in this API).
+
+The person's company is an association (contact -> company, primary type 1), exposed under the
+contact property `associatedcompanyid`, which HubSpot keeps equal to the primary company's id:
+reads fill it, and a write that carries it is turned into the primary association by the
+connector (never sent as a property). The engine can treat it like a lookup field.
+
+How a create survives a lost answer (`creates="upsert"`):
+- a contact with an e-mail: HubSpot refuses a second contact with the same e-mail (409, "Existing
+  ID: N"), so a create is sent again freely and a taken e-mail hands back the contact that holds
+  it (made by our lost attempt: `created`; someone else's: adopted and updated) — an upsert by
+  e-mail, in one call with the company association (connector.py);
+- a contact without an e-mail, and a company (domain is not unique in HubSpot): created once,
+  never resent; the engine's create intent is matched afterwards by domain, then name (companies)
+  or by the values sent (contacts), as for Salesforce.
+"""
+
+from __future__ import annotations
+
+from leadbridge.connectors.catalog import Catalog, Relation, Stream
+
+CONTACTS, COMPANIES, OWNERS = "contacts", "companies", "owners"
+COMPANY_FIELD = "associatedcompanyid"
+MERGED = "hs_merged_object_ids"  # ';'-separated ids a merged record was made from
+# The last-modified stamp of each object (reference A3): contacts differ from the rest.
+MODIFIED = {CONTACTS: "lastmodifieddate", COMPANIES: "hs_lastmodifieddate"}
+STAMPS = frozenset({"lastmodifieddate", "hs_lastmodifieddate"})
+
+CATALOG = Catalog(
+    system="hubspot",
+    label="HubSpot",
+    scope_label="portal",
+    creates="upsert",
+    streams=(
+        Stream(
+            OWNERS,
+            "user",
+            roles={
+                "email": "email",
+                "first_name": "firstName",
+                "last_name": "lastName",
+                "active": "active",  # not `archived` (a deactivated user)
+            },
+            creatable=False,
+        ),
+        Stream(
+            COMPANIES,
+            "company",
+            roles={"name": "name", "domain": "domain", "owner": "hubspot_owner_id"},
+            read_fields=(MERGED,),
+            stamps=STAMPS,
+            section="company",
+        ),
+        Stream(
+            CONTACTS,
+            "person",
+            roles={
+                "email": "email",
+                "first_name": "firstname",
+                "last_name": "lastname",
+                "company_name": "company",
+                "owner": "hubspot_owner_id",
+            },
+            company=Relation("association", COMPANIES, field=COMPANY_FIELD),
+            read_fields=(COMPANY_FIELD, MERGED),
+            stamps=STAMPS,
+            section="contact",
+        ),
+    ),
+)
