@@ -297,7 +297,7 @@ def test_serve_runs_the_policy_syncs_by_itself_and_a_bad_policy_is_one_line(
 
     result = cli("serve", "--tick", "0.1")  # no leadbridge.yaml here
     assert result.exit_code == 0
-    assert "the Salesforce sync is not scheduled" in result.output
+    assert "no CRM sync is scheduled" in result.output
     assert crm.rows("Lead") == [] and run_rows(crm) == []
 
     ticks = 100  # at most 5 s

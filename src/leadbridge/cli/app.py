@@ -19,12 +19,14 @@ import_app = typer.Typer(help="Import CSV files into the hub.", no_args_is_help=
 users_app = typer.Typer(help="Remote users and their mapping to hub users.", no_args_is_help=True)
 errors_app = typer.Typer(help="The error log.", invoke_without_command=True)
 policy_app = typer.Typer(help="The policy file.", no_args_is_help=True)
+edit_app = typer.Typer(help="Change a hub record by hand.", no_args_is_help=True)
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(connect_app, name="connect")
 app.add_typer(import_app, name="import")
 app.add_typer(users_app, name="users")
 app.add_typer(errors_app, name="errors")
 app.add_typer(policy_app, name="policy")
+app.add_typer(edit_app, name="edit")
 
 ConnectionOpt = Annotated[str | None, typer.Option("--connection", "-c", help="connection name")]
 PolicyOpt = Annotated[Path | None, typer.Option("--policy", help="policy file (leadbridge.yaml)")]

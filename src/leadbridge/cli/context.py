@@ -19,6 +19,7 @@ from leadbridge.engine.users import MappingError
 from leadbridge.hub.connections import ConnectionNotFound, Connections, sealed_credentials
 from leadbridge.hub.csv_output import ExportError
 from leadbridge.hub.db import Hub
+from leadbridge.hub.edits import EditError
 from leadbridge.hub.imports import ImportFileError
 from leadbridge.jobs.lease import LeaseHeld
 from leadbridge.policy.apollo_push import SettingsError
@@ -44,6 +45,7 @@ err = RedactingConsole(stderr=True, highlight=False)
 USER_ERRORS: tuple[type[BaseException], ...] = (
     ConnectorError,
     ConnectionNotFound,
+    EditError,
     ExportError,
     ImportFileError,
     LeaseHeld,

@@ -132,14 +132,39 @@ def import_companies_cmd(
     strict: Annotated[bool, typer.Option(help="import nothing if any row is bad")] = False,
 ) -> None:
     ctx = Context()
-    stages = ApolloPushSettings().stages
+    _import_report("companies", import_companies(ctx.hub, file, lead_stages(ctx), strict=strict))
+
+
+def lead_stages(ctx: Context) -> list[str]:
+    """The stage ladder of the lead push (the connection's settings, else the default)."""
     try:
-        stages = ApolloPushSettings.load(
+        return ApolloPushSettings.load(
             ctx.connections.get(kind="apollo").settings.get("apollo_push")
         ).stages
     except Exception:  # no connection yet: the default ladder
-        pass
-    _import_report("companies", import_companies(ctx.hub, file, stages, strict=strict))
+        return ApolloPushSettings().stages
+
+
+PEOPLE_HELP = """Import people (upsert by e-mail); bad rows are listed, good ones kept.
+
+Columns (header names matched loosely): email (required), email_status (verified or
+unverified; blank: unverified — an unverified address is not pushed unless the policy says
+push_unverified_emails), first_name, last_name, title, phone, mobile_phone, company_domain or
+company (the person's company: found by domain, else by name, else made), stage (contact
+stage), lead_status, owner (a hub user's e-mail), source, and custom.<name> for the policy's
+custom fields. A change reaches the CRMs within one tick of `leadbridge serve`.
+"""
+
+
+@import_app.command("people", help=PEOPLE_HELP)
+@friendly
+def import_people_cmd(
+    file: Path,
+    strict: Annotated[bool, typer.Option(help="import nothing if any row is bad")] = False,
+) -> None:
+    from leadbridge.hub.people import import_people
+
+    _import_report("people", import_people(Context().hub, file, strict=strict))
 
 
 @import_app.command("users")

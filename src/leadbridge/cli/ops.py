@@ -226,14 +226,12 @@ def serve(
     ctx = Context()
     crm = None
     if policy is None and not DEFAULT_PATH.exists():
-        console.print(
-            f"no {DEFAULT_PATH} here: the Salesforce sync is not scheduled (give one: --policy)"
-        )
+        console.print(f"no {DEFAULT_PATH} here: no CRM sync is scheduled (give one: --policy)")
     else:
         crm = CrmSchedule(ctx.hub, ctx.connections, read_policy(policy))
-        for line in crm.describe():
-            console.print(line)
     runner = EmbeddedRunner(ctx.connections, tick=tick, crm=crm)
+    for line in runner.describe():
+        console.print(line)
     for c in ctx.connections.all():
         if c.id in ctx.credential_problems:
             console.print(f"[yellow]connection {c.name}: {ctx.credential_problems[c.id]}[/yellow]")

@@ -7,7 +7,7 @@ The origin tag is what keeps a pulled value from being pushed straight back (no 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -16,6 +16,11 @@ from leadbridge.normalize import email_key
 
 Origin = Literal["user", "manual", "sync"]
 HubRecord = Person | Company
+R = TypeVar("R", Person, Company)
+
+
+class EditError(ValueError):
+    """A change that cannot be made to a hub record; the message says why."""
 
 
 def hub_object(record: HubRecord) -> str:
@@ -74,6 +79,24 @@ def edit(
             )
         )
     return changed
+
+
+def create(
+    s: Session,
+    record: R,
+    values: dict[str, Any],
+    *,
+    origin: Origin,
+    at: datetime | None = None,
+) -> R:
+    """A new record with `values`, through `edit`: its fields stamped, and (made by a person)
+    queued for the CRMs like any other change."""
+    when = at or utcnow()
+    record.created_at = record.updated_at = when
+    s.add(record)
+    s.flush()
+    edit(s, record, values, origin=origin, at=when)
+    return record
 
 
 def changed_at(record: HubRecord) -> dict[str, datetime | None]:

@@ -7,10 +7,14 @@ values), so a bad cell is a bad row with its reason, never a failed transaction.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from sqlalchemy import String
 
-from leadbridge.hub.tables import Base
+from leadbridge.hub.tables import QUARANTINE, Base, Company, Person
+from leadbridge.normalize import normalize_domain, normalize_email
+from leadbridge.normalize.email import InvalidEmail
 
 TRUE = frozenset({"true", "yes", "y", "1", "t", "x"})
 FALSE = frozenset({"false", "no", "n", "0", "f", ""})
@@ -113,3 +117,98 @@ def max_length(table: type[Base], column: str) -> int | None:
 
 def _short(cell: str) -> str:
     return repr(cell if len(cell) <= 40 else cell[:40] + "…")
+
+
+QUARANTINE_WORDS = {"true": "quarantined", "yes": "quarantined", "false": "active", "no": "active"}
+EMAIL_STATUS_WORDS = {
+    "verified": "verified",
+    "valid": "verified",
+    "true": "verified",
+    "yes": "verified",
+    "unverified": "unverified",
+    "": "unverified",
+    "unknown": "unverified",
+    "false": "unverified",
+    "no": "unverified",
+}
+
+
+def owner_id(raw: str, owners: Callable[[str], int | None]) -> int | None:
+    if not raw:
+        return None
+    found = owners(raw)
+    if found is None:
+        raise ValueError(f"owner {raw[:80]!r} is not a hub user (import users first)")
+    return found
+
+
+def company_field(
+    name: str, raw: str, owners: Callable[[str], int | None], stages: Iterable[str]
+) -> dict[str, Any]:
+    """One company field from its text (a CSV cell, an `edit` argument) as hub values."""
+    if name == "domain":
+        domain = normalize_domain(raw)
+        if not domain:
+            raise ValueError(f"missing or invalid domain ({raw[:80]!r})")
+        return {"domain": text(domain, Company, "domain")}
+    if name in ("name", "website", "industry", "account_stage"):
+        return {name: text(raw, Company, name)}
+    if name == "employee_count":
+        return {name: whole_number(raw, "employee count")}
+    if name == "icp_fit":
+        return {name: icp_fit(raw)}
+    if name == "stage":
+        stage = raw.lower().replace(" ", "_") or None
+        allowed = [*stages, "customer", "not_a_fit"]
+        if stage is not None and stage not in allowed:
+            raise ValueError(f"stage must be one of {', '.join(allowed)}, got {stage[:80]!r}")
+        return {name: stage}
+    if name == "is_customer":
+        return {name: boolean(raw, "customer")}
+    if name == "is_lead":  # blank: a lead (the default for imported companies)
+        return {name: boolean(raw or "true", "lead")}
+    if name == "quarantine":
+        q = raw.lower() or "active"
+        q = QUARANTINE_WORDS.get(q, q)
+        if q not in QUARANTINE:
+            raise ValueError(f"quarantine must be active or quarantined, got {q[:80]!r}")
+        return {name: q}
+    if name == "owner":
+        return {"owner_id": owner_id(raw, owners)}
+    if name.startswith("custom."):
+        return {name: raw or None}
+    raise ValueError(f"unknown company field {name!r} (known: {', '.join(COMPANY_EDITABLE)})")
+
+
+def person_field(name: str, raw: str, owners: Callable[[str], int | None]) -> dict[str, Any]:
+    """One person field from its text as hub values (the company is the caller's: it may
+    have to be found or made)."""
+    if name == "email":
+        try:
+            email = normalize_email(raw) if raw else None
+        except InvalidEmail as exc:
+            raise ValueError(str(exc)[:200]) from None
+        return {"email": text(email or "", Person, "email", "e-mail")}
+    if name == "email_status":
+        status = EMAIL_STATUS_WORDS.get(raw.strip().lower())
+        if status is None:
+            raise ValueError(f"e-mail status must be verified or unverified, got {raw[:40]!r}")
+        return {name: status}
+    if name in ("first_name", "last_name", "title", "phone", "mobile_phone", "stage",
+                "lead_status", "source"):  # fmt: skip
+        return {name: text(raw, Person, name, name.replace("_", " "))}
+    if name == "owner":
+        return {"owner_id": owner_id(raw, owners)}
+    if name.startswith("custom."):
+        return {name: raw or None}
+    raise ValueError(f"unknown person field {name!r} (known: {', '.join(PERSON_EDITABLE)})")
+
+
+COMPANY_EDITABLE = (
+    "name", "domain", "website", "industry", "employee_count", "icp_fit", "stage",
+    "account_stage", "is_customer", "is_lead", "quarantine", "owner", "custom.<name>",
+)  # fmt: skip
+PERSON_EDITABLE = (
+    "first_name", "last_name", "email", "email_status", "title", "phone", "mobile_phone",
+    "company", "stage", "lead_status", "owner", "source", "custom.<name>",
+)  # fmt: skip

@@ -1,7 +1,8 @@
 """CSV import of companies and users: header-mapped, every row checked before anything is
 written, good rows written in one transaction, bad rows reported by number and reason.
-Re-importing upserts companies by domain and users by e-mail; a row that changes nothing
-does not touch updated_at (so it neither restarts the settle buffer nor triggers a push)."""
+Re-importing upserts companies by domain and users by e-mail. Companies go through the hub's
+one write path (hub/edits.py): each changed field is stamped and the change queued for the
+CRMs; a row that changes nothing touches nothing (no settle buffer restart, no push)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ from sqlalchemy import func, select
 from leadbridge.hub import import_values as cell
 from leadbridge.hub.csv_input import DELIMITER_NAMES, BadRow, CsvFileError, CsvTable, open_csv
 from leadbridge.hub.db import Hub
-from leadbridge.hub.tables import QUARANTINE, Company, User, utcnow
-from leadbridge.normalize import normalize_domain, normalize_email
+from leadbridge.hub.edits import create, edit
+from leadbridge.hub.tables import Company, User
+from leadbridge.normalize import normalize_email
 from leadbridge.normalize.email import InvalidEmail
 
 ImportFileError = CsvFileError  # the name the CLI knows
@@ -61,48 +63,29 @@ USER_HEADERS = {
     "last_name": ("last name", "lastname"),
     "active": ("active", "enabled"),
 }
-QUARANTINE_WORDS = {"true": "quarantined", "yes": "quarantined", "false": "active", "no": "active"}
 
 
 def _company_values(
     cells: dict[str, str], owners: Callable[[str], int | None], stages: Iterable[str]
 ) -> dict[str, Any]:
-    values: dict[str, Any] = {}
     domain_src = cells.get("domain") or cells.get("website")
-    domain = normalize_domain(domain_src)
-    if not domain:
-        if not domain_src:
-            raise ValueError("missing domain")
-        raise ValueError(f"missing or invalid domain ({domain_src[:80]!r})")
-    values["domain"] = cell.text(domain, Company, "domain")
-    for key in ("name", "website", "industry"):
+    if not domain_src:
+        raise ValueError("missing domain")
+    values = cell.company_field("domain", domain_src, owners, stages)
+    for key in (
+        "name",
+        "website",
+        "industry",
+        "employee_count",
+        "icp_fit",
+        "stage",
+        "is_customer",
+        "is_lead",
+        "quarantine",
+        "owner",
+    ):
         if key in cells:
-            values[key] = cell.text(cells[key], Company, key)
-    if "employee_count" in cells:
-        values["employee_count"] = cell.whole_number(cells["employee_count"], "employee count")
-    if "icp_fit" in cells:
-        values["icp_fit"] = cell.icp_fit(cells["icp_fit"])
-    if "stage" in cells:
-        stage = cells["stage"].lower().replace(" ", "_") or None
-        allowed = [*stages, "customer", "not_a_fit"]
-        if stage is not None and stage not in allowed:
-            raise ValueError(f"stage must be one of {', '.join(allowed)}, got {stage[:80]!r}")
-        values["stage"] = stage
-    if "is_customer" in cells:
-        values["is_customer"] = cell.boolean(cells["is_customer"], "customer")
-    if "is_lead" in cells:  # blank: a lead (the default for imported companies)
-        values["is_lead"] = cell.boolean(cells["is_lead"] or "true", "lead")
-    if "quarantine" in cells:
-        q = cells["quarantine"].lower() or "active"
-        q = QUARANTINE_WORDS.get(q, q)
-        if q not in QUARANTINE:
-            raise ValueError(f"quarantine must be active or quarantined, got {q[:80]!r}")
-        values["quarantine"] = q
-    if "owner" in cells:
-        owner = cells["owner"]
-        values["owner_id"] = owners(owner) if owner else None
-        if owner and values["owner_id"] is None:
-            raise ValueError(f"owner {owner[:80]!r} is not a hub user (import users first)")
+            values.update(cell.company_field(key, cells[key], owners, stages))
     return values
 
 
@@ -124,7 +107,7 @@ def import_companies(
 ) -> ImportReport:
     table = open_csv(path, COMPANY_HEADERS)
     if "domain" not in table.columns and "website" not in table.columns:
-        raise ImportFileError(_missing_column(table, "a domain (or website)"))
+        raise ImportFileError(missing_column(table, "a domain (or website)"))
     report = ImportReport()
     report.read(table)
     ws = hub.workspace_id
@@ -158,18 +141,12 @@ def import_companies(
                 select(Company).where(Company.workspace_id == ws, Company.domain.in_(list(parsed)))
             )
         }
-        now = utcnow()
         for domain, (_, values) in parsed.items():
             company = existing.get(domain)
             if company is None:
-                s.add(Company(workspace_id=ws, created_at=now, updated_at=now, **values))
+                create(s, Company(workspace_id=ws), values, origin="user")
                 report.created += 1
-                continue
-            changed = {k: v for k, v in values.items() if getattr(company, k) != v}
-            if changed:
-                for k, v in changed.items():
-                    setattr(company, k, v)
-                company.updated_at = now
+            elif edit(s, company, values, origin="user"):
                 report.updated += 1
             else:
                 report.unchanged += 1
@@ -179,7 +156,7 @@ def import_companies(
 def import_users(hub: Hub, path: Path, *, strict: bool = False) -> ImportReport:
     table = open_csv(path, USER_HEADERS)
     if "email" not in table.columns:
-        raise ImportFileError(_missing_column(table, "an email"))
+        raise ImportFileError(missing_column(table, "an email"))
     report = ImportReport()
     report.read(table)
     ws = hub.workspace_id
@@ -227,7 +204,7 @@ def import_users(hub: Hub, path: Path, *, strict: bool = False) -> ImportReport:
     return report
 
 
-def _missing_column(table: CsvTable, what: str) -> str:
+def missing_column(table: CsvTable, what: str) -> str:
     found = ", ".join(repr(h) for h in table.header[:12]) or "none"
     sep = DELIMITER_NAMES[table.delimiter]
     return f"{table.path}: needs {what} column; found {found} ({sep}-separated, {table.encoding})"

@@ -1,29 +1,36 @@
-"""The embedded runner: one process runs every connection's jobs on their schedules.
+"""The embedded runner: one process, one loop, every connection's jobs on their schedules.
 
-Two kinds of job: the Apollo push (per Apollo connection, its own settings) and, when a policy is
-given, the two-way CRM sync (jobs/crm.py: per sync of the policy). They run side by side on each
-tick, so a long initial pull does not hold up the others. Leases (jobs/lease.py) keep one
-connection's runs from overlapping, even when several `leadbridge serve` processes share a
-PostgreSQL hub; the scale-out runner (procrastinate) will call the same job functions.
+Each kind of job brings its schedule: the lead push (jobs/leadpush.py: per lead-push connection,
+its own settings) and, when a policy is given, the two-way CRM sync (jobs/crm.py: per sync of the
+policy). Every tick asks each schedule what is due; they run side by side, so a long initial
+pull does not hold up the others. Leases (jobs/lease.py) keep one connection's runs from
+overlapping, even when several `leadbridge serve` processes share a PostgreSQL hub; the
+scale-out runner (procrastinate) will call the same tasks (jobs/tasks.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Protocol
 
-from leadbridge.engine.leadpush.run import LeadPush, RunReport
+from leadbridge.engine.leadpush.run import RunReport
 from leadbridge.hub.connections import Connections
 from leadbridge.hub.tables import utcnow
-from leadbridge.jobs.crm import CrmRun, CrmSchedule
-from leadbridge.jobs.lease import LeaseHeld
-from leadbridge.jobs.tasks import lead_push_task
-from leadbridge.policy.apollo_push import ApolloPushSettings, SettingsError
+from leadbridge.jobs.crm import CrmSchedule
+from leadbridge.jobs.leadpush import LeadPushSchedule
 
 log = logging.getLogger("leadbridge.runner")
-OnReport = Callable[[str, RunReport], Awaitable[None] | None]
+
+
+class Schedule(Protocol):
+    def describe(self) -> list[str]: ...
+
+    async def run_due(self, now: datetime) -> Sequence[Any]: ...
+
+    async def aclose(self) -> None: ...
 
 
 class EmbeddedRunner:
@@ -32,55 +39,26 @@ class EmbeddedRunner:
     ) -> None:
         self.connections = connections
         self.tick = tick
+        self.leads = LeadPushSchedule(connections)
         self.crm = crm
-        self.next_due: dict[int, datetime] = {}
-        self.reports: list[RunReport] = []
+        self.schedules: list[Schedule] = [self.leads, *([crm] if crm is not None else [])]
         self._stop = asyncio.Event()
+
+    @property
+    def reports(self) -> list[RunReport]:
+        return self.leads.reports
+
+    def describe(self) -> list[str]:
+        return [line for schedule in self.schedules for line in schedule.describe()]
 
     def stop(self) -> None:
         self._stop.set()
 
-    async def run_due(self, now: datetime | None = None) -> list[RunReport | CrmRun]:
-        """Run every job that is due at `now`; what ran (Apollo reports, then CRM runs)."""
+    async def run_due(self, now: datetime | None = None) -> list[Any]:
+        """Run every job that is due at `now`; what ran, schedule by schedule."""
         now = now or utcnow()
-        apollo, crm = await asyncio.gather(self._apollo_due(now), self._crm_due(now))
-        return [*apollo, *crm]
-
-    async def _crm_due(self, now: datetime) -> list[CrmRun]:
-        return await self.crm.run_due(now) if self.crm is not None else []
-
-    async def _apollo_due(self, now: datetime) -> list[RunReport]:
-        done = []
-        for connection in self.connections.all():
-            if connection.kind != "apollo":
-                continue
-            try:
-                settings = ApolloPushSettings.load(connection.settings.get("apollo_push"))
-            except SettingsError as exc:
-                log.error("connection %s: bad settings: %s", connection.name, exc)
-                continue
-            if not settings.enabled or self.next_due.get(connection.id, now) > now:
-                continue
-            self.next_due[connection.id] = now + timedelta(minutes=settings.interval_minutes)
-            try:
-                push = LeadPush(self.connections.hub, self.connections, connection)
-                report = await lead_push_task(push)
-            except LeaseHeld as exc:
-                log.info("%s", exc)
-                continue
-            except Exception:  # one connection's crash must not stop the others' schedules
-                log.exception("apollo-push on %s crashed", connection.name)
-                continue
-            log.info(
-                "apollo-push on %s: %s, %s, %d API calls",
-                connection.name,
-                report.status,
-                dict(report.counts),
-                report.api_calls,
-            )
-            self.reports.append(report)
-            done.append(report)
-        return done
+        results = await asyncio.gather(*(s.run_due(now) for s in self.schedules))
+        return [run for runs in results for run in runs]
 
     async def serve_forever(self) -> None:
         try:
@@ -94,5 +72,5 @@ class EmbeddedRunner:
                 except TimeoutError:
                     pass
         finally:
-            if self.crm is not None:
-                await self.crm.aclose()
+            for schedule in self.schedules:
+                await schedule.aclose()

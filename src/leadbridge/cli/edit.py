@@ -1,0 +1,121 @@
+"""`leadbridge edit person|company KEY field=value…`: one record's fields set by hand, through
+the hub's one write path (the change is stamped and reaches the CRMs like an import's)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from leadbridge.cli.app import edit_app
+from leadbridge.cli.context import Context, console, friendly
+from leadbridge.cli.hub import lead_stages
+from leadbridge.hub import import_values as cell
+from leadbridge.hub.edits import EditError, edit, get_field
+from leadbridge.hub.people import Companies, find_company, find_person
+from leadbridge.hub.tables import User
+from leadbridge.normalize import normalize_domain
+
+Changes = Annotated[list[str], typer.Argument(help="field=value (an empty value clears it)")]
+
+
+def _pairs(changes: list[str]) -> list[tuple[str, str]]:
+    out = []
+    for change in changes:
+        name, sep, value = change.partition("=")
+        if not sep or not name.strip():
+            raise EditError(f"{change!r} is not field=value")
+        out.append((name.strip().lower(), value.strip()))
+    return out
+
+
+def _owners(ctx: Context) -> Any:
+    from sqlalchemy import select
+
+    with ctx.hub.session() as s:
+        found = {
+            u.email.lower(): u.id
+            for u in s.scalars(select(User).where(User.workspace_id == ctx.hub.workspace_id))
+        }
+    return lambda email: found.get(email.lower())
+
+
+def _show(kind: str, record_id: int, before: dict[str, Any], after: dict[str, Any]) -> None:
+    if not before:
+        console.print(f"{kind} {record_id}: nothing changed")
+    for name in before:
+        console.print(f"{kind} {record_id}: {name} {before[name]!r} → {after[name]!r}")
+
+
+@edit_app.command("person")
+@friendly
+def edit_person(
+    key: Annotated[str, typer.Argument(help="the person's e-mail or hub id")],
+    changes: Changes,
+) -> None:
+    """Set a person's fields: first_name, last_name, email, email_status, title, phone,
+    mobile_phone, company (domain or name), stage, lead_status, owner (a hub user's e-mail),
+    source, custom.<name>."""
+    pairs = _pairs(changes)
+    ctx = Context()
+    owners = _owners(ctx)
+    ws = ctx.hub.workspace_id
+    with ctx.hub.session() as s:
+        person = find_person(s, ws, key)
+        if person is None:
+            raise EditError(f"no person {key!r} in the hub (an e-mail or a hub id)")
+        values: dict[str, Any] = {}
+        for name, raw in pairs:
+            if name == "company":
+                domain = normalize_domain(raw)
+                company = (
+                    Companies.load(s, ws).find_or_make(s, ws, domain, None if domain else raw)
+                    if raw
+                    else None
+                )
+                values["company_id"] = company.id if company else None
+            else:
+                try:
+                    values.update(cell.person_field(name, raw, owners))
+                except ValueError as exc:
+                    raise EditError(str(exc)) from None
+        before = {k: get_field(person, k) for k in values}
+        changed = edit(s, person, values, origin="user")
+        _show(
+            "person",
+            person.id,
+            {k: before[k] for k in changed},
+            {k: get_field(person, k) for k in changed},
+        )
+
+
+@edit_app.command("company")
+@friendly
+def edit_company(
+    key: Annotated[str, typer.Argument(help="the company's domain, name or hub id")],
+    changes: Changes,
+) -> None:
+    """Set a company's fields: name, domain, website, industry, employee_count, icp_fit, stage,
+    account_stage, is_customer, is_lead, quarantine, owner (a hub user's e-mail),
+    custom.<name>."""
+    pairs = _pairs(changes)
+    ctx = Context()
+    owners, stages = _owners(ctx), lead_stages(ctx)
+    with ctx.hub.session() as s:
+        company = find_company(s, ctx.hub.workspace_id, key)
+        if company is None:
+            raise EditError(f"no company {key!r} in the hub (a domain, a name or a hub id)")
+        values: dict[str, Any] = {}
+        for name, raw in pairs:
+            try:
+                values.update(cell.company_field(name, raw, owners, stages))
+            except ValueError as exc:
+                raise EditError(str(exc)) from None
+        before = {k: get_field(company, k) for k in values}
+        changed = edit(s, company, values, origin="user")
+        _show(
+            "company",
+            company.id,
+            {k: before[k] for k in changed},
+            {k: get_field(company, k) for k in changed},
+        )
