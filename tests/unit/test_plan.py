@@ -17,7 +17,7 @@ from leadbridge.engine.leadpush.plan import (
     values_for,
 )
 from leadbridge.engine.leadpush.qualify import (
-    Lead,
+    CompanyLead,
     OwnerDirectory,
     StageLadder,
     criteria,
@@ -32,7 +32,7 @@ RULES = PushRules()
 MAP = PRESET.object_map("account")
 
 
-def lead(**kw: object) -> Lead:
+def lead(**kw: object) -> CompanyLead:
     base = dict(
         id=10,
         name="Acme",
@@ -47,7 +47,7 @@ def lead(**kw: object) -> Lead:
         updated_at=NOW - timedelta(hours=1),
     )
     base.update(kw)
-    return Lead(**base)  # type: ignore[arg-type]
+    return CompanyLead(**base)  # type: ignore[arg-type]
 
 
 def test_a_qualified_unlinked_lead_is_created_with_the_mapped_owner() -> None:
@@ -105,7 +105,7 @@ def test_settle_buffer_waits_for_recent_edits() -> None:
     assert item.action is Action.CREATE
 
 
-def linked(payload_lead: Lead, **kw: object) -> LinkState:
+def linked(payload_lead: CompanyLead, **kw: object) -> LinkState:
     values = values_for(payload_lead, MAP, OWNERS)
     assert values is not None
     base = dict(

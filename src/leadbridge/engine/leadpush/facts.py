@@ -6,17 +6,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from leadbridge.engine.leadpush.plan import LinkState
-from leadbridge.engine.leadpush.qualify import Lead, OwnerDirectory
+from leadbridge.engine.leadpush.qualify import CompanyLead, OwnerDirectory
 from leadbridge.hub.store import link_filter
 from leadbridge.hub.tables import Company, RecordLink, UserLink
 
 
-def load_leads(s: Session, workspace_id: int, ids: list[int] | None = None) -> list[Lead]:
+def load_leads(s: Session, workspace_id: int, ids: list[int] | None = None) -> list[CompanyLead]:
     query = select(Company).where(Company.workspace_id == workspace_id)
     if ids is not None:
         query = query.where(Company.id.in_(ids))
     return [
-        Lead(
+        CompanyLead(
             id=c.id,
             name=c.name,
             domain=c.domain,

@@ -16,8 +16,8 @@ from enum import StrEnum
 from typing import Any
 
 from leadbridge.engine.leadpush.qualify import (
+    CompanyLead,
     Criterion,
-    Lead,
     OwnerDirectory,
     StageLadder,
     criteria,
@@ -106,7 +106,9 @@ class Plan:
         return Counter(i.reason_key for i in self.items if i.action in (Action.SKIP, Action.WAIT))
 
 
-def values_for(lead: Lead, mapping: ObjectMap, owners: OwnerDirectory) -> dict[str, Any] | None:
+def values_for(
+    lead: CompanyLead, mapping: ObjectMap, owners: OwnerDirectory
+) -> dict[str, Any] | None:
     """What is pushed for a lead, by remote field; None when it cannot be (no name, domain or
     owner with an active remote user)."""
     if not (lead.name and lead.name.strip() and lead.domain and lead.owner_id in owners.active):
@@ -122,7 +124,7 @@ def values_for(lead: Lead, mapping: ObjectMap, owners: OwnerDirectory) -> dict[s
 
 
 def plan_lead(
-    lead: Lead,
+    lead: CompanyLead,
     link: LinkState | None,
     rules: PushRules,
     mapping: ObjectMap,
@@ -227,7 +229,7 @@ def plan_lead(
 
 
 def build_plan(
-    leads: Iterable[Lead],
+    leads: Iterable[CompanyLead],
     links: Mapping[int, LinkState],
     rules: PushRules,
     mapping: ObjectMap,

@@ -17,7 +17,7 @@ QUALIFYING_FITS = ("strong", "moderate")
 
 
 @dataclass(frozen=True)
-class Lead:
+class CompanyLead:
     id: int
     name: str | None
     domain: str | None
@@ -70,7 +70,7 @@ class Criterion:
     detail: str
 
 
-def criteria(lead: Lead, ladder: StageLadder, owners: OwnerDirectory) -> list[Criterion]:
+def criteria(lead: CompanyLead, ladder: StageLadder, owners: OwnerDirectory) -> list[Criterion]:
     """Every qualification criterion for one lead, in a fixed order."""
     domain = normalize_domain(lead.domain)
     stage = lead.stage or "no stage"
@@ -118,7 +118,7 @@ def criteria(lead: Lead, ladder: StageLadder, owners: OwnerDirectory) -> list[Cr
     return checks
 
 
-def _customer_detail(lead: Lead) -> str:
+def _customer_detail(lead: CompanyLead) -> str:
     if lead.is_customer and lead.stage == "customer":
         return "is already a customer"
     if lead.is_customer:
@@ -128,7 +128,7 @@ def _customer_detail(lead: Lead) -> str:
     return "is not a customer"
 
 
-def _owner_criterion(lead: Lead, owners: OwnerDirectory) -> Criterion:
+def _owner_criterion(lead: CompanyLead, owners: OwnerDirectory) -> Criterion:
     if lead.owner_id is None:
         return Criterion("owner", False, "has no owner assigned")
     if lead.owner_id in owners.active:
@@ -145,6 +145,6 @@ def failures(checks: Sequence[Criterion]) -> list[Criterion]:
     return [c for c in checks if not c.passed]
 
 
-def settling(lead: Lead, now: datetime, settle: timedelta) -> bool:
+def settling(lead: CompanyLead, now: datetime, settle: timedelta) -> bool:
     """Modified within the settle buffer: wait for the next run (edits may still be coming)."""
     return lead.updated_at > now - settle

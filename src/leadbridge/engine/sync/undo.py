@@ -67,9 +67,9 @@ async def undo_run(ctx: SyncContext, run_id: int) -> UndoReport:
         by_object.setdefault((e.object, e.op), []).append(e)
     done: list[int] = []
     held: dict[tuple[str, str], dict[str, Any]] = {}  # (object, id) -> values not to resend
-    for (sobject, op), group in by_object.items():
+    for (obj, op), group in by_object.items():
         if op == "update":
-            current = await _current(ctx, sobject, [e.record_id for e in group], group)
+            current = await _current(ctx, obj, [e.record_id for e in group], group)
             writes: list[tuple[Any, dict[str, Any]]] = []
             for e in group:
                 now = current.get(e.record_id, {})
@@ -78,26 +78,24 @@ async def undo_run(ctx: SyncContext, run_id: int) -> UndoReport:
                     if same(now.get(k), (e.after or {}).get(k)):
                         values[k] = before
                     else:
-                        report.kept_newer.append(f"{sobject} {e.record_id}.{k}")
+                        report.kept_newer.append(f"{obj} {e.record_id}.{k}")
                 if values:
                     writes.append((e, {"Id": e.record_id, **values}))
                 else:
                     done.append(e.id)
-            results = await ctx.connector.write(sobject, "update", writes) if writes else []
+            results = await ctx.connector.write(obj, "update", writes) if writes else []
             for result in results:
                 entry: JournalEntry = result.ref
                 if result.ok:
                     report.restored += 1
                     done.append(entry.id)
                     restored = {k for k in result_values(writes, entry) if k != "Id"}
-                    held[(sobject, entry.record_id)] = {
-                        k: (entry.after or {}).get(k) for k in restored
-                    }
+                    held[(obj, entry.record_id)] = {k: (entry.after or {}).get(k) for k in restored}
                 else:
-                    report.failed.append(f"{sobject} {entry.record_id}: {result.error}")
+                    report.failed.append(f"{obj} {entry.record_id}: {result.error}")
         else:
             results = await ctx.connector.write(
-                sobject, "delete", [(e, {"Id": e.record_id}) for e in group]
+                obj, "delete", [(e, {"Id": e.record_id}) for e in group]
             )
             gone = []
             for result in results:
@@ -107,9 +105,9 @@ async def undo_run(ctx: SyncContext, run_id: int) -> UndoReport:
                     done.append(entry.id)
                     gone.append(entry.record_id)
                 else:
-                    report.failed.append(f"{sobject} {entry.record_id}: {result.error}")
+                    report.failed.append(f"{obj} {entry.record_id}: {result.error}")
             with ctx.hub.session() as s:
-                for link in ctx.links.of_remote(s, sobject, gone).values():
+                for link in ctx.links.of_remote(s, obj, gone).values():
                     link.remote_id, link.status, link.pushed = None, "undone", None
                     link.failed_hash = None
                     link.last_error = f"created by run {run_id}, deleted by its undo"
@@ -118,7 +116,7 @@ async def undo_run(ctx: SyncContext, run_id: int) -> UndoReport:
                         CrmRecord.workspace_id == ctx.workspace_id,
                         CrmRecord.remote_system == ctx.system,
                         CrmRecord.remote_scope == ctx.scope,
-                        CrmRecord.object == sobject,
+                        CrmRecord.object == obj,
                         CrmRecord.remote_id.in_(gone),
                     )
                 )
@@ -143,10 +141,10 @@ async def undo_run(ctx: SyncContext, run_id: int) -> UndoReport:
             )
     await _refresh_snapshots(ctx, remote)
     with ctx.hub.session() as s:
-        for sobject in {key[0] for key in held}:
-            ids = [rid for kind, rid in held if kind == sobject]
-            for rid, link in ctx.links.of_remote(s, sobject, ids).items():
-                link.status, link.failed_hash = "undone", payload_hash(held[(sobject, rid)])
+        for obj in {key[0] for key in held}:
+            ids = [rid for kind, rid in held if kind == obj]
+            for rid, link in ctx.links.of_remote(s, obj, ids).items():
+                link.status, link.failed_hash = "undone", payload_hash(held[(obj, rid)])
     return report
 
 
@@ -155,21 +153,21 @@ def result_values(writes: list[tuple[Any, dict[str, Any]]], entry: JournalEntry)
 
 
 async def _current(
-    ctx: SyncContext, sobject: str, ids: list[str], group: list[JournalEntry]
+    ctx: SyncContext, obj: str, ids: list[str], group: list[JournalEntry]
 ) -> dict[str, dict[str, Any]]:
     """The CRM's values now, to leave newer edits alone."""
     fields = sorted({k for e in group for k in (e.before or {})})
-    return {r.id: r.fields for r in await ctx.connector.read_ids(sobject, fields, ids)}
+    return {r.id: r.fields for r in await ctx.connector.read_ids(obj, fields, ids)}
 
 
 async def _refresh_snapshots(ctx: SyncContext, entries: list[JournalEntry]) -> None:
     """After undo, both sides hold the before-image: that is the agreed state again."""
     updates = [e for e in entries if e.op == "update"]
     with ctx.hub.session() as s:
-        for sobject in {e.object for e in updates}:
-            mine = [e for e in updates if e.object == sobject]
+        for obj in {e.object for e in updates}:
+            mine = [e for e in updates if e.object == obj]
             ids = [e.record_id for e in mine]
-            links, rows = ctx.links.of_remote(s, sobject, ids), ctx.mirror.get(s, sobject, ids)
+            links, rows = ctx.links.of_remote(s, obj, ids), ctx.mirror.get(s, obj, ids)
             for e in mine:
                 before = e.before or {}
                 if (link := links.get(e.record_id)) is not None:
