@@ -1,7 +1,8 @@
 """The sync's tasks as the CLI and the scheduler run them: each under the connection's lease
 (so runs of one connection never overlap, across processes too), composed from the engine's
 steps. A push refreshes the mirror first (a pull that only reads) when it may create records,
-so that dedup sees what the CRM holds; batch jobs an earlier run left open are settled first.
+so that dedup sees what the CRM holds; the push itself first settles the batch jobs an earlier
+run left open.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from leadbridge.engine.leadpush.run import JOB as LEAD_PUSH_JOB
 from leadbridge.engine.leadpush.run import LeadPush, Progress, RunReport
 from leadbridge.engine.sync import outbox
 from leadbridge.engine.sync.context import SyncContext
-from leadbridge.engine.sync.inflight import settle_jobs
 from leadbridge.engine.sync.pull import PullReport, pull
 from leadbridge.engine.sync.push import PushReport, check_push, push
 from leadbridge.engine.sync.undo import UndoReport, undo_run
@@ -35,12 +35,9 @@ async def push_task(
 ) -> PushReport:
     async with crm_lease(ctx):
         check_push(ctx, manual=manual)
-        settled = await settle_jobs(ctx)  # before the refresh: it then reads what they wrote
         if refresh:  # fresh match keys for dedup, and repair of interrupted creates
             await pull(ctx, write_back=False)
-        return await push(
-            ctx, person_ids=person_ids, company_ids=company_ids, manual=manual, settled=settled
-        )
+        return await push(ctx, person_ids=person_ids, company_ids=company_ids, manual=manual)
 
 
 async def drain_task(ctx: SyncContext) -> PushReport | None:

@@ -91,7 +91,12 @@ def _record(
             continue
         w = Write(link.hub_object, link.hub_id, job.object, dict(link.pushed or {}))
         if isinstance(result.error, NotProcessedError):
-            link.remote_job_id = None  # never written: an ordinary intent again
+            # Never written: no trace of a create remains (the next plan creates it afresh,
+            # with no pull needed to tell whether it landed).
+            if link.remote_id is None:
+                s.delete(link)
+            else:
+                link.remote_job_id = None
             summary["not_processed"] += 1
         elif result.error is not None:
             failure(s, ctx, run_id, w, link, result.error)

@@ -7,8 +7,7 @@ records are new to the CRM, so that dedup sees what the CRM holds.
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,20 +51,19 @@ async def push(
     person_ids: Sequence[int] | None = None,
     company_ids: Sequence[int] | None = None,
     manual: bool = False,
-    settled: Mapping[str, int] | None = None,
 ) -> PushReport:
-    """`settled`: what the caller's own `settle_jobs` found, to report with this run."""
     check_push(ctx, manual=manual)
-    # Jobs an earlier run left open first: what they created is linked, not created again.
-    settled = Counter(settled or {}) + await settle_jobs(ctx)
     report = PushReport(ctx.start_run("crm_push_manual" if manual else "crm_push"))
-    the_plan = plan(ctx, person_ids=person_ids, company_ids=company_ids, manual=manual)
-    report.plan = the_plan
-    counts: dict[str, int] = dict(settled)
+    counts: dict[str, int] = {}
     try:
+        # Jobs an earlier run left open first: what they created is linked, not created again
+        # (their calls count for this run).
+        counts.update(await settle_jobs(ctx))
+        the_plan = plan(ctx, person_ids=person_ids, company_ids=company_ids, manual=manual)
+        report.plan = the_plan
         await _apply(ctx, report.run_id, the_plan, counts)
-    except Exception as exc:
-        ctx.finish_run(report.run_id, "failed", counts, str(exc))
+    except BaseException as exc:
+        ctx.finish_run(report.run_id, "failed", counts, str(exc) or type(exc).__name__)
         raise
     report.counts = counts
     status = "partial" if counts.get("failed") else "succeeded"
