@@ -5,6 +5,7 @@ hint, and costs no API call. Every connector runs its writes through this with i
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -85,17 +86,23 @@ def value_problem(
             "STRING_TOO_LONG",
             hints,
         )
-    if f.type == "email":
-        try:
-            validate_email(str(value), check_deliverability=False)
-        except EmailNotValidError:
-            return _error(
-                f"{obj}.{f.name}: {value!r} is not an e-mail address",
-                f.name,
-                "INVALID_EMAIL_ADDRESS",
-                hints,
-            )
+    if f.type == "email" and not email_ok(str(value)):
+        return _error(
+            f"{obj}.{f.name}: {value!r} is not an e-mail address",
+            f.name,
+            "INVALID_EMAIL_ADDRESS",
+            hints,
+        )
     return None
+
+
+@functools.lru_cache(maxsize=1 << 16)  # pure; the syntax check costs ~0.3 ms an address
+def email_ok(value: str) -> bool:
+    try:
+        validate_email(value, check_deliverability=False)
+    except EmailNotValidError:
+        return False
+    return True
 
 
 def _error(message: str, field: str, code: str, hints: Mapping[str, str]) -> PermanentError:

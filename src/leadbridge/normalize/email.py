@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -29,8 +30,16 @@ def email_key(value: object) -> str | None:
     return _email_key(str(value))
 
 
+# Plain ASCII without quotes or spaces: valid or not, its key is the address lower-cased (the
+# validator would change nothing else), so the 0.3 ms syntax check is not needed for it.
+_PLAIN = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~@-]+")
+
+
 @functools.lru_cache(maxsize=1 << 16)  # pure, and the syntax check costs ~0.3 ms an address
 def _email_key(value: str) -> str | None:
+    plain = value.strip()
+    if _PLAIN.fullmatch(plain):
+        return plain.lower() or None
     try:
         return normalize_email(value) or value.strip().lower() or None
     except InvalidEmail:

@@ -58,6 +58,7 @@ class SalesforceConnector:
         # Above this many records a write goes through Bulk API 2.0 (reference: ~2,000).
         self.bulk_threshold = bulk_threshold
         self.ingest = BulkIngest(client.api)
+        self._schemas: dict[str, tuple[dict[str, Any], ObjectSchema]] = {}
 
     @property
     def calls(self) -> CallCounter:
@@ -67,7 +68,13 @@ class SalesforceConnector:
         await self.client.aclose()
 
     async def schema(self, stream: str) -> ObjectSchema:
-        return object_schema(await self.client.describe(stream))
+        """Built once per describe (the client caches describes; a new one is a new schema)."""
+        describe = await self.client.describe(stream)
+        cached = self._schemas.get(stream)
+        if cached is None or cached[0] is not describe:
+            cached = (describe, object_schema(describe))
+            self._schemas[stream] = cached
+        return cached[1]
 
     async def validate(self, sobject: str, values: dict[str, Any], op: Op) -> list[PermanentError]:
         return problems(await self.schema(sobject), values, op, HINTS)
