@@ -20,7 +20,7 @@ from leadbridge.normalize import company_name_key, email_key, normalize_domain
 Kind = Literal["company", "person", "user"]
 # How a create survives a lost answer: an intent matched afterwards by its keys and values
 # (Salesforce), a create the server dedupes (Apollo's bulk_create with run_dedupe), or an upsert
-# on a unique key (HubSpot's batch upsert by e-mail).
+# on a unique key (HubSpot: a contact's e-mail; see Stream.upsert_key).
 CreateMode = Literal["intent", "dedupe", "upsert"]
 
 
@@ -48,6 +48,10 @@ class Stream:
     stamps: frozenset[str] = frozenset()
     # The policy section that maps this stream (`contact:` in leadbridge.yaml).
     section: str = ""
+    # With `creates="upsert"`: the role whose value makes a create idempotent (the system
+    # hands back the record holding it instead of making a second one). A create without it
+    # is a plain create, sent once and matched afterwards through its intent.
+    upsert_key: str | None = None
 
     def role(self, name: str) -> str | None:
         return self.roles.get(name)
@@ -83,6 +87,14 @@ class Catalog:
     streams: tuple[Stream, ...]
     creates: CreateMode = "intent"
     scope_label: str = "org"  # what one connection reaches: an org, a portal, a team
+
+    def plain_create(self, stream: Stream, values: Mapping[str, Any]) -> bool:
+        """Whether a create with these values can only make a new record: sent twice, it
+        would make two (no server-side dedupe, no upsert key among the values)."""
+        if self.creates == "dedupe":
+            return False
+        key = stream.upsert_key if self.creates == "upsert" else None
+        return not (key and stream.value(values, key))
 
     def stream(self, name: str) -> Stream:
         for s in self.streams:

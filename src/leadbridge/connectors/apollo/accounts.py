@@ -15,6 +15,7 @@ alone (ARCHITECTURE principle 8). Connection-level errors (auth, access, budget)
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -46,7 +47,7 @@ class CreateItem:
 
     @property
     def domain(self) -> str | None:
-        return normalize_domain(self.values.get("domain"))
+        return domain_key(self.values.get("domain"))
 
 
 @dataclass(frozen=True)
@@ -106,13 +107,17 @@ class ApolloAccounts:
         out: list[tuple[int, WriteResult]] = []
         adopted: list[tuple[int, CreateItem, dict[str, Any], bool]] = []
         collided: list[tuple[int, CreateItem]] = []
-        by_domain = {normalize_domain(a.get("domain")): a for a in created if a.get("domain")}
-        existing_by_domain = {
-            normalize_domain(a.get("domain")): a for a in existing if a.get("domain")
-        }
-        existing_by_name = {str(a.get("name") or "").strip().lower(): a for a in existing}
+        by_domain = {key: a for a in created if (key := domain_key(a.get("domain")))}
+        existing_by_domain = {key: a for a in existing if (key := domain_key(a.get("domain")))}
+        existing_by_name = {name_key(a.get("name")): a for a in existing}
+        # An item without a domain can only be told by its name among what was created.
+        nameless = {name_key(a.get("name")): a for a in created if not domain_key(a.get("domain"))}
         for index, item in chunk:
-            mine = by_domain.get(item.domain)
+            sent_name = probe_name(item.values) if probe else str(item.values.get("name") or "")
+            if item.domain:
+                mine = by_domain.get(item.domain)
+            else:
+                mine = nameless.pop(name_key(sent_name), None)
             if mine is not None:
                 if probe:  # ours, under the probe name: the alignment below renames it
                     adopted.append((index, item, mine, True))
@@ -120,14 +125,13 @@ class ApolloAccounts:
                     result = WriteResult(item.ref, mine["id"], created=True, record=mine)
                     out.append((index, result))
                 continue
-            match = existing_by_domain.get(item.domain)
-            sent_name = probe_name(item.values) if probe else str(item.values.get("name") or "")
+            match = existing_by_domain.get(item.domain) if item.domain else None
             if match is None:
-                match = existing_by_name.get(sent_name.strip().lower())
+                match = existing_by_name.get(name_key(sent_name))
             if match is None:
                 error = TransientError("Apollo answered without this account; retried next run")
                 out.append((index, WriteResult(item.ref, error=error)))
-            elif normalize_domain(match.get("domain")) in (item.domain, None):
+            elif domain_key(match.get("domain")) in (item.domain, None):
                 # Made by an earlier attempt of this very call (its answer was lost and the
                 # HTTP layer resent it): created by us, not adopted.
                 adopted.append((index, item, match, answer.made_by_resend(match)))
@@ -181,7 +185,7 @@ class ApolloAccounts:
         """The values the account does not hold yet."""
         held = {
             "name": account.get("name"),
-            "domain": normalize_domain(account.get("domain")),
+            "domain": domain_key(account.get("domain")),
             "owner_id": account.get("owner_id"),
         }
         if self.website_field_id:
@@ -190,7 +194,7 @@ class ApolloAccounts:
         for key, value in values.items():
             if key == "website" and not self.website_field_id:
                 continue
-            mine = normalize_domain(value) if key == "domain" else value
+            mine = domain_key(value) if key == "domain" else value
             if key in held and held[key] != mine:
                 out[key] = value
         return out
@@ -264,6 +268,27 @@ class ApolloAccounts:
         return out
 
 
+def domain_key(raw: Any) -> str | None:
+    """How a domain Apollo holds is compared with one we sent: by its registrable domain, or,
+    for a host that has none (a suffix the public list does not know, like `.internal`), by
+    the bare host as Apollo keeps it. Never None for a domain that was given: answers are
+    matched to inputs by this key, and two inputs must not share a key of None."""
+    if raw is None or not str(raw).strip():
+        return None
+    registrable = normalize_domain(str(raw))
+    if registrable:
+        return registrable
+    text = str(raw).strip().lower()
+    for prefix in ("https://", "http://", "//"):
+        text = text.removeprefix(prefix)
+    host = re.split(r"[/?#:]", text, maxsplit=1)[0].rstrip(".").removeprefix("www.")
+    return host or None
+
+
+def name_key(name: Any) -> str:
+    return str(name or "").strip().lower()
+
+
 def probe_name(values: dict[str, Any]) -> str:
     return f"{values.get('name')} ({values.get('domain')})"
 
@@ -276,6 +301,7 @@ def _with_hint(exc: ConnectorError, owner_id: str | None = None) -> ConnectorErr
     text = exc.message.lower()
     hint = None
     if "owner" in text or (owner_id and owner_id.lower() in text):
+        exc.field = exc.field or "owner_id"  # Apollo's 422 names the id, not the field
         hint = (
             "the owner is not an active user of this Apollo team: run `leadbridge users sync`, "
             "then map the lead's owner with `leadbridge users map`"

@@ -3,6 +3,12 @@ the bulk endpoints (accounts.py), and the team's users read as one complete list
 
 Apollo has no incremental read of accounts the lead push needs (it is push-only) and no batch
 jobs; an account read is the whole team's (`plan --remote` uses it to tell adopt from create).
+
+Apollo has no describe API, and its Rails endpoints drop a parameter they do not know without a
+word. So the account fields the connector writes are declared here (`schema`), and every record
+is checked against them before sending (connectors.validate): an unknown or read-only field, or
+a create with neither name nor domain (Apollo's 422 "Please specify at least a name or domain"),
+fails alone and costs no call, instead of being dropped on the way or failing its batch.
 """
 
 from __future__ import annotations
@@ -26,9 +32,26 @@ from leadbridge.connectors.base import (
 )
 from leadbridge.connectors.errors import NotProcessedError, PermanentError
 from leadbridge.connectors.http import CallCounter
+from leadbridge.connectors.validate import problems
 from leadbridge.policy.schema import FieldSchema, ObjectSchema
 
 ACCOUNT_FIELDS = ("name", "domain", "owner_id", "website")
+# What Apollo sets on an account itself (its answers carry them; a write cannot).
+ACCOUNT_READ_ONLY = (
+    "team_id",
+    "creator_id",
+    "source",
+    "original_source",
+    "created_at",
+    "updated_at",
+    "existence_level",
+)
+USER_FIELDS = ("email", "first_name", "last_name", "active")
+HINTS = {
+    "INVALID_FIELD": "Apollo accounts take name, domain, owner_id and website: check the field map",
+    "INVALID_FIELD_FOR_INSERT_UPDATE": "Apollo sets this field itself: it cannot be pushed",
+    "REQUIRED_FIELD_MISSING": "give the company a name or a valid domain in the hub",
+}
 
 
 class ApolloConnector:
@@ -74,15 +97,31 @@ class ApolloConnector:
         if stream != "account" or op not in ("create", "update"):
             error = PermanentError(f"Apollo takes no {op} of {stream} records from leadbridge")
             return [WriteResult(ref, error=error) for ref, _ in records]
+        schema = await self.schema(stream)
+        results: dict[int, WriteResult] = {}
+        sendable: list[tuple[int, Any, dict[str, Any]]] = []
+        for index, (ref, values) in enumerate(records):
+            fields = {k: v for k, v in values.items() if k != "Id"}
+            found = problems(schema, fields, op, HINTS) + _missing_name_and_domain(fields, op)
+            if found:
+                results[index] = WriteResult(ref, values.get("Id"), error=found[0])
+            else:
+                sendable.append((index, ref, values))
         if op == "create":
-            return await self.accounts.create(
-                [CreateItem(ref, dict(values)) for ref, values in records], self.batch_size
+            written = await self.accounts.create(
+                [CreateItem(ref, dict(values)) for _, ref, values in sendable], self.batch_size
             )
-        items = [
-            UpdateItem(ref, str(values["Id"]), {k: v for k, v in values.items() if k != "Id"})
-            for ref, values in records
-        ]
-        return await self.accounts.update(items)
+        else:
+            written = await self.accounts.update(
+                [
+                    UpdateItem(
+                        ref, str(values["Id"]), {k: v for k, v in values.items() if k != "Id"}
+                    )
+                    for _, ref, values in sendable
+                ]
+            )
+        results.update((index, r) for (index, _, _), r in zip(sendable, written, strict=True))
+        return [results[i] for i in range(len(records))]
 
     async def read_changed(
         self, stream: str, fields: Sequence[str], cursor: Cursor, cap: datetime
@@ -107,15 +146,30 @@ class ApolloConnector:
     async def read_ids(
         self, stream: str, fields: Sequence[str], ids: Sequence[str]
     ) -> list[RemoteRecord]:
+        """The accounts with these ids, one call each; an id Apollo does not know (it answers
+        422 "id is not a valid ID", or 404) is left out."""
         out = []
         for account_id in dict.fromkeys(ids):
-            account = await self.client.get_account(account_id)
+            try:
+                account = await self.client.get_account(account_id)
+            except PermanentError as exc:
+                if exc.status in (404, 422):
+                    continue
+                raise
             out.append(RemoteRecord("account", account_id, account))
         return out
 
     async def schema(self, stream: str) -> ObjectSchema:
-        names = ACCOUNT_FIELDS if stream == "account" else ("email", "first_name", "last_name")
-        return ObjectSchema(stream, {n: FieldSchema(n) for n in names})
+        """Declared, not read: Apollo has no describe API (see the module docstring)."""
+        if stream != "account":
+            return ObjectSchema(
+                stream, {n: FieldSchema(n, createable=False, updateable=False) for n in USER_FIELDS}
+            )
+        fields = {n: FieldSchema(n) for n in ACCOUNT_FIELDS}
+        fields.update(
+            (n, FieldSchema(n, createable=False, updateable=False)) for n in ACCOUNT_READ_ONLY
+        )
+        return ObjectSchema(stream, fields)
 
     async def job_outcome(
         self, job: RemoteJob, records: Sequence[tuple[Any, dict[str, Any]]], *, wait: float
@@ -123,3 +177,17 @@ class ApolloConnector:
         """Apollo has no batch jobs: nothing is ever recorded, so nothing is outstanding."""
         error = NotProcessedError("Apollo runs no batch jobs")
         return JobOutcome("None", True, [WriteResult(ref, error=error) for ref, _ in records])
+
+
+def _missing_name_and_domain(values: dict[str, Any], op: Op) -> list[PermanentError]:
+    """Apollo's own rule (422 "Please specify at least a name or domain"), before sending."""
+    if op != "create" or values.get("name") or values.get("domain"):
+        return []
+    return [
+        PermanentError(
+            "an Apollo account needs at least a name or a domain to be created",
+            field="name",
+            code="REQUIRED_FIELD_MISSING",
+            hint=HINTS["REQUIRED_FIELD_MISSING"],
+        )
+    ]

@@ -66,6 +66,7 @@ CATALOG = Catalog(
             read_fields=(COMPANY_FIELD, MERGED),
             stamps=STAMPS,
             section="contact",
+            upsert_key="email",
         ),
     ),
 )

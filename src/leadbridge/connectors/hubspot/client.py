@@ -61,6 +61,8 @@ SEARCH_PAGE = 200  # results per search page (reference A4)
 LIST_PAGE = 100  # records per list page
 TEN_SECONDLY_RETRY = 1.0  # the rolling window frees a tenth of itself per second
 EXISTING_ID = re.compile(r"Existing ID:\s*(\d+)")
+# A unique property's value held by another record: "A company with hub_key K already exists".
+UNIQUE_TAKEN = re.compile(r"\bwith ([a-z][a-z0-9_]*) .* already exists")
 HINTS = {
     "INVALID_OPTION": "map the value to one of the property's options",
     "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST": "map the value to one of the property's options",
@@ -79,6 +81,8 @@ HINTS = {
     "or a domain",
     "CONFLICT": "another HubSpot contact has this e-mail: merge the two in HubSpot, or link the "
     "hub person to it",
+    "UNIQUE_TAKEN": "another HubSpot record holds this value of a unique property: change it in "
+    "the hub, or link the hub record to that one",
     "OBJECT_NOT_FOUND": "the record is gone from HubSpot (deleted or merged away)",
     "INVALID_ASSOCIATION": "the company is not in HubSpot (deleted or merged): link the person's "
     "company again",
@@ -113,9 +117,11 @@ def error_for(
     if (status or 0) >= 500:
         return TransientError(message or "server error", status=status, code=category)
     if category == "CONFLICT":
-        return PermanentError(
-            message, status=status, code="CONFLICT", field="email", hint=HINTS["CONFLICT"]
-        )
+        # A contact's e-mail, unless the message names another unique property.
+        taken = UNIQUE_TAKEN.search(message)
+        field = taken.group(1) if taken else "email"
+        hint = HINTS["CONFLICT"] if field == "email" else HINTS["UNIQUE_TAKEN"]
+        return PermanentError(message, status=status, code="CONFLICT", field=field, hint=hint)
     if category == "OBJECT_NOT_FOUND" or status == 404:
         return PermanentError(
             message or "not found",
@@ -148,8 +154,10 @@ def _scopes(body: Any) -> str:
 
 
 def existing_id(error: ConnectorError) -> str | None:
-    """The contact a 409 CONFLICT names ("Contact already exists. Existing ID: 123")."""
-    found = EXISTING_ID.search(error.message) if error.code == "CONFLICT" else None
+    """The contact a 409 CONFLICT over its e-mail names ("Contact already exists. Existing ID:
+    123"); not the holder of another unique property's value (that is no e-mail upsert)."""
+    taken = error.code == "CONFLICT" and getattr(error, "field", None) == "email"
+    found = EXISTING_ID.search(error.message) if taken else None
     return found.group(1) if found else None
 
 

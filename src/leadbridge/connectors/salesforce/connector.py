@@ -127,7 +127,7 @@ class SalesforceConnector:
                 chunk = pending[start : start + COLLECTION_MAX]
                 answers = await self._send(sobject, op, [v for _, _, v in chunk], ext_id)
                 for (index, ref, values), answer in zip(chunk, answers, strict=True):
-                    result = self._result(ref, values, answer)
+                    result = self._result(ref, values, answer, op)
                     if (
                         isinstance(result.error, TransientError)
                         and result.error.code == "UNABLE_TO_LOCK_ROW"
@@ -162,11 +162,13 @@ class SalesforceConnector:
             return await self.client.collection("PATCH", "composite/sobjects/", body)
         return await self.client.collection("PATCH", f"composite/sobjects/{sobject}/{ext_id}", body)
 
-    def _result(self, ref: Any, values: dict[str, Any], answer: dict[str, Any]) -> WriteResult:
+    def _result(
+        self, ref: Any, values: dict[str, Any], answer: dict[str, Any], op: Op
+    ) -> WriteResult:
         if answer.get("success"):
-            return WriteResult(
-                ref, answer.get("id"), created=bool(answer.get("created", False)), record=answer
-            )
+            # Collections say `created` for upserts only: an insert that succeeded created.
+            created = bool(answer.get("created", op == "create"))
+            return WriteResult(ref, answer.get("id"), created=created, record=answer)
         errors = answer.get("errors") or [{}]
         e = errors[0]
         error: ConnectorError = error_for(

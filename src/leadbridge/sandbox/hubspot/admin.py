@@ -253,6 +253,8 @@ def admin_router(ctx: Context, console: Console, webhooks: Webhooks) -> APIRoute
                 knobs.burst_429(int(body.pop("burst_429")))
             if "fail_next" in body:
                 knobs.fail_next(int(body.pop("fail_next")), int(body.pop("fail_status", 502)))
+            if "garbage_next" in body:
+                knobs.garbage_next(int(body.pop("garbage_next")))
             knobs.update(body)
         except (ValueError, TypeError) as exc:
             raise errors.validation(str(exc)) from None

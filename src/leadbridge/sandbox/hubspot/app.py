@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
 
 from leadbridge.sandbox.holds import Holds, add_holds
 from leadbridge.sandbox.hubspot import errors
@@ -27,6 +27,8 @@ from leadbridge.sandbox.hubspot.owners_api import owners_router
 from leadbridge.sandbox.hubspot.properties_api import properties_router
 from leadbridge.sandbox.hubspot.search import search_router
 from leadbridge.sandbox.hubspot.webhooks import Webhooks
+
+GARBAGE = "<html><body><h1>502 Bad Gateway</h1><p>cloudflare</p></body></html>"
 
 
 def build_app(ctx: Context, console: Console, webhooks: Webhooks, holds: Holds) -> FastAPI:
@@ -70,6 +72,8 @@ def build_app(ctx: Context, console: Console, webhooks: Webhooks, holds: Holds) 
             response = errors.server_error().response(
                 correlation
             )  # it landed; the caller hears 502
+        elif landed and ctx.knobs.take_garbage():
+            response = HTMLResponse(GARBAGE, 200)  # it landed; the caller cannot read the answer
         if headers:
             response.headers.update(headers)
         response.headers.setdefault("x-hubspot-correlation-id", correlation)

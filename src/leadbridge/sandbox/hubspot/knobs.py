@@ -1,9 +1,9 @@
 """Behaviour and fault knobs of the HubSpot sandbox (tests, chaos runs, benchmarks).
 
 Plain attributes may be changed at any time from any thread (or through
-`POST /__admin__/knobs`); the queued faults (`burst_429`, `fail_next`) are taken under a lock,
-one per request. Rate-limit tiers are the three seen in the recordings: 100/10 s with 250,000 a
-day (a free/starter portal), 150/10 s with 500,000, 190/10 s with 1,000,000.
+`POST /__admin__/knobs`); the queued faults (`burst_429`, `fail_next`, `garbage_next`) are taken
+under a lock, one per request. Rate-limit tiers are the three seen in the recordings: 100/10 s
+with 250,000 a day (a free/starter portal), 150/10 s with 500,000, 190/10 s with 1,000,000.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ class HubSpotKnobs:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     _bursts: int = 0
     _failures: list[int] = field(default_factory=list, repr=False)
+    _garbage: int = 0
 
     def set_tier(self, tier: str) -> None:
         if tier not in TIERS:
@@ -60,6 +61,19 @@ class HubSpotKnobs:
         with self._lock:
             self._failures.extend([status] * count)
 
+    def garbage_next(self, count: int) -> None:
+        """The next `count` calls that succeed answer 200 with an HTML page (after taking
+        effect), as a proxy or an outage page in front of the API does."""
+        with self._lock:
+            self._garbage += count
+
+    def take_garbage(self) -> bool:
+        with self._lock:
+            if self._garbage <= 0:
+                return False
+            self._garbage -= 1
+            return True
+
     def take_burst(self) -> bool:
         with self._lock:
             if self._bursts <= 0:
@@ -75,6 +89,7 @@ class HubSpotKnobs:
         with self._lock:
             self._bursts = 0
             self._failures.clear()
+            self._garbage = 0
 
     def view(self) -> dict[str, Any]:
         return {k: v for k, v in vars(self).items() if not k.startswith("_")}

@@ -35,6 +35,10 @@ def knob_value(knobs: SalesforceKnobs, key: str, value: Any) -> Any:
     kinds = {f.name: f.type for f in dataclasses.fields(knobs)}
     if key not in kinds:
         raise Reply(400, {"error": f"unknown knob {key}; knobs: {', '.join(sorted(kinds))}"})
+    if kinds[key] in ("bool", bool):
+        if not isinstance(value, bool):
+            raise Reply(400, {"error": f"knob {key} takes true or false, not {value!r}"})
+        return value
     number = isinstance(value, (int, float)) and not isinstance(value, bool)
     if not number or value < 0:
         raise Reply(400, {"error": f"knob {key} takes a number >= 0, not {value!r}"})

@@ -3,7 +3,8 @@ API modules share.
 
 A call needs a live session (401 INVALID_SESSION_ID otherwise), counts against the org's daily
 limit (403 REQUEST_LIMIT_EXCEEDED past it) and carries `Sforce-Limit-Info: api-usage=N/M`; the
-fault knobs (latency, 5xx, concurrency burst, session expiry, 503 after commit) act here.
+fault knobs (latency, 5xx, concurrency burst, session expiry, API disabled, 503 after commit,
+HTML instead of JSON) act here.
 """
 
 from __future__ import annotations
@@ -16,11 +17,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from leadbridge.sandbox.salesforce.knobs import SalesforceKnobs
 from leadbridge.sandbox.salesforce.org import Org
 from leadbridge.sandbox.salesforce.replies import INVALID_SESSION, NOT_FOUND, Reply
+
+API_DISABLED = [
+    {
+        "message": "The REST API is not enabled for this Organization.",
+        "errorCode": "API_DISABLED_FOR_ORG",
+    }
+]
+GARBAGE = "<html><head><title>Service unavailable</title></head><body>Maintenance</body></html>"
 
 
 @dataclass
@@ -55,6 +64,8 @@ class Gate:
                 s.revoked = True
             if s is None or s.revoked or org.clock() - s.issued_at > knobs.session_ttl:
                 raise Reply(401, INVALID_SESSION)
+            if knobs.api_disabled:
+                raise Reply(403, API_DISABLED)
             if knobs.concurrency_burst > 0:
                 knobs.concurrency_burst -= 1
                 raise Reply(
@@ -92,6 +103,14 @@ class Gate:
             self.org.api_usage += 1
             return True
 
+    def take_garbage(self) -> bool:
+        """Whether this answer becomes an HTML page (the `garbage_next` knob, used up once)."""
+        with self.org.lock:
+            if self.knobs.garbage_next <= 0:
+                return False
+            self.knobs.garbage_next -= 1
+            return True
+
     def lock_row(self) -> bool:
         rate = self.knobs.lock_row_rate
         return bool(rate) and secrets.randbelow(10_000) < rate * 10_000
@@ -127,5 +146,7 @@ def add_limit_info(app: FastAPI, gate: Gate) -> None:
         ):
             body = [{"message": "Server unavailable", "errorCode": "SERVER_UNAVAILABLE"}]
             return JSONResponse(body, status_code=503, headers=gate.limit_header())
+        if response.status_code < 300 and gate.take_garbage():
+            return HTMLResponse(GARBAGE, status_code=200, headers=gate.limit_header())
         response.headers.update(gate.limit_header())
         return response

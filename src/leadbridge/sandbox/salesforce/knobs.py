@@ -22,3 +22,9 @@ class SalesforceKnobs:
     # Bulk ingest rows applied per second (0: as fast as it goes), so a job stays InProgress
     # long enough for a test to kill its client mid-job.
     bulk_rows_per_second: float = 0.0
+    # The next N data calls that succeed answer 200 with an HTML page instead (after taking
+    # effect), as a proxy or a maintenance page in front of the org does.
+    garbage_next: int = 0
+    # The org (or the user's profile) has no "API Enabled": every data call is 403
+    # API_DISABLED_FOR_ORG, before it counts against the limit.
+    api_disabled: bool = False
