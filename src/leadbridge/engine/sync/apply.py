@@ -185,7 +185,7 @@ def _status(ctx: SyncContext, w: Write, result: WriteResult, earlier: bool) -> s
     intent) or by a resend of this very call (the connector says so: `created`)."""
     if w.remote_id is not None:
         return "adopted" if w.adopt else "updated"
-    if ctx.catalog.creates == "intent" or result.created or earlier:
+    if result.created or earlier or ctx.catalog.plain_create(ctx.stream(w.stream), w.values):
         return "created"
     return "adopted"
 

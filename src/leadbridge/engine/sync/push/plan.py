@@ -75,7 +75,7 @@ def plan(
     read_through = ctx.read_through()
     for d in (*decisions_c, *decisions_p):
         _hold_for_job(d, waiting, ctx.label)
-        if ctx.catalog.creates == "intent":
+        if d.stream and ctx.catalog.plain_create(ctx.stream(d.stream), d.values):
             _hold_unread_intent(d, held.get((d.hub_object, d.hub_id)), read_through, ctx.label)
         link = held.get((d.hub_object, d.hub_id))
         if manual or link is None or d.action not in ("create", "update"):
