@@ -248,9 +248,9 @@ def _run(sync: str, job: CrmJob, run_id: int, counts: dict[str, int]) -> CrmRun:
 def _progress(name: str) -> Callable[[str, int], None]:
     totals: dict[str, int] = {}
 
-    def report(sobject: str, n: int) -> None:
-        totals[sobject] = totals.get(sobject, 0) + n
-        log.info("sync %s: initial pull: %s %d read", name, sobject, totals[sobject])
+    def report(stream: str, n: int) -> None:
+        totals[stream] = totals.get(stream, 0) + n
+        log.info("sync %s: initial pull: %s %d read", name, stream, totals[stream])
 
     return report
 
