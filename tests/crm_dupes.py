@@ -53,7 +53,9 @@ class Dataset:
         by: dict[int, list[int]] = {}
         for i, e in enumerate(self.entity):
             by.setdefault(e, []).append(i)
-        return {(x, y) for group in by.values() for i, x in enumerate(group) for y in group[i + 1 :]}
+        return {
+            (x, y) for group in by.values() for i, x in enumerate(group) for y in group[i + 1 :]
+        }
 
 
 def _typo(rng: random.Random, word: str) -> str:
@@ -106,7 +108,13 @@ def generate(records: int, duplicate_share: float = 0.2, seed: int = 7) -> Datas
         first, last = rng.choices(FIRST, FIRST_W)[0], rng.choices(LAST, LAST_W)[0]
         company = rng.randrange(len(companies))
         local = rng.choice(
-            [f"{first}.{last}", f"{first[0]}{last}", f"{first}", f"{first}{last[0]}", f"{first}_{last}"]
+            [
+                f"{first}.{last}",
+                f"{first[0]}{last}",
+                f"{first}",
+                f"{first}{last[0]}",
+                f"{first}_{last}",
+            ]
         ).lower()
         while (company, local) in taken:  # one mailbox per person within a company
             local += str(rng.randint(0, 9))
@@ -115,7 +123,9 @@ def generate(records: int, duplicate_share: float = 0.2, seed: int = 7) -> Datas
         people.append((first, last, company, local, phone, rng.choice(SUFFIXES)))
     refs: list[str] = []
     entity_of: list[int] = []
-    cols: dict[str, list[str | None]] = {k: [] for k in ("first_name", "last_name", "email", "phone", "company", "domain")}
+    cols: dict[str, list[str | None]] = {
+        k: [] for k in ("first_name", "last_name", "email", "phone", "company", "domain")
+    }
 
     def emit(e: int, copy: bool) -> None:
         first, last, company, local, phone, suffix = people[e]
@@ -137,8 +147,9 @@ def generate(records: int, duplicate_share: float = 0.2, seed: int = 7) -> Datas
                 first, last = first.upper(), last.upper()
             r = rng.random()
             if r < 0.35:
-                email = f"{rng.choice([first + '.' + last, first[0] + last, first + last[:1]])}"
-                email = f"{_slug(email) or 'x'}{rng.choice(['', str(rng.randint(1, 99))])}@{rng.choice(FREE)}"
+                local = rng.choice([first + "." + last, first[0] + last, first + last[:1]])
+                number = rng.choice(["", str(rng.randint(1, 99))])
+                email = f"{_slug(local) or 'x'}{number}@{rng.choice(FREE)}"
             elif r < 0.5:
                 email = f"{first[0]}{last}@{domain}".lower()
             elif r < 0.6:
@@ -171,4 +182,6 @@ def generate(records: int, duplicate_share: float = 0.2, seed: int = 7) -> Datas
     order = list(range(len(refs)))
     rng.shuffle(order)
     columns = {k: [v[i] for i in order] for k, v in cols.items()}
-    return Dataset(Records("person", [refs[i] for i in order], columns), [entity_of[i] for i in order])
+    return Dataset(
+        Records("person", [refs[i] for i in order], columns), [entity_of[i] for i in order]
+    )

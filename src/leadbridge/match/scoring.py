@@ -13,6 +13,7 @@ duplicates and FEBRL3. Weights stay readable, so every match can say why.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from rapidfuzz import distance, fuzz, process
@@ -105,7 +106,7 @@ def _exact_weights(column: Column, codes: Codes, model: FieldModel, n: int) -> n
     return np.log2(model.m[EXACT] / np.maximum(others, model.floor))
 
 
-def _similarity(column: Column, a: Codes, b: Codes, scorer: object) -> np.ndarray:
+def _similarity(column: Column, a: Codes, b: Codes, scorer: Any) -> np.ndarray:
     if not len(a):
         return np.empty(0)
     out = process.cpdist(column.strings(a), column.strings(b), scorer=scorer, workers=2)
@@ -113,8 +114,13 @@ def _similarity(column: Column, a: Codes, b: Codes, scorer: object) -> np.ndarra
 
 
 def _compare(
-    column: Column, a: Codes, b: Codes, *, similar: float, close: float | None = None,
-    scorer: object = distance.JaroWinkler.normalized_similarity,
+    column: Column,
+    a: Codes,
+    b: Codes,
+    *,
+    similar: float,
+    close: float | None = None,
+    scorer: Any = distance.JaroWinkler.normalized_similarity,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Levels (exact / similar / close / different / missing) and the similarity of differing
     values."""
@@ -258,7 +264,9 @@ def _emails(keys: Keys, a: Codes, b: Codes) -> np.ndarray:
     # A typo in the local part (pfarly@ ~ pfarley@ at one domain).
     open_ = np.flatnonzero((level == DIFFERENT) & (la >= 0) & (lb >= 0))
     if len(open_):
-        sim = _similarity(keys.local, la[open_], lb[open_], distance.JaroWinkler.normalized_similarity)
+        sim = _similarity(
+            keys.local, la[open_], lb[open_], distance.JaroWinkler.normalized_similarity
+        )
         level[open_[sim >= 0.9]] = SIMILAR
     return level
 
