@@ -37,6 +37,10 @@ PERSON_BLOCKS: tuple[tuple[tuple[str, ...], int], ...] = (
     (("first", "postcode"), DEFAULT_CAP),
     (("street", "postcode"), DEFAULT_CAP),
     (("first*", "street"), DEFAULT_CAP),
+    (("last_sound", "postcode"), DEFAULT_CAP),
+    (("first", "city"), DEFAULT_CAP),
+    (("last", "city"), DEFAULT_CAP),
+    (("street",), NAME_CAP),
 )
 COMPANY_BLOCKS: tuple[tuple[tuple[str, ...], int], ...] = (
     (("domain",), DEFAULT_CAP),
@@ -73,6 +77,7 @@ def _rows(keys: Keys, name: str) -> tuple[Codes, Codes]:
         "company": keys.company,
         "street": keys.street,
         "postcode": keys.postcode,
+        "city": keys.city,
     }[name]
     return np.arange(n), column.codes.astype(np.int64)
 

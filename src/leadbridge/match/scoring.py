@@ -82,6 +82,7 @@ ROLE_MAILBOX_WEIGHT = 3.0  # the same info@ address: weak, two people may share 
 # counts in full, the others at this share, and only the strongest disagreement counts.
 CORRELATED = ("e-mail", "domain", "company", "phone")
 CORRELATED_SHARE = 0.25
+ANCHORS = ("e-mail", "phone", "domain", "company", "street", "city", "postcode")
 
 
 @dataclass
@@ -215,6 +216,11 @@ def score(keys: Keys, a: Codes, b: Codes, kind: Kind) -> Scored:
         first, last = levels["first_name"], levels["last_name"]
         unlike = (first == DIFFERENT) | (last == DIFFERENT)
         probability[unlike & (levels["e-mail"] != EXACT)] = 0.0
+        # And a name alone is never enough: some other field has to agree.
+        anchored = np.zeros(len(a), dtype=bool)
+        for name in ANCHORS:
+            anchored |= np.isin(levels[name], (EXACT, SIMILAR, CLOSE, LOCAL))
+        probability[~anchored] = 0.0
     return Scored(a, b, levels, weights, similarity, probability)
 
 
