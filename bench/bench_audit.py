@@ -26,8 +26,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from leadbridge.match import Records, find_duplicates  # noqa: E402
 from tests.crm_dupes import generate  # noqa: E402
+
+from leadbridge.match import Records, find_duplicates  # noqa: E402
 
 
 def _quality(found_clusters: list, truth: set[tuple[int, int]]) -> tuple[float, float, int]:
