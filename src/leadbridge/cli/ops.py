@@ -14,6 +14,7 @@ from rich.table import Table
 
 from leadbridge.cli.app import app, errors_app
 from leadbridge.cli.context import Context, console, err, friendly
+from leadbridge.engine.audit import audit_warning
 from leadbridge.engine.errors import open_errors, retry_errors
 from leadbridge.engine.status import hub_status
 from leadbridge.hub.csv_output import write_csv
@@ -88,7 +89,8 @@ def status(
     st = hub_status(ctx.hub)
     outlooks, note = crm_outlooks(policy, [c.connection for c in st.crm])
     console.print(f"hub: {st.companies} companies, {st.people} people, {st.users} users")
-    for c in ctx.connections.all():
+    infos = {c.name: c for c in ctx.connections.all()}
+    for c in infos.values():
         health, detail = c.health, f" — {c.health_detail}" if c.health_detail else ""
         if c.id in ctx.credential_problems:  # a missing or wrong key: nothing can run
             health, detail = "credentials unreadable", f" — {ctx.credential_problems[c.id]}"
@@ -106,6 +108,10 @@ def status(
         pull_state = crm.initial_pull.replace("_", " ")
         org = crm.org or "unknown"
         console.print(f"{crm.connection} sync (org {org}): {state}, initial pull {pull_state}")
+        audited = infos.get(crm.connection)
+        warning = audit_warning(ctx.hub, audited) if audited is not None else None
+        if warning:
+            console.print(f"  [yellow]{escape(warning)}[/yellow]")
         for job, run_id, records in crm.open_jobs:
             console.print(
                 f"  [yellow]bulk job {job}[/yellow] of run {run_id} is still open ({records} "

@@ -4,8 +4,9 @@ how a person points at its company, how a read is windowed, how a create is made
 
 Roles (remote field names by what they mean to the engine):
 
-    person   email, first_name, last_name, company_name (a company as text), domain, owner
-    company  name, domain (a website or domain: compared by registrable domain), owner
+    person   email, first_name, last_name, company_name (a company as text), domain, owner,
+             phone, mobile_phone (what the duplicate audit compares)
+    company  name, domain (a website or domain: compared by registrable domain), owner, phone
     user     email, first_name, last_name, active
 """
 

@@ -434,3 +434,21 @@ class JobLease(Base):
     holder: Mapped[str | None] = mapped_column(String(100))
     expires_at: Mapped[datetime | None] = mapped_column()
     last_run_at: Mapped[datetime | None] = mapped_column()
+
+
+class Audit(Base):
+    """One run of the duplicate audit (`leadbridge audit`), for one CRM connection or the hub
+    alone (no connection): when it ran and what it found, so that `status` and a connection's
+    first pull can warn when no audit ran or when it found duplicates."""
+
+    __tablename__ = "audits"
+    __table_args__ = (Index("ix_audits_connection", "workspace_id", "connection_id", "ran_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"))
+    connection_id: Mapped[int | None] = mapped_column(ForeignKey("connections.id"))
+    ran_at: Mapped[datetime] = mapped_column(default=utcnow)
+    records: Mapped[int] = mapped_column(Integer, default=0)  # records looked at
+    clusters: Mapped[int] = mapped_column(Integer, default=0)  # duplicate clusters, all sections
+    # Per section (crm_people, crm_companies, hub_people, hub_companies, across) the clusters
+    # and records in them; per hygiene check the records it flagged.
+    findings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

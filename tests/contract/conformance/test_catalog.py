@@ -11,8 +11,17 @@ from .pair import Pair
 
 # The roles the engine knows, by kind (connectors/catalog.py).
 ROLES = {
-    "person": {"email", "first_name", "last_name", "company_name", "domain", "owner"},
-    "company": {"name", "domain", "owner"},
+    "person": {
+        "email",
+        "first_name",
+        "last_name",
+        "company_name",
+        "domain",
+        "owner",
+        "phone",
+        "mobile_phone",  # what the duplicate audit compares
+    },
+    "company": {"name", "domain", "owner", "phone"},
     "user": {"email", "first_name", "last_name", "active"},
 }
 

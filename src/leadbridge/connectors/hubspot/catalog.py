@@ -47,7 +47,12 @@ CATALOG = Catalog(
         Stream(
             COMPANIES,
             "company",
-            roles={"name": "name", "domain": "domain", "owner": "hubspot_owner_id"},
+            roles={
+                "name": "name",
+                "domain": "domain",
+                "phone": "phone",
+                "owner": "hubspot_owner_id",
+            },
             read_fields=(MERGED,),
             stamps=STAMPS,
             section="company",
@@ -60,6 +65,8 @@ CATALOG = Catalog(
                 "first_name": "firstname",
                 "last_name": "lastname",
                 "company_name": "company",
+                "phone": "phone",
+                "mobile_phone": "mobilephone",
                 "owner": "hubspot_owner_id",
             },
             company=Relation("association", COMPANIES, field=COMPANY_FIELD),

@@ -1,0 +1,185 @@
+"""The matcher: what must match (nicknames, typos, phone formats, company suffixes, personal vs
+work e-mail) and what must not (namesakes elsewhere, colleagues on one switchboard), with the
+evidence it gives; and the normalisation keys it stands on."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import phonenumbers
+import pytest
+from email_validator import EmailNotValidError, validate_email
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from leadbridge.engine.audit.hygiene import check, team_domains
+from leadbridge.engine.audit.sources import Source
+from leadbridge.match import Entity, Records, find_duplicates, possible_duplicates
+from leadbridge.normalize.company import company_core
+from leadbridge.normalize.email import canonical_email, email_is_valid
+from leadbridge.normalize.person import first_name_key, last_name_key, nickname_equal
+from leadbridge.normalize.phone import phone_key
+
+from ..crm_dupes import generate
+
+ROBERT = Entity(
+    "crm 1", "Robert", "Smith", "rsmith@acme.com", "(415) 867-5309",
+    company="Acme Inc.", domain="https://www.acme.com",
+)  # fmt: skip
+POOL = [
+    ROBERT,
+    Entity("crm 2", "Robert", "Smith", "robert.smith@globex.com", company="Globex LLC",
+           domain="globex.com"),
+    Entity("crm 3", "Alice", "Jones", "alice@acme.com", "415.867.5309", company="Acme Inc.",
+           domain="acme.com"),
+    Entity("crm 4", "Priya", "Raman", "priya@initech.io", company="Initech"),
+]  # fmt: skip
+
+
+def _matched(candidate: Entity) -> list[str]:
+    return [m.ref for m in possible_duplicates(candidate, POOL, 0.9)]
+
+
+@pytest.mark.parametrize(
+    "candidate",
+    [
+        # another e-mail, the same name and company domain: the push guard's case
+        Entity("new", "Robert", "Smith", "bob@acme.com", domain="acme.com"),
+        # nickname, personal e-mail, the phone written another way, a legal-suffix variant
+        Entity("new", "Bob", "Smith", "bob.smith@gmail.com", "+1 415 867 5309",
+               company="ACME Corporation"),
+        # typos in both names, the work e-mail
+        Entity("new", "Robrt", "Smtih", "rsmith@acme.com"),
+        # upper case, the same mailbox with a +tag, a website spelling
+        Entity("new", "ROBERT", "SMITH", "RSmith+crm@Acme.com", domain="ACME.COM/about"),
+    ],
+)  # fmt: skip
+def test_the_same_person_matches(candidate: Entity) -> None:
+    assert _matched(candidate) == ["crm 1"]
+
+
+@pytest.mark.parametrize(
+    "candidate",
+    [
+        # a namesake at yet another company
+        Entity("new", "Robert", "Smith", "robert@hooli.com", company="Hooli", domain="hooli.com"),
+        # a colleague on the switchboard, at the same company
+        Entity("new", "Maria", "Garcia", "maria@acme.com", "415-867-5309", company="Acme"),
+        # the same name and nothing else
+        Entity("new", "Robert", "Smith"),
+        # same first name at the same company, another family name
+        Entity("new", "Robert", "Jones", "rjones@acme.com", domain="acme.com"),
+    ],
+)  # fmt: skip
+def test_different_people_do_not_match(candidate: Entity) -> None:
+    assert _matched(candidate) == []
+
+
+def test_a_match_says_why() -> None:
+    candidate = Entity("new", "Bob", "Smith", "bob.smith@gmail.com", "+1 415 867 5309")
+    [match] = possible_duplicates(candidate, POOL, 0.5)
+    assert match.ref == "crm 1" and match.index == 0
+    assert 0.5 <= match.confidence <= 1.0
+    by_field = {a.field: a for a in match.evidence}
+    assert by_field["first name"].level == "nickname"
+    assert by_field["first name"].detail == "Bob ~ Robert"
+    assert by_field["last name"].level == "same"
+    assert by_field["phone"].level == "same"
+    assert by_field["e-mail"].level == "different" and by_field["e-mail"].weight < 0
+    assert "first name nickname (Bob ~ Robert)" in match.explain()
+
+
+def test_the_threshold_is_the_callers() -> None:
+    candidate = Entity("new", "Robrt", "Smith", None, company="Acme")
+    loose = possible_duplicates(candidate, POOL, 0.5)
+    strict = possible_duplicates(candidate, POOL, 0.999999)
+    assert [m.ref for m in loose] == ["crm 1"]
+    assert strict == []
+
+
+def test_companies_match_by_domain_and_name_without_legal_forms() -> None:
+    records = Records.of(
+        "company",
+        [
+            Entity("a", company="Acme Inc.", domain="https://www.acme.com"),
+            Entity("b", company="ACME Corporation", domain="acme.com"),
+            Entity("c", company="Acme Holdings", domain="acmeholdings.com"),
+            Entity("d", company="Globex", domain="globex.com"),
+        ],
+    )
+    found = find_duplicates(records)
+    assert [c.members for c in found.clusters] == [(0, 1)]
+
+
+def test_the_audit_finds_the_known_duplicates_of_a_generated_crm() -> None:
+    data = generate(4000, seed=3)
+    found = find_duplicates(data.records)
+    truth = data.true_pairs()
+    pairs = {
+        (x, y) for c in found.clusters for i, x in enumerate(c.members) for y in c.members[i + 1 :]
+    }
+    right = len(pairs & truth)
+    assert right / len(pairs) >= 0.99  # precision
+    assert right / len(truth) >= 0.95  # recall
+
+
+def test_normalisation_keys() -> None:
+    assert first_name_key("Dr. José-Luis") == "jose"
+    assert last_name_key("O'Brien-Smith Jr.") == "obriensmith"
+    assert nickname_equal("bob", "robert") and nickname_equal("bill", "will")
+    assert not nickname_equal("robert", "alice")
+    assert company_core("The Acme Co., Ltd. (USA)") == "acme"
+    assert company_core("Ørsted A/S") == "orsted"
+    assert company_core("Acme Holdings LLC") == "acme holdings"
+    assert canonical_email("john.smith+crm@googlemail.com") == "johnsmith@gmail.com"
+    assert phone_key("(415) 867-5309") == phone_key("+1 415.867.5309") == "+14158675309"
+    assert phone_key("+44 20 7946 0958") == "+442079460958"
+    assert phone_key("867-5309") is None and phone_key("n/a") is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.from_regex(r"\(?[2-9]\d\d\)?[ .-]?[2-9]\d\d[ .-]?\d{4}", fullmatch=True))
+def test_the_phone_fast_path_agrees_with_phonenumbers(raw: str) -> None:
+    number = phonenumbers.parse(raw, "US")
+    if phonenumbers.is_valid_number(number):
+        assert phone_key(raw) == phonenumbers.format_number(number, 0)
+    elif phone_key(raw) is not None:  # a US/CA number in an area code's unassigned range
+        assert phonenumbers.is_possible_number(number)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.from_regex(r"[a-zA-Z0-9._+-]{1,20}@[a-zA-Z0-9.-]{1,20}\.[a-zA-Z]{2,6}", fullmatch=True))
+def test_the_email_fast_check_agrees_with_email_validator(raw: str) -> None:
+    try:
+        validate_email(raw, check_deliverability=False)
+        valid = True
+    except EmailNotValidError:
+        valid = False
+    assert email_is_valid(raw) == valid
+
+
+def test_hygiene_checks() -> None:
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    records = Records.of(
+        "person",
+        [
+            Entity("1", "Ann", "Lee", "ann@@acme.com"),
+            Entity("2", "Test", "User", "qa@acme.io"),
+            Entity("3", "Sam", "Ito", "sam@ourteam.com"),
+            Entity("4", "Kim", "Ng", "kim@test.com"),
+            Entity("5", "Lia", "Ro", "lia@acme.io"),
+            Entity("6", "Eve", "Ma", "eve@acme.io"),
+        ],
+    )
+    modified = [now] * 4 + [now - timedelta(days=400), now - timedelta(days=300)]
+    source = Source(records, ["x"] * 6, modified)  # type: ignore[arg-type]
+    team = team_domains(["me@ourteam.com", "boss@gmail.com"])
+    assert team == frozenset({"ourteam.com"})
+    found = {(f.check, f.index) for f in check(source, team, now)}
+    assert found == {
+        ("invalid_email", 0),
+        ("test_contact", 1),
+        ("test_contact", 2),
+        ("test_contact", 3),
+        ("stale", 4),
+    }
