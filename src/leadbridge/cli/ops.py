@@ -16,6 +16,7 @@ from leadbridge.cli.app import app, errors_app
 from leadbridge.cli.context import Context, console, err, friendly
 from leadbridge.engine.errors import open_errors, retry_errors
 from leadbridge.engine.status import hub_status
+from leadbridge.engine.systems import scope_label
 from leadbridge.hub.csv_output import write_csv
 from leadbridge.settings import get_settings
 
@@ -92,7 +93,7 @@ def status(
         health, detail = c.health, f" — {c.health_detail}" if c.health_detail else ""
         if c.id in ctx.credential_problems:  # a missing or wrong key: nothing can run
             health, detail = "credentials unreadable", f" — {ctx.credential_problems[c.id]}"
-        scope = "org" if c.kind == "salesforce" else "team"
+        scope = scope_label(c.kind)
         console.print(f"connection {c.name} ({c.kind}, {scope} {c.remote_scope}): {health}{detail}")
     if st.links:
         console.print("links: " + ", ".join(f"{n} {k}" for k, n in sorted(st.links.items())))
@@ -105,7 +106,10 @@ def status(
             state = "setup window closed"
         pull_state = crm.initial_pull.replace("_", " ")
         org = crm.org or "unknown"
-        console.print(f"{crm.connection} sync (org {org}): {state}, initial pull {pull_state}")
+        console.print(
+            f"{crm.connection} sync ({scope_label(crm.kind)} {org}): {state}, "
+            f"initial pull {pull_state}"
+        )
         for job, run_id, records in crm.open_jobs:
             console.print(
                 f"  [yellow]bulk job {job}[/yellow] of run {run_id} is still open ({records} "

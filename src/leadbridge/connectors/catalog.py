@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Literal
 
 from leadbridge.normalize import company_name_key, email_key, normalize_domain
@@ -20,7 +21,7 @@ from leadbridge.normalize import company_name_key, email_key, normalize_domain
 Kind = Literal["company", "person", "user"]
 # How a create survives a lost answer: an intent matched afterwards by its keys and values
 # (Salesforce), a create the server dedupes (Apollo's bulk_create with run_dedupe), or an upsert
-# on a unique key (HubSpot's batch upsert by e-mail).
+# on a unique key (HubSpot: a contact's e-mail; see Stream.upsert_key).
 CreateMode = Literal["intent", "dedupe", "upsert"]
 
 
@@ -30,7 +31,10 @@ class Relation:
 
     via: Literal["lookup", "association"]
     target: str  # the company stream
-    field: str | None = None  # the lookup field
+    field: str | None = None  # the lookup field (an association: the field reads expose it as)
+    # A person of this stream cannot be created without a company (a Salesforce contact is
+    # made with its account); otherwise one without a company is created alone.
+    required: bool = False
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,10 @@ class Stream:
     stamps: frozenset[str] = frozenset()
     # The policy section that maps this stream (`contact:` in leadbridge.yaml).
     section: str = ""
+    # With `creates="upsert"`: the role whose value makes a create idempotent (the system
+    # hands back the record holding it instead of making a second one). A create without it
+    # is a plain create, sent once and matched afterwards through its intent.
+    upsert_key: str | None = None
 
     def role(self, name: str) -> str | None:
         return self.roles.get(name)
@@ -83,6 +91,17 @@ class Catalog:
     streams: tuple[Stream, ...]
     creates: CreateMode = "intent"
     scope_label: str = "org"  # what one connection reaches: an org, a portal, a team
+    # How long after a write an incremental read may still miss it (an eventually consistent
+    # search index): a read up to `cap` vouches for what was written before `cap - read_lag`.
+    read_lag: timedelta = timedelta(0)
+
+    def plain_create(self, stream: Stream, values: Mapping[str, Any]) -> bool:
+        """Whether a create with these values can only make a new record: sent twice, it
+        would make two (no server-side dedupe, no upsert key among the values)."""
+        if self.creates == "dedupe":
+            return False
+        key = stream.upsert_key if self.creates == "upsert" else None
+        return not (key and stream.value(values, key))
 
     def stream(self, name: str) -> Stream:
         for s in self.streams:

@@ -43,7 +43,7 @@ CATALOG = Catalog(
                 "last_name": "LastName",
                 "owner": "OwnerId",
             },
-            company=Relation("lookup", "Account", field="AccountId"),
+            company=Relation("lookup", "Account", field="AccountId", required=True),
             read_fields=("AccountId",),
             stamps=STAMPS,
             section="contact",

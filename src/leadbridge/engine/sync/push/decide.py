@@ -6,7 +6,9 @@
   variant first), companies by domain, then by normalised name. Several matches are an
   ambiguity for the error log, never a guess.
 - A new person is created as the policy's person variant, with the source field set; one whose
-  variant needs a company brings it (linked, found or created, even with company push off).
+  variant points at a company brings it (linked, found or created, even with company push
+  off); a company that cannot be found unambiguously holds the person back. Without a company
+  the person fails where its variant requires one, and is created alone where it does not.
 - A manual push overrides stage rules.
 """
 
@@ -290,6 +292,8 @@ def decide_person(facts: Facts, shape: Shape, *, manual: bool) -> Decision:
         values[source.field] = source.value
     decision = Decision("person", person.id, "create", stream.name, values=values, reason="new")
     if stream.company is not None and stream.company.field:
+        if facts.company is None and not stream.company.required:
+            return decision  # created without a company (none to bring)
         if facts.company is None:
             return Decision(
                 "person",

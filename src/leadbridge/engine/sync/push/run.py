@@ -138,11 +138,8 @@ async def _apply(ctx: SyncContext, run_id: int, the_plan: PushPlan, counts: dict
                 continue
             w = _write_of(d)
             w.before = befores.get((stream.name, w.remote_id or ""), {})
-            if d.action == "create" and relation is not None and relation.field:
-                company_id = d.account.hub_id if d.account else None
-                remote_company = company_ids.get(company_id or -1) or (
-                    d.account.remote_id if d.account else None
-                )
+            if d.action == "create" and relation is not None and relation.field and d.account:
+                remote_company = company_ids.get(d.account.hub_id) or d.account.remote_id
                 if not remote_company:
                     _bump(counts, "failed", 1)  # the company failed: its error is logged
                     continue
