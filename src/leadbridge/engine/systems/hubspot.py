@@ -23,6 +23,7 @@ from leadbridge.connectors.http import Budget, RetryPolicy
 from leadbridge.connectors.hubspot import HubSpotClient, HubSpotConnector, private_app_auth
 from leadbridge.connectors.hubspot import oauth as hs_oauth
 from leadbridge.connectors.hubspot.client import BASE_URL
+from leadbridge.connectors.hubspot.limits import SEARCH_PER_SECOND
 from leadbridge.connectors.oauth import OAuthSession, OAuthTokens, RefreshingAuth
 from leadbridge.hub.connections import (
     ConnectionInfo,
@@ -62,12 +63,15 @@ def open_hubspot(
         auth = RefreshingAuth(OAuthSession(tokens_from(creds), refresh, store, skew=300))
     else:
         raise AuthError(f"this HubSpot connection has no credentials: {RECONNECT}")
+    settings = connection.settings
     client = HubSpotClient(
         connection.base_url,
         auth=auth,
         policy=policy,
         transport=transport,
-        budget=Budget(ceiling=float(connection.settings.get("budget_ceiling", 0.75))),
+        budget=Budget(ceiling=float(settings.get("budget_ceiling", 0.75))),
+        # Search's own limit (no header reports it): 5 a second unless the portal says more.
+        search_per_second=int(settings.get("search_per_second", SEARCH_PER_SECOND)),
     )
     return HubSpotConnector(client)
 
