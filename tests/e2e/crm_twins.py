@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 
@@ -35,7 +35,7 @@ class Owned:
 class Twin(CrmWorld):
     """What every CRM world offers the shared scenarios (CrmWorld gives the hub side)."""
 
-    F: dict[str, str]  # canonical -> the CRM's field: first_name, last_name, email, title, name
+    F: ClassVar[dict[str, str]]  # canonical name -> the CRM's field
     person_stream: str  # what a hub person is created as by default
     owned: tuple[Owned, ...]  # CRM-owned fields, never overwritten by the hub
     rounds_status: Owned  # the CRM-owned field the 1,000 rounds edit
@@ -57,12 +57,13 @@ class Twin(CrmWorld):
 
 
 class SalesforceTwin(Twin):
-    F = {
+    F: ClassVar[dict[str, str]] = {
         "first_name": "FirstName",
         "last_name": "LastName",
         "email": "Email",
         "title": "Title",
         "name": "Name",
+        "employee_count": "NumberOfEmployees",
     }
     person_stream = "Lead"
     reads_merges = False  # merge losers come with deletes (queryAll): issue 11
@@ -71,9 +72,8 @@ class SalesforceTwin(Twin):
     _statuses = ("Working - Contacted", "Open - Not Contacted")
 
     def remote_company(self, name: str, domain: str, *, duplicate: bool = False) -> str:
-        return str(
-            self.org.create("Account", {"Name": name, "Website": domain}, allow_dup_save=duplicate).id
-        )
+        values = {"Name": name, "Website": domain}
+        return str(self.org.create("Account", values, allow_dup_save=duplicate).id)
 
     def remote_person(self, email: str, last_name: str, company: str | None = None) -> str:
         values = {"LastName": last_name, "Email": email}
@@ -117,12 +117,13 @@ class HubSpotParts:
 
 
 class HubSpotTwin(Twin):
-    F = {
+    F: ClassVar[dict[str, str]] = {
         "first_name": "firstname",
         "last_name": "lastname",
         "email": "email",
         "title": "jobtitle",
         "name": "name",
+        "employee_count": "numberofemployees",
     }
     person_stream = "contacts"
     reads_merges = True
