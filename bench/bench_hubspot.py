@@ -6,7 +6,8 @@ bound (calls ÷ 19 per second at this tier):
 
 1. the initial pull of an empty portal (owners, companies, contacts);
 2. the initial push of N people and M companies from a fresh hub: bound ⌈M / 100⌉ + ⌈N / 100⌉
-   (targets: calls ≤ 1.05× the bound, wall ≤ 1.15× the rate-limit bound). The time the API
+   (targets: calls ≤ 1.05× the bound, wall ≤ 1.15× the rate-limit bound: the calls at the
+   tier's pace, searches at their own 5 a second). The time the API
    writes take is shown apart from the hub's own work (planning, intents, journal, mirror);
 3. an incremental push after 0.1 % of the hub's people and companies changed (the outbox path,
    as `serve` drains it): bound ⌈changed people / 100⌉ + ⌈changed companies / 100⌉;
@@ -40,6 +41,7 @@ import httpx
 from cryptography.fernet import Fernet
 from sqlalchemy import select
 
+from leadbridge.connectors.hubspot.limits import SEARCH_PER_SECOND
 from leadbridge.engine.sync.session import sync_context
 from leadbridge.engine.systems.hubspot import connect_with_token
 from leadbridge.hub.connections import Connections
@@ -68,12 +70,12 @@ class Phase:
     bound: int
     wall: float
     api_wall: float  # time inside the connector's writes and reads
-    per_second: float  # the tier's calls per second
+    rate_bound: float  # seconds the calls take at the limits: the tier's, search's 5 a second
     routes: dict[str, int] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
         ratio = self.calls / self.bound if self.bound else float(self.calls)
-        rate_bound = self.calls / self.per_second
+        rate_bound = self.rate_bound
         out = [
             f"{self.name}: {self.records} records, {self.calls} API calls, bound {self.bound}, "
             f"ratio {ratio:.3f}"
@@ -219,9 +221,11 @@ async def measured(
     await step()
     wall = time.monotonic() - started
     spent = {k: v - routes.get(k, 0) for k, v in counter.by_route.items() if v != routes.get(k)}
-    per_second = ctx.connector.client.rate.tier / 10 if ctx.connector.client.rate.tier else 19
+    tier = (ctx.connector.client.rate.tier or 190) / 10
+    searches = sum(n for route, n in spent.items() if route.endswith("/search"))
+    rate_bound = searches / SEARCH_PER_SECOND + (sum(spent.values()) - searches) / tier
     return Phase(
-        name, records, counter.total - before, bound, wall, clock.spent - api, per_second, spent
+        name, records, counter.total - before, bound, wall, clock.spent - api, rate_bound, spent
     )
 
 
@@ -304,7 +308,7 @@ async def run(args: argparse.Namespace, url: str, token: str, ready: Any, comman
             for route, n in sorted(phase.routes.items()):
                 print(f"      {n:6d}  {route}")
     push_phase = phases[1]
-    rate_bound = push_phase.calls / push_phase.per_second
+    rate_bound = push_phase.rate_bound
     ok &= push_phase.calls <= CALLS_TARGET * push_phase.bound
     ok &= phases[2].calls <= phases[2].bound
     print(
@@ -312,6 +316,13 @@ async def run(args: argparse.Namespace, url: str, token: str, ready: Any, comman
         f"(target ≤ {CALLS_TARGET}); wall {push_phase.wall / rate_bound:.3f}× the rate-limit "
         f"bound, its API part {push_phase.api_wall / rate_bound:.3f}× (target ≤ {WALL_TARGET})"
     )
+    if push_phase.wall > WALL_TARGET * rate_bound:
+        # Reported, not failed: `./dev bench` runs every benchmark, and this one measures the
+        # hub's share as it is (see --profile).
+        print(
+            f"  wall target missed: the hub's own work ({push_phase.wall - push_phase.api_wall:.1f}"
+            " s: planning, intents, journal, mirror, links on the hub database) adds to the API's"
+        )
     if profile is not None:
         out = io.StringIO()
         pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(25)

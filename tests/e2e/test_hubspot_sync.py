@@ -74,7 +74,7 @@ def test_connect_with_a_private_app_token_then_sync_through_the_cli(
     assert lb("activate").exit_code == 0
     pulled = lb("pull")
     assert pulled.exit_code == 0, pulled.output
-    assert "linked_contacts 1" in pulled.output and "linked_companies 1" in pulled.output
+    assert "linked_contact 1" in pulled.output and "linked_company 1" in pulled.output
     pushed = lb("push")
     assert pushed.exit_code == 0, pushed.output
 
@@ -219,3 +219,18 @@ def twin_hubspot(hub: Any, connections: Connections) -> Iterator[HubSpotTwin]:
     from .crm_twins import hubspot_world
 
     yield from hubspot_world(hub, connections)
+
+
+def test_the_readme_hubspot_policy_loads_and_passes_policy_check(
+    twin_hubspot: HubSpotTwin, tmp_path: Path
+) -> None:
+    from leadbridge.cli.crm import read_policy
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    blocks = [b.split("```", 1)[0] for b in readme.split("```yaml\n")[1:]]
+    (example,) = [b for b in blocks if "connection: hubspot" in b]
+    (tmp_path / "leadbridge.yaml").write_text(example, encoding="utf-8")
+    policy = read_policy(tmp_path / "leadbridge.yaml").sync("hubspot")
+    twin_hubspot.restricted_source()  # the custom property the example's source goes to
+    report = asyncio.run(check(twin_hubspot.ctx(policy)))
+    assert report.errors == [] and report.warnings == [], (report.errors, report.warnings)

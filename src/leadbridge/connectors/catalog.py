@@ -52,10 +52,20 @@ class Stream:
     stamps: frozenset[str] = frozenset()
     # The policy section that maps this stream (`contact:` in leadbridge.yaml).
     section: str = ""
+    # One record as people say it ("contact" for HubSpot's `contacts`); the name lower-cased
+    # when empty. Counts and messages use it.
+    noun: str = ""
     # With `creates="upsert"`: the role whose value makes a create idempotent (the system
     # hands back the record holding it instead of making a second one). A create without it
     # is a plain create, sent once and matched afterwards through its intent.
     upsert_key: str | None = None
+
+    def one(self) -> str:
+        return self.noun or self.name.lower()
+
+    def many(self) -> str:
+        one = self.one()
+        return one[:-1] + "ies" if one.endswith("y") else one + "s"
 
     def role(self, name: str) -> str | None:
         return self.roles.get(name)

@@ -47,6 +47,7 @@ CATALOG = Catalog(
                 "active": "active",  # not `archived` (a deactivated user)
             },
             creatable=False,
+            noun="owner",
         ),
         Stream(
             COMPANIES,
@@ -55,6 +56,7 @@ CATALOG = Catalog(
             read_fields=(MERGED,),
             stamps=STAMPS,
             section="company",
+            noun="company",
         ),
         Stream(
             CONTACTS,
@@ -70,6 +72,7 @@ CATALOG = Catalog(
             read_fields=(COMPANY_FIELD, MERGED),
             stamps=STAMPS,
             section="contact",
+            noun="contact",
             upsert_key="email",
         ),
     ),

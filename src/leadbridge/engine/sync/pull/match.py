@@ -60,7 +60,7 @@ def match(
             (p for p in ctx.people() if p.rank < stream.rank and _live(linked.get(p.name))), None
         )
         if winner is not None:  # keep the winning variant: this one is not linked
-            report.add(f"{stream.name.lower()}s_shadowed_by_{winner.name.lower()}")
+            report.add(f"{stream.many()}_shadowed_by_{winner.one()}")
             return None
         other = linked.get(stream.name)
         if other is not None and other.remote_id and other.remote_id != row.remote_id:
@@ -69,7 +69,7 @@ def match(
                 ctx,
                 report.run_id,
                 person,
-                f"potential duplicate: {ctx.label} {stream.name.lower()}s {other.remote_id} and "
+                f"potential duplicate: {ctx.label} {stream.many()} {other.remote_id} and "
                 f"{row.remote_id} have the same e-mail",
                 row.remote_id,
             )
@@ -142,7 +142,7 @@ def match_company(
                 ctx,
                 report.run_id,
                 company,
-                f"ambiguous: {ctx.label} {stream.name.lower()}s "
+                f"ambiguous: {ctx.label} {stream.many()} "
                 f"{', '.join(r.remote_id for r in rivals)} all match this company; merge them "
                 f"in {ctx.label}",
                 row.remote_id,
@@ -155,7 +155,7 @@ def match_company(
                 ctx,
                 report.run_id,
                 company,
-                f"potential duplicate: {ctx.label} {stream.name.lower()}s {other.remote_id} and "
+                f"potential duplicate: {ctx.label} {stream.many()} {other.remote_id} and "
                 f"{row.remote_id} both look like this company",
                 row.remote_id,
             )
@@ -233,13 +233,13 @@ def follow_merge(
     taken = ctx.links.of_remote(s, stream.name, [survivor]).get(survivor)
     if taken is None:
         link.remote_id = survivor
-        report.add(f"{stream.name.lower()}_merges_followed")
+        report.add(f"{stream.many()}_merged_followed")
         return survivor
     record: Person | Company | None = (
         s.get(Person, link.hub_id) if stream.kind == "person" else s.get(Company, link.hub_id)
     )
     if taken.hub_id != link.hub_id and record is not None:
-        kind = stream.name.lower()
+        kind = stream.one()
         flag(
             s,
             ctx,

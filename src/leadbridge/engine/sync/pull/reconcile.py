@@ -142,7 +142,7 @@ def reconcile(
                 s, hub_object, record.id, stream.name, remote_id, run_id=report.run_id
             )
             look.links_of(hub_object, record.id)[stream.name] = link
-            report.add(f"linked_{stream.name.lower()}")
+            report.add(f"linked_{stream.one()}")
         else:
             record = look.record(hub_object, link.hub_id)
             if record is None:

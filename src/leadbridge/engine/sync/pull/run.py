@@ -97,7 +97,7 @@ async def _pull(ctx: SyncContext, report: PullReport, write_back: bool) -> None:
                 )
                 row.modified_at, row.last_id = page.cursor.modified_at, page.cursor.last_id
                 s.add(row)
-            report.add(f"read_{stream.name.lower()}", len(page.records))
+            report.add(f"read_{stream.one()}", len(page.records))
             if ctx.progress and page.records:
                 ctx.progress(stream.name, len(page.records))
     writes: dict[str, list[Write]] = {}

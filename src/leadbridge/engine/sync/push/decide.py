@@ -161,7 +161,7 @@ def decide_company(
     link = active_link(facts.company_links, [stream.name])
     if link is not None:
         return _update(shape, stream, company, mine, link, facts, manual)
-    kind = stream.name.lower()
+    kind, kinds = stream.one(), stream.many()
     for label, rows in (("domain", facts.company_by_domain), ("name", facts.company_by_name)):
         if len(rows) > 1:
             ids = ", ".join(r.remote_id for r in rows)
@@ -170,7 +170,7 @@ def decide_company(
                 company.id,
                 "error",
                 stream.name,
-                reason=f"ambiguous {kind}: {len(rows)} {shape.label} {kind}s match by {label} "
+                reason=f"ambiguous {kind}: {len(rows)} {shape.label} {kinds} match by {label} "
                 f"({ids}); merge them in {shape.label}",
             )
         if rows:
@@ -242,7 +242,7 @@ def decide_person(facts: Facts, shape: Shape, *, manual: bool) -> Decision:
             )
     for stream in shape.people:
         rows = facts.email_matches.get(stream.name, [])
-        kind = stream.name.lower()
+        kind, kinds = stream.one(), stream.many()
         if len(rows) > 1:
             ids = ", ".join(r.remote_id for r in rows)
             return Decision(
@@ -250,7 +250,7 @@ def decide_person(facts: Facts, shape: Shape, *, manual: bool) -> Decision:
                 person.id,
                 "error",
                 stream.name,
-                reason=f"ambiguous: {len(rows)} {shape.label} {kind}s have this e-mail "
+                reason=f"ambiguous: {len(rows)} {shape.label} {kinds} have this e-mail "
                 f"({ids}); merge them in {shape.label}",
             )
         if rows:
@@ -300,8 +300,8 @@ def decide_person(facts: Facts, shape: Shape, *, manual: bool) -> Decision:
                 person.id,
                 "error",
                 stream.name,
-                reason=f"a {shape.label} {stream.name.lower()} needs "
-                f"{_article(shape.company.name)}: give the person a company",
+                reason=f"a {shape.label} {stream.one()} needs "
+                f"{_article(shape.company.one())}: give the person a company",
             )
         company_facts = Facts(
             facts.company,
