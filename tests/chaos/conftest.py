@@ -1,1 +1,1 @@
-from tests.e2e.conftest import apollo_sandbox, crm, world  # noqa: F401  (shared fixtures)
+from tests.e2e.conftest import apollo_sandbox, crm, twin, world  # noqa: F401  (shared fixtures)

@@ -125,3 +125,13 @@ def crm(hub: Hub, connections: Connections) -> Iterator[Any]:
         connect((sandbox, served.url, str(ca)), hub, connections)
         world = CrmWorld(sandbox, served.url, hub, connections, CrmSync())
         yield world
+
+
+@pytest.fixture(params=["salesforce", "hubspot"])
+def twin(request: pytest.FixtureRequest, hub: Hub, connections: Connections) -> Iterator[Any]:
+    """The same scenario against each CRM's sandbox, connected, setup window still open
+    (crm_twins.py: the helpers both worlds share)."""
+    from .crm_twins import hubspot_world, salesforce_world
+
+    make = salesforce_world if request.param == "salesforce" else hubspot_world
+    yield from make(hub, connections)

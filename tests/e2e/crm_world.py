@@ -35,6 +35,7 @@ class CrmWorld:
     hub: Hub
     connections: Connections
     policy: CrmSync
+    system: str = "salesforce"  # the links' remote_system
 
     @property
     def org(self) -> Any:
@@ -101,7 +102,7 @@ class CrmWorld:
                     select(RecordLink).where(
                         RecordLink.hub_object == hub_object,
                         RecordLink.hub_id == hub_id,
-                        RecordLink.remote_system == "salesforce",
+                        RecordLink.remote_system == self.system,
                         RecordLink.remote_id.is_not(None),
                     )
                 )

@@ -24,7 +24,7 @@ def plan(
     show: Annotated[int, typer.Option(help="rows to list (0: counts only)")] = 30,
 ) -> None:
     """Print what a run would do now (create / adopt / update / skip, with the reason).
-    JOB is apollo-push or a CRM sync of the policy (salesforce)."""
+    JOB is apollo-push or a CRM sync of the policy (salesforce, hubspot)."""
     if job != "apollo-push":
         *decisions, counts = crm_plan_lines(None, job)
         for line in decisions[:show]:

@@ -17,6 +17,7 @@ from leadbridge.cli.context import Context, console, err, friendly
 from leadbridge.engine.audit import audit_warning
 from leadbridge.engine.errors import open_errors, retry_errors
 from leadbridge.engine.status import hub_status
+from leadbridge.engine.systems import scope_label
 from leadbridge.hub.csv_output import write_csv
 from leadbridge.settings import get_settings
 
@@ -94,7 +95,7 @@ def status(
         health, detail = c.health, f" — {c.health_detail}" if c.health_detail else ""
         if c.id in ctx.credential_problems:  # a missing or wrong key: nothing can run
             health, detail = "credentials unreadable", f" — {ctx.credential_problems[c.id]}"
-        scope = "org" if c.kind == "salesforce" else "team"
+        scope = scope_label(c.kind)
         console.print(f"connection {c.name} ({c.kind}, {scope} {c.remote_scope}): {health}{detail}")
     if st.links:
         console.print("links: " + ", ".join(f"{n} {k}" for k, n in sorted(st.links.items())))
@@ -107,7 +108,10 @@ def status(
             state = "setup window closed"
         pull_state = crm.initial_pull.replace("_", " ")
         org = crm.org or "unknown"
-        console.print(f"{crm.connection} sync (org {org}): {state}, initial pull {pull_state}")
+        console.print(
+            f"{crm.connection} sync ({scope_label(crm.kind)} {org}): {state}, "
+            f"initial pull {pull_state}"
+        )
         audited = infos.get(crm.connection)
         warning = audit_warning(ctx.hub, audited) if audited is not None else None
         if warning:

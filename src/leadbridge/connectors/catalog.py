@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Literal
 
 from leadbridge.normalize import company_name_key, email_key, normalize_domain
@@ -31,7 +32,10 @@ class Relation:
 
     via: Literal["lookup", "association"]
     target: str  # the company stream
-    field: str | None = None  # the lookup field
+    field: str | None = None  # the lookup field (an association: the field reads expose it as)
+    # A person of this stream cannot be created without a company (a Salesforce contact is
+    # made with its account); otherwise one without a company is created alone.
+    required: bool = False
 
 
 @dataclass(frozen=True)
@@ -49,10 +53,20 @@ class Stream:
     stamps: frozenset[str] = frozenset()
     # The policy section that maps this stream (`contact:` in leadbridge.yaml).
     section: str = ""
+    # One record as people say it ("contact" for HubSpot's `contacts`); the name lower-cased
+    # when empty. Counts and messages use it.
+    noun: str = ""
     # With `creates="upsert"`: the role whose value makes a create idempotent (the system
     # hands back the record holding it instead of making a second one). A create without it
     # is a plain create, sent once and matched afterwards through its intent.
     upsert_key: str | None = None
+
+    def one(self) -> str:
+        return self.noun or self.name.lower()
+
+    def many(self) -> str:
+        one = self.one()
+        return one[:-1] + "ies" if one.endswith("y") else one + "s"
 
     def role(self, name: str) -> str | None:
         return self.roles.get(name)
@@ -88,6 +102,9 @@ class Catalog:
     streams: tuple[Stream, ...]
     creates: CreateMode = "intent"
     scope_label: str = "org"  # what one connection reaches: an org, a portal, a team
+    # How long after a write an incremental read may still miss it (an eventually consistent
+    # search index): a read up to `cap` vouches for what was written before `cap - read_lag`.
+    read_lag: timedelta = timedelta(0)
 
     def plain_create(self, stream: Stream, values: Mapping[str, Any]) -> bool:
         """Whether a create with these values can only make a new record: sent twice, it
@@ -96,6 +113,7 @@ class Catalog:
             return False
         key = stream.upsert_key if self.creates == "upsert" else None
         return not (key and stream.value(values, key))
+
 
     def stream(self, name: str) -> Stream:
         for s in self.streams:

@@ -32,8 +32,6 @@ from leadbridge.hub.tables import (
 if TYPE_CHECKING:
     from leadbridge.engine.sync.context import SyncContext
 
-CRM_SYSTEM = "salesforce"  # engine.sync.context.SYSTEM, without importing the connector stack
-CRM_KINDS = ("salesforce",)
 DUPLICATE_CLASS = "potential_duplicate"  # the error class of pull's duplicate flags
 HUB_OBJECTS = {"person": Person, "company": Company}
 
@@ -120,7 +118,7 @@ def linked_and_failing(
     for hub_id, remote_id, status in s.execute(
         select(RecordLink.hub_id, RecordLink.remote_id, RecordLink.status).where(
             RecordLink.workspace_id == workspace_id,
-            RecordLink.remote_system == CRM_SYSTEM,
+            RecordLink.remote_system == connection.kind,  # a CRM system's key is its kind
             RecordLink.remote_scope == crm_scope(connection),
             RecordLink.hub_object == hub_object,
         )
@@ -177,6 +175,12 @@ def _crm_status(
     return out
 
 
+def _crm_kinds() -> list[str]:
+    from leadbridge.engine.systems import CRM_SYSTEMS  # the registry, not a connection
+
+    return list(CRM_SYSTEMS)
+
+
 def hub_status(hub: Hub, runs: int = 5, now: datetime | None = None) -> HubStatus:
     ws = hub.workspace_id
     now = now or datetime.now(UTC)
@@ -204,11 +208,12 @@ def hub_status(hub: Hub, runs: int = 5, now: datetime | None = None) -> HubStatu
             ),
         }
         totals = {"person": status.people, "company": status.companies}
+        crm_kinds = _crm_kinds()
         status.crm = [
             _crm_status(s, ws, c, totals, now)
             for c in s.scalars(
                 select(Connection)
-                .where(Connection.workspace_id == ws, Connection.kind.in_(CRM_KINDS))
+                .where(Connection.workspace_id == ws, Connection.kind.in_(crm_kinds))
                 .order_by(Connection.name)
             )
         ]

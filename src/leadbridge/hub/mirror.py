@@ -81,9 +81,11 @@ class MirrorStore:
         return out
 
     def pending(self, s: Session, obj: str) -> list[str]:
-        """Rows read with a change the hub has not taken in, in the order they were read."""
+        """Rows read with a change the hub has not taken in: records that left (deleted,
+        merged away) first, so that a merge's survivor finds its link moved; then in the
+        order they were read."""
         query = self.query(obj, CrmRecord.remote_id).where(CrmRecord.pending.is_(True))
-        return list(s.scalars(query.order_by(CrmRecord.id)))
+        return list(s.scalars(query.order_by(CrmRecord.deleted.desc(), CrmRecord.id)))
 
     def store(
         self,

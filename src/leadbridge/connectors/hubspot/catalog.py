@@ -18,6 +18,8 @@ How a create survives a lost answer (`creates="upsert"`):
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from leadbridge.connectors.catalog import Catalog, Relation, Stream
 
 CONTACTS, COMPANIES, OWNERS = "contacts", "companies", "owners"
@@ -32,6 +34,8 @@ CATALOG = Catalog(
     label="HubSpot",
     scope_label="portal",
     creates="upsert",
+    # Search shows a write "a few seconds" later (reference A4): a read vouches for less.
+    read_lag=timedelta(seconds=15),
     streams=(
         Stream(
             OWNERS,
@@ -43,6 +47,7 @@ CATALOG = Catalog(
                 "active": "active",  # not `archived` (a deactivated user)
             },
             creatable=False,
+            noun="owner",
         ),
         Stream(
             COMPANIES,
@@ -56,6 +61,7 @@ CATALOG = Catalog(
             read_fields=(MERGED,),
             stamps=STAMPS,
             section="company",
+            noun="company",
         ),
         Stream(
             CONTACTS,
@@ -73,6 +79,7 @@ CATALOG = Catalog(
             read_fields=(COMPANY_FIELD, MERGED),
             stamps=STAMPS,
             section="contact",
+            noun="contact",
             upsert_key="email",
         ),
     ),

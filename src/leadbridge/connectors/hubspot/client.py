@@ -245,6 +245,10 @@ class HubSpotClient:
         await self.api.aclose()
         await self.search_api.aclose()
 
+    async def account_details(self) -> dict[str, Any]:
+        """The portal's id (`portalId`, the Hub ID), time zone and currency."""
+        return dict(await self.api.json("GET", "/account-info/v3/details"))
+
     async def properties(self, object_type: str) -> list[dict[str, Any]]:
         body = await self.api.json("GET", f"/crm/v3/properties/{object_type}")
         return list(body.get("results") or [])

@@ -45,7 +45,7 @@ CATALOG = Catalog(
                 "mobile_phone": "MobilePhone",
                 "owner": "OwnerId",
             },
-            company=Relation("lookup", "Account", field="AccountId"),
+            company=Relation("lookup", "Account", field="AccountId", required=True),
             read_fields=("AccountId",),
             stamps=STAMPS,
             section="contact",

@@ -131,8 +131,11 @@ async def write(
     with ctx.hub.session() as s:
         link_of = _Links(s, ctx, stream, writes)
         # A remote record already linked to another hub record (two hub records that the
-        # remote's dedupe took for one): never relinked, never a second link to it.
-        answered = [str(r.remote_id) for w, r in results if r.ok and w.remote_id is None]
+        # remote's dedupe took for one, or an update that landed on the record its target was
+        # merged into): never relinked, never a second link to it.
+        answered = [
+            str(r.remote_id) for w, r in results if r.ok and str(r.remote_id) != w.remote_id
+        ]
         linked_to = ctx.links.of_remote(s, stream, answered)
         for w in adopt_only:
             linked(run_id, w, link_of(w), str(w.remote_id), "adopted")
@@ -165,6 +168,7 @@ async def write(
                 w.before = dict(result.record or {})
                 w.remote_id = remote_id
             linked(run_id, w, link, remote_id, status)
+            linked_to[remote_id] = link
             journal.append(journal_row(ctx, run_id, w, remote_id, now, created=status == "created"))
             mirror.append(RemoteRecord(stream, remote_id, dict(w.values), modified_at=None))
             out.done[(w.hub_object, w.hub_id)] = remote_id
@@ -180,12 +184,13 @@ async def write(
 
 
 def _status(ctx: SyncContext, w: Write, result: WriteResult, earlier: bool) -> str:
-    """created / adopted / updated. A create the system deduped or upserted onto an existing
-    record adopted it, unless that record is ours: made by an earlier run's lost answer (its
-    intent) or by a resend of this very call (the connector says so: `created`)."""
+    """created / adopted / updated. A plain create can only have created its record. A create
+    the system deduped or upserted (a HubSpot contact by its e-mail) onto an existing record
+    adopted it, unless that record is ours: made by an earlier run's lost answer (its intent)
+    or by a resend of this very call (the connector says so: `created`)."""
     if w.remote_id is not None:
         return "adopted" if w.adopt else "updated"
-    if result.created or earlier or ctx.catalog.plain_create(ctx.stream(w.stream), w.values):
+    if ctx.catalog.plain_create(ctx.stream(w.stream), w.values) or result.created or earlier:
         return "created"
     return "adopted"
 

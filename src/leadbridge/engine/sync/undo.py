@@ -178,4 +178,4 @@ async def _refresh_snapshots(ctx: SyncContext, entries: list[JournalEntry]) -> N
 
 def _gone(error: Exception | None) -> bool:
     """A record that is deleted already: undoing its create is done."""
-    return getattr(error, "code", None) in ("ENTITY_IS_DELETED", "NOT_FOUND")
+    return getattr(error, "code", None) in ("ENTITY_IS_DELETED", "NOT_FOUND", "OBJECT_NOT_FOUND")

@@ -14,9 +14,12 @@ from leadbridge.connectors.apollo.preset import PRESET as APOLLO_PRESET
 from leadbridge.connectors.base import Connector
 from leadbridge.connectors.catalog import Catalog
 from leadbridge.connectors.http import RetryPolicy, Sleep
+from leadbridge.connectors.hubspot.catalog import CATALOG as HUBSPOT_CATALOG
+from leadbridge.connectors.hubspot.preset import PRESET as HUBSPOT_PRESET
 from leadbridge.connectors.salesforce.catalog import CATALOG as SALESFORCE_CATALOG
 from leadbridge.connectors.salesforce.preset import PRESET as SALESFORCE_PRESET
 from leadbridge.engine.systems.apollo import open_apollo_connector
+from leadbridge.engine.systems.hubspot import open_hubspot
 from leadbridge.engine.systems.salesforce import open_salesforce
 from leadbridge.hub.connections import ConnectionInfo, Connections
 from leadbridge.policy.apollo_push import ApolloPushSettings
@@ -55,8 +58,15 @@ def _open_salesforce(
     )
 
 
+def _open_hubspot(
+    connections: Connections, info: ConnectionInfo, policy: CrmSync, retry: RetryPolicy | None
+) -> Connector:
+    return open_hubspot(connections, info, policy=retry)
+
+
 CRM_SYSTEMS: dict[str, System] = {
     "salesforce": System("salesforce", SALESFORCE_CATALOG, SALESFORCE_PRESET, _open_salesforce),
+    "hubspot": System("hubspot", HUBSPOT_CATALOG, HUBSPOT_PRESET, _open_hubspot),
 }
 
 
@@ -105,3 +115,9 @@ def sections() -> dict[str, str]:
         for section in system.preset.refused:
             out.setdefault(section, "person")
     return out
+
+
+def scope_label(kind: str) -> str:
+    """What one connection of this kind reaches: an org, a portal, a team."""
+    system = CRM_SYSTEMS.get(kind) or LEAD_PUSH_SYSTEMS.get(kind)
+    return system.catalog.scope_label if system is not None else "scope"

@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from leadbridge.sandbox.holds import Holds, add_holds
 from leadbridge.sandbox.hubspot import errors
+from leadbridge.sandbox.hubspot.account_api import account_router
 from leadbridge.sandbox.hubspot.admin import Console, admin_router
 from leadbridge.sandbox.hubspot.associations_api import associations_router
 from leadbridge.sandbox.hubspot.batch_api import batch_router
@@ -85,6 +86,7 @@ def build_app(ctx: Context, console: Console, webhooks: Webhooks, holds: Holds) 
     app.include_router(associations_router(ctx, guard))
     app.include_router(properties_router(ctx, guard))
     app.include_router(owners_router(ctx, guard))
+    app.include_router(account_router(ctx, guard))
     app.include_router(oauth_router(ctx))
     app.include_router(admin_router(ctx, console, webhooks))
     add_holds(app, holds, lambda: JSON({"status": "error", "message": "dropped"}, 502))

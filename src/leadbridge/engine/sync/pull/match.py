@@ -60,7 +60,7 @@ def match(
             (p for p in ctx.people() if p.rank < stream.rank and _live(linked.get(p.name))), None
         )
         if winner is not None:  # keep the winning variant: this one is not linked
-            report.add(f"{stream.name.lower()}s_shadowed_by_{winner.name.lower()}")
+            report.add(f"{stream.many()}_shadowed_by_{winner.one()}")
             return None
         other = linked.get(stream.name)
         if other is not None and other.remote_id and other.remote_id != row.remote_id:
@@ -69,7 +69,7 @@ def match(
                 ctx,
                 report.run_id,
                 person,
-                f"potential duplicate: {ctx.label} {stream.name.lower()}s {other.remote_id} and "
+                f"potential duplicate: {ctx.label} {stream.many()} {other.remote_id} and "
                 f"{row.remote_id} have the same e-mail",
                 row.remote_id,
             )
@@ -142,7 +142,7 @@ def match_company(
                 ctx,
                 report.run_id,
                 company,
-                f"ambiguous: {ctx.label} {stream.name.lower()}s "
+                f"ambiguous: {ctx.label} {stream.many()} "
                 f"{', '.join(r.remote_id for r in rivals)} all match this company; merge them "
                 f"in {ctx.label}",
                 row.remote_id,
@@ -155,7 +155,7 @@ def match_company(
                 ctx,
                 report.run_id,
                 company,
-                f"potential duplicate: {ctx.label} {stream.name.lower()}s {other.remote_id} and "
+                f"potential duplicate: {ctx.label} {stream.many()} {other.remote_id} and "
                 f"{row.remote_id} both look like this company",
                 row.remote_id,
             )
@@ -213,3 +213,41 @@ def follow_conversion(
         ):
             ctx.links.add(s, "company", person.company_id, company_stream.name, str(company_id))
     report.add(f"{row.object.lower()}s_followed_to_{person_stream.name.lower()}")
+
+
+def follow_merge(
+    s: Session,
+    ctx: SyncContext,
+    report: PullReport,
+    stream: Stream,
+    row: CrmRecord,
+    link: RecordLink | None,
+) -> str | None:
+    """A record merged into another (the survivor; HubSpot's merge makes a new record): the
+    hub record linked to it now lives on as the survivor, whose id is returned, unless the
+    survivor is linked already. Then two hub records are one CRM record: the other one is
+    flagged for a person to merge in the hub, never merged silently (issue 11 mirrors more)."""
+    survivor = next((str(rid) for name, rid in (row.event_into or []) if name == stream.name), None)
+    if link is None or survivor is None or survivor == row.remote_id:
+        return None
+    taken = ctx.links.of_remote(s, stream.name, [survivor]).get(survivor)
+    if taken is None:
+        link.remote_id = survivor
+        report.add(f"{stream.many()}_merged_followed")
+        return survivor
+    record: Person | Company | None = (
+        s.get(Person, link.hub_id) if stream.kind == "person" else s.get(Company, link.hub_id)
+    )
+    if taken.hub_id != link.hub_id and record is not None:
+        kind = stream.one()
+        flag(
+            s,
+            ctx,
+            report.run_id,
+            record,
+            f"potential duplicate: {ctx.label} merged {kind} {row.remote_id} into {survivor}, "
+            f"which is linked to hub {taken.hub_object} {taken.hub_id}",
+            survivor,
+        )
+        report.add("potential_duplicates")
+    return None

@@ -110,7 +110,7 @@ def where_in(s: Session, column: Any, workspace_id: int, values: set[str | None]
 def reconcile(
     s: Session, ctx: SyncContext, report: PullReport, stream: Stream, ids: list[str]
 ) -> list[Write]:
-    from leadbridge.engine.sync.pull.match import follow_conversion, match
+    from leadbridge.engine.sync.pull.match import follow_conversion, follow_merge, match
 
     rows = ctx.mirror.get(s, stream.name, ids)
     for taken in rows.values():
@@ -122,8 +122,13 @@ def reconcile(
     writes: list[Write] = []
     for remote_id in ids:
         row = rows.get(remote_id)
+        if row is not None and row.event == "merged" and remote_id in links:
+            survivor = follow_merge(s, ctx, report, stream, row, links[remote_id])
+            if survivor is not None:  # the survivor, later in this chunk, is linked now
+                links[survivor] = links.pop(remote_id)
+            continue
         if row is None or row.deleted:
-            continue  # deletion and merge mirroring come with their own settings
+            continue  # deletion mirroring (and the rest of merges) come with their settings
         if row.event == "converted":
             follow_conversion(s, ctx, report, row, links.get(remote_id))
             continue
@@ -137,7 +142,7 @@ def reconcile(
                 s, hub_object, record.id, stream.name, remote_id, run_id=report.run_id
             )
             look.links_of(hub_object, record.id)[stream.name] = link
-            report.add(f"linked_{stream.name.lower()}")
+            report.add(f"linked_{stream.one()}")
         else:
             record = look.record(hub_object, link.hub_id)
             if record is None:

@@ -97,7 +97,7 @@ async def _pull(ctx: SyncContext, report: PullReport, write_back: bool) -> None:
                 )
                 row.modified_at, row.last_id = page.cursor.modified_at, page.cursor.last_id
                 s.add(row)
-            report.add(f"read_{stream.name.lower()}", len(page.records))
+            report.add(f"read_{stream.one()}", len(page.records))
             if ctx.progress and page.records:
                 ctx.progress(stream.name, len(page.records))
     writes: dict[str, list[Write]] = {}
@@ -117,9 +117,10 @@ async def _pull(ctx: SyncContext, report: PullReport, write_back: bool) -> None:
             outcome = await write(ctx, report.run_id, name, items)
             report.add("crm_updated", outcome.updated)
             report.add("failed", outcome.failed)
-    # Everything the CRM held at `cap` is in the hub now: a create sent before it and not
-    # found by this read did not land, and may be sent again (push/plan.py).
-    ctx.save_state(read_through=cap.isoformat())
+    # Everything the CRM held at `cap` (less the time its reads may lag behind its writes) is
+    # in the hub now: a create sent before that and not found did not land, and may be sent
+    # again (push/plan.py).
+    ctx.save_state(read_through=(cap - ctx.catalog.read_lag).isoformat())
 
 
 def _cursor_row(s: Session, ctx: SyncContext, obj: str) -> SyncCursor | None:

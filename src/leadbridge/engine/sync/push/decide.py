@@ -6,7 +6,9 @@
   variant first), companies by domain, then by normalised name. Several matches are an
   ambiguity for the error log, never a guess.
 - A new person is created as the policy's person variant, with the source field set; one whose
-  variant needs a company brings it (linked, found or created, even with company push off).
+  variant points at a company brings it (linked, found or created, even with company push
+  off); a company that cannot be found unambiguously holds the person back. Without a company
+  the person fails where its variant requires one, and is created alone where it does not.
 - A manual push overrides stage rules.
 """
 
@@ -159,7 +161,7 @@ def decide_company(
     link = active_link(facts.company_links, [stream.name])
     if link is not None:
         return _update(shape, stream, company, mine, link, facts, manual)
-    kind = stream.name.lower()
+    kind, kinds = stream.one(), stream.many()
     for label, rows in (("domain", facts.company_by_domain), ("name", facts.company_by_name)):
         if len(rows) > 1:
             ids = ", ".join(r.remote_id for r in rows)
@@ -168,7 +170,7 @@ def decide_company(
                 company.id,
                 "error",
                 stream.name,
-                reason=f"ambiguous {kind}: {len(rows)} {shape.label} {kind}s match by {label} "
+                reason=f"ambiguous {kind}: {len(rows)} {shape.label} {kinds} match by {label} "
                 f"({ids}); merge them in {shape.label}",
             )
         if rows:
@@ -240,7 +242,7 @@ def decide_person(facts: Facts, shape: Shape, *, manual: bool) -> Decision:
             )
     for stream in shape.people:
         rows = facts.email_matches.get(stream.name, [])
-        kind = stream.name.lower()
+        kind, kinds = stream.one(), stream.many()
         if len(rows) > 1:
             ids = ", ".join(r.remote_id for r in rows)
             return Decision(
@@ -248,7 +250,7 @@ def decide_person(facts: Facts, shape: Shape, *, manual: bool) -> Decision:
                 person.id,
                 "error",
                 stream.name,
-                reason=f"ambiguous: {len(rows)} {shape.label} {kind}s have this e-mail "
+                reason=f"ambiguous: {len(rows)} {shape.label} {kinds} have this e-mail "
                 f"({ids}); merge them in {shape.label}",
             )
         if rows:
@@ -290,14 +292,16 @@ def decide_person(facts: Facts, shape: Shape, *, manual: bool) -> Decision:
         values[source.field] = source.value
     decision = Decision("person", person.id, "create", stream.name, values=values, reason="new")
     if stream.company is not None and stream.company.field:
+        if facts.company is None and not stream.company.required:
+            return decision  # created without a company (none to bring)
         if facts.company is None:
             return Decision(
                 "person",
                 person.id,
                 "error",
                 stream.name,
-                reason=f"a {shape.label} {stream.name.lower()} needs "
-                f"{_article(shape.company.name)}: give the person a company",
+                reason=f"a {shape.label} {stream.one()} needs "
+                f"{_article(shape.company.one())}: give the person a company",
             )
         company_facts = Facts(
             facts.company,

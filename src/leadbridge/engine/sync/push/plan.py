@@ -75,8 +75,7 @@ def plan(
     read_through = ctx.read_through()
     for d in (*decisions_c, *decisions_p):
         _hold_for_job(d, waiting, ctx.label)
-        if d.stream and ctx.catalog.plain_create(ctx.stream(d.stream), d.values):
-            _hold_unread_intent(d, held.get((d.hub_object, d.hub_id)), read_through, ctx.label)
+        _hold_unread_intent(ctx, d, held, read_through)
         link = held.get((d.hub_object, d.hub_id))
         if manual or link is None or d.action not in ("create", "update"):
             continue
@@ -119,23 +118,42 @@ def _hold_for_job(d: Decision, waiting: dict[tuple[str, int], str], label: str) 
 
 
 def _hold_unread_intent(
-    d: Decision, link: RecordLink | None, read_through: datetime | None, label: str
+    ctx: SyncContext,
+    d: Decision,
+    held: dict[tuple[str, int], RecordLink],
+    read_through: datetime | None,
 ) -> None:
-    """A create sent earlier whose answer never came (a run killed, a 5xx after it landed) is
-    sent again only after a pull read the CRM past it: had it landed, that pull found and
-    linked it; not found, it did not land. Without such a read, sending it again could make
-    the record twice."""
-    if d.action != "create" or link is None or link.remote_id is not None or not link.pushed:
+    """A plain create sent earlier whose answer never came (a run killed, a 5xx after it
+    landed) is sent again only after a pull read the CRM past it: had it landed, that pull
+    found and linked it; not found, it did not land. Without such a read, sending it again
+    could make the record twice. A new person whose company is such a create waits with it.
+    (A create the system hands back instead of doubling, by its upsert key, is sent again.)"""
+    if d.action != "create":
         return
+    why = _unread(ctx, d, held.get((d.hub_object, d.hub_id)), read_through)
+    if why is None and d.account is not None and d.account.action == "create":
+        company = _unread(ctx, d.account, held.get(("company", d.account.hub_id)), read_through)
+        why = f"its company: {company}" if company else None
+    if why is not None:
+        d.action, d.reason = "skip", why
+
+
+def _unread(
+    ctx: SyncContext, d: Decision, link: RecordLink | None, read_through: datetime | None
+) -> str | None:
+    if link is None or link.remote_id is not None or not link.pushed or d.stream is None:
+        return None
+    if not ctx.catalog.plain_create(ctx.stream(d.stream), link.pushed):
+        return None
     unconfirmed = link.status == "pending" or (
         link.status == "error" and link.error_class != "permanent"
     )
     if unconfirmed and (read_through is None or link.updated_at >= read_through):
-        d.action = "skip"
-        d.reason = (
-            f"an earlier create of it may have landed in {label}: the next pull tells "
+        return (
+            f"an earlier create of it may have landed in {ctx.label}: the next pull tells "
             "(found, it is linked; not found, it is created again)"
         )
+    return None
 
 
 def _owner_note(facts: Facts, shape: Shape, d: Decision) -> str | None:

@@ -120,15 +120,15 @@ async def _apply(ctx: SyncContext, run_id: int, the_plan: PushPlan, counts: dict
             companies.setdefault(d.account.hub_id, d.account)
     befores = _befores(ctx, [*companies.values(), *the_plan.people])
     company_ids: dict[int, str] = {}
-    label = company.name.lower()
+    label = company.many()
     if companies:
         writes = [_write_of(d) for d in companies.values()]
         for w in writes:
             w.before = befores.get((company.name, w.remote_id or ""), {})
         outcome = await write(ctx, run_id, company.name, writes)
         company_ids = {hub_id: rid for (_, hub_id), rid in outcome.done.items()}
-        _bump(counts, f"{label}s_created", outcome.created)
-        _bump(counts, f"{label}s_updated", outcome.updated + outcome.adopted)
+        _bump(counts, f"{label}_created", outcome.created)
+        _bump(counts, f"{label}_updated", outcome.updated + outcome.adopted)
         _bump(counts, "failed", outcome.failed)
     for stream in ctx.people():
         relation = stream.company
@@ -138,11 +138,8 @@ async def _apply(ctx: SyncContext, run_id: int, the_plan: PushPlan, counts: dict
                 continue
             w = _write_of(d)
             w.before = befores.get((stream.name, w.remote_id or ""), {})
-            if d.action == "create" and relation is not None and relation.field:
-                company_id = d.account.hub_id if d.account else None
-                remote_company = company_ids.get(company_id or -1) or (
-                    d.account.remote_id if d.account else None
-                )
+            if d.action == "create" and relation is not None and relation.field and d.account:
+                remote_company = company_ids.get(d.account.hub_id) or d.account.remote_id
                 if not remote_company:
                     _bump(counts, "failed", 1)  # the company failed: its error is logged
                     continue
@@ -150,9 +147,9 @@ async def _apply(ctx: SyncContext, run_id: int, the_plan: PushPlan, counts: dict
             writes.append(w)
         if writes:
             outcome = await write(ctx, run_id, stream.name, writes)
-            kind = stream.name.lower()
-            _bump(counts, f"{kind}s_created", outcome.created)
-            _bump(counts, f"{kind}s_updated", outcome.updated + outcome.adopted)
+            kind = stream.many()
+            _bump(counts, f"{kind}_created", outcome.created)
+            _bump(counts, f"{kind}_updated", outcome.updated + outcome.adopted)
             _bump(counts, "failed", outcome.failed)
     _bump(counts, "skipped", sum(1 for d in the_plan.people if d.action == "skip"))
     _bump(counts, "hub_updated", _take_crm_values(ctx, run_id, the_plan))
