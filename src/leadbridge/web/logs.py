@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from leadbridge.secrets import redact
 
-access = structlog.get_logger("leadbridge.web.access")
+access = logging.getLogger("leadbridge.web.access")
 
 
 def _mask(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
@@ -30,6 +30,7 @@ def configure_logging(*, json: bool, level: int = logging.INFO) -> logging.Handl
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.stdlib.ExtraAdder(),
         structlog.processors.format_exc_info,
         _mask,
     ]
@@ -79,8 +80,10 @@ class RequestLog:
         finally:
             access.info(
                 "request",
-                method=scope.get("method"),
-                path=scope.get("path"),
-                status=status,
-                ms=round((time.perf_counter() - started) * 1000, 1),
+                extra={
+                    "method": scope.get("method"),
+                    "path": scope.get("path"),
+                    "status": status,
+                    "ms": round((time.perf_counter() - started) * 1000, 1),
+                },
             )
