@@ -237,7 +237,8 @@ def serve(
     if not is_loopback(host) and not has_accounts(ctx.hub):
         err.print(
             f"[red]error:[/red] --bind {escape(address)} is reachable from other machines and "
-            "there is no account yet: create one first (`leadbridge admin create-user NAME`)"
+            "there is no account yet: create one first (`leadbridge admin create-user NAME`)",
+            soft_wrap=True,
         )
         raise typer.Exit(2)
     crm = None

@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from leadbridge.connectors.errors import ConnectorError
@@ -111,6 +112,11 @@ def _install_errors(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         return _problem(request, exc.status_code, str(exc.detail))
+
+    @app.exception_handler(OperationalError)
+    async def hub_down(request: Request, exc: OperationalError) -> Response:
+        log.error("the hub database is not usable: %s", redact_text(str(exc.orig)))
+        return _problem(request, 503, "the hub database is not reachable; try again shortly")
 
     for kind in CONFLICTS:
         app.add_exception_handler(kind, _status_handler(409))
