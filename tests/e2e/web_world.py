@@ -1,5 +1,5 @@
-"""The web app in-process (TestClient) over a hub, with an account, a read and a write token; with
-a CRM world, the policy and the embedded runner too (driven by `run_due(now)`, never by sleeping)."""
+"""The web app in-process (TestClient) over a hub, with an account, a read and a write token;
+with a CRM world, the policy and the runner (driven by `run_due(now)`, not by sleeping)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from leadbridge.hub.connections import Connections
 from leadbridge.jobs.crm import CrmSchedule
 from leadbridge.jobs.runner import EmbeddedRunner
 from leadbridge.policy.crm import PolicyFile
-from leadbridge.web.accounts import create_token, create_user
+from leadbridge.web.accounts import create_token, create_user, has_accounts
 from leadbridge.web.app import create_app
 from leadbridge.web.state import WebState
 
@@ -50,7 +50,8 @@ def make_web(connections: Connections, policy: PolicyFile | None = None) -> Web:
         schedule = CrmSchedule(connections.hub, connections, policy, retry=FAST)
         runner = EmbeddedRunner(connections, crm=schedule)
     state = WebState(connections, policy=policy, runner=runner)
-    create_user(connections.hub, "ann", PASSWORD)
+    if not has_accounts(connections.hub):
+        create_user(connections.hub, "ann", PASSWORD)
     read = create_token(connections.hub, "ann", "reader", "read")
     write = create_token(connections.hub, "ann", "writer", "write")
     client = TestClient(

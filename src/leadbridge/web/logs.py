@@ -12,14 +12,28 @@ from typing import Any
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from leadbridge.secrets import redact
+from leadbridge.secrets import redact, redact_text
 
 access = logging.getLogger("leadbridge.web.access")
 
 
 def _mask(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    masked: MutableMapping[str, Any] = redact(dict(event))
+    fields = {k: v for k, v in event.items() if not str(k).startswith("_leadbridge")}
+    masked: MutableMapping[str, Any] = redact(fields)
     return masked
+
+
+class MaskedHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A handler whose own failure prints one masked line, not logging's default dump of the
+    record's raw message and arguments (which may hold what the masking would have hidden)."""
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        try:
+            self.stream.write(
+                redact_text(f"logging failed for a {record.levelname} record of {record.name}\n")
+            )
+        except Exception:  # nothing more can be done for this line
+            pass
 
 
 def configure_logging(*, json: bool, level: int = logging.INFO) -> logging.Handler:
@@ -43,7 +57,7 @@ def configure_logging(*, json: bool, level: int = logging.INFO) -> logging.Handl
     renderer: Any = (
         structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
     )
-    handler = logging.StreamHandler()
+    handler = MaskedHandler()
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,
