@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 
 from leadbridge.secrets import redact_text
 from leadbridge.web.accounts import SignedIn
@@ -19,6 +20,8 @@ STATIC = Path(__file__).with_name("static")
 
 
 def _masked(value: Any) -> Any:
+    if isinstance(value, Markup):  # our own markup (charts): masked, still markup
+        return Markup(redact_text(str(value)))
     return redact_text(value) if isinstance(value, str) else value
 
 

@@ -66,7 +66,7 @@ def scheduler_json(state: WebState) -> dict[str, Any]:
         return {"running": False, "alive": False, "last_tick": None, "in_tick_since": None}
     beat = runner.beat
     return {
-        "running": True,
+        "running": beat.serving,
         "alive": beat.alive(runner.tick),
         "last_tick": iso(beat.last_tick),
         "in_tick_since": iso(beat.tick_started),
