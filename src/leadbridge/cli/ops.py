@@ -288,8 +288,13 @@ def serve(
 def demo(
     companies: Annotated[int, typer.Option(help="companies to generate")] = 3000,
     seed: Annotated[int, typer.Option(help="random seed")] = 7,
+    serve: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="keep the dashboard up afterwards")
+    ] = True,
+    port: Annotated[int, typer.Option(help="the dashboard's loopback port")] = 8765,
 ) -> None:
-    """Start the Apollo sandbox, seed it and a fresh hub, and run the lead push end to end."""
+    """The whole product against local sandboxes: the lead push to Apollo and the two-way sync
+    with Salesforce on a fresh hub, then the dashboard (until Ctrl+C)."""
     from leadbridge.demo import run_demo
 
-    run_demo(companies=companies, seed=seed, console=console)
+    run_demo(companies=companies, seed=seed, console=console, serve=serve, port=port)

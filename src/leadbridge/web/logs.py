@@ -23,7 +23,7 @@ def _mask(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[st
     return masked
 
 
-class MaskedHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class MaskedHandler(logging.StreamHandler):  # type: ignore[type-arg,unused-ignore]
     """A handler whose own failure prints one masked line, not logging's default dump of the
     record's raw message and arguments (which may hold what the masking would have hidden)."""
 
