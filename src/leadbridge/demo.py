@@ -1,10 +1,13 @@
-"""`leadbridge demo`: the lead push end to end against the Apollo sandbox, in under a minute.
+"""`leadbridge demo`: the whole product against local sandboxes, in under a minute, then the
+dashboard.
 
-Starts the sandbox on a loopback port, seeds Apollo users and a few thousand realistic company
+The lead push: starts the Apollo sandbox, seeds Apollo users and a few thousand realistic company
 leads (a spread of ICP fit, stages, quarantine and owners; some already in Apollo, one rep
 unmapped, one whose Apollo user is deleted), connects, maps users, runs the push, then runs it
-again to show that a second run changes nothing. The hub lives in a temporary directory, so the
-demo never touches your own hub.
+again to show that a second run changes nothing. The two-way CRM sync (demo_crm.py): a seeded
+Salesforce org with duplicates, connected through OAuth, pulled and pushed. Then the dashboard
+is served on loopback with a demo account (unless --no-serve). The hub lives in a temporary
+directory, so the demo never touches your own hub.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from cryptography.fernet import Fernet
 from rich.console import Console
 from sqlalchemy import select
 
+from leadbridge.demo_crm import CrmDemo, crm_lines, run_crm_demo
 from leadbridge.engine.leadpush.run import LeadPush, RunReport, report_lines
 from leadbridge.engine.systems.apollo_connect import connect_with_key
 from leadbridge.hub.connections import Connections
@@ -42,6 +46,7 @@ class DemoResult:
     apollo_accounts: int
     preexisting: int
     seconds: float
+    crm: CrmDemo | None = None
 
 
 def write_demo_data(directory: Path, companies: int, seed: int) -> tuple[Path, Path, list[str]]:
@@ -92,8 +97,16 @@ def write_demo_data(directory: Path, companies: int, seed: int) -> tuple[Path, P
     return users_csv, companies_csv, reps
 
 
-def run_demo(companies: int = 3000, seed: int = 7, console: Console | None = None) -> DemoResult:
+def run_demo(
+    companies: int = 3000,
+    seed: int = 7,
+    console: Console | None = None,
+    *,
+    serve: bool = False,
+    port: int = 8765,
+) -> DemoResult:
     from leadbridge.sandbox.apollo import ApolloSandbox
+    from leadbridge.sandbox.salesforce import SalesforceSandbox
 
     console = console or Console()
     started = time.monotonic()
@@ -136,9 +149,16 @@ def run_demo(companies: int = 3000, seed: int = 7, console: Console | None = Non
             name=name or domain, domain=domain, owner_id=rng.choice(apollo_users)["id"]
         )
 
-    with ServedApp(sandbox.app) as served:
+    salesforce = SalesforceSandbox(seed=seed)
+    cert, tls_key, ca = salesforce.tls_files()
+    with (
+        ServedApp(sandbox.app) as served,
+        ServedApp(salesforce.app, ssl_certfile=cert, ssl_keyfile=tls_key) as sf_served,
+    ):
+        salesforce.set_base_url(sf_served.url)
         key = sandbox.issue_api_key(master=True)
-        console.print(f"Apollo sandbox on {served.url}; hub in {workdir}")
+        console.print(f"Apollo sandbox on {served.url}; Salesforce sandbox on {sf_served.url}")
+        console.print(f"hub in {workdir}")
         console.print(
             f"seeded {len(apollo_users) + 1} Apollo users, {len(preexisting)} existing Apollo "
             f"accounts, {imported.created} company leads ({len(imported.errors)} rows rejected)"
@@ -151,18 +171,73 @@ def run_demo(companies: int = 3000, seed: int = 7, console: Console | None = Non
         second = asyncio.run(LeadPush(hub, connections, connections.get("apollo")).run())
         accounts = len(sandbox.accounts())
 
-    console.print("[bold]first run[/bold]")
-    for line in report_lines(first):
-        console.print(line)
-    console.print("[bold]second run[/bold] (nothing changed in the hub)")
-    for line in report_lines(second):
-        console.print(line)
-    seconds = time.monotonic() - started
-    console.print(
-        f"Apollo now holds {accounts} accounts ({len(preexisting)} were there before). "
-        f"Demo took {seconds:.1f} s. Try `LEADBRIDGE_DATABASE_URL=sqlite:///{workdir / 'hub.db'} "
-        "leadbridge explain <domain>` on any company in "
-        f"{companies_csv}."
-    )
+        console.print("[bold]lead push to Apollo, first run[/bold]")
+        for line in report_lines(first):
+            console.print(line)
+        console.print("[bold]second run[/bold] (nothing changed in the hub)")
+        for line in report_lines(second):
+            console.print(line)
+        console.print(
+            f"Apollo now holds {accounts} accounts ({len(preexisting)} were there before)."
+        )
+
+        crm = asyncio.run(
+            run_crm_demo(hub, connections, salesforce, sf_served.url, ca, workdir, seed)
+        )
+        console.print("[bold]two-way sync with Salesforce[/bold]")
+        for line in crm_lines(crm):
+            console.print(line)
+        seconds = time.monotonic() - started
+        console.print(f"Demo took {seconds:.1f} s.")
+        result = DemoResult(first, second, accounts, len(preexisting), seconds, crm)
+        if serve:
+            serve_dashboard(hub, connections, console, port)
+        else:
+            console.print(
+                f"Try `LEADBRIDGE_DATABASE_URL=sqlite:///{workdir / 'hub.db'} leadbridge "
+                f"explain <domain>` on any company in {companies_csv}."
+            )
+    salesforce.close()
     hub.dispose()
-    return DemoResult(first, second, accounts, len(preexisting), seconds)
+    return result
+
+
+def serve_dashboard(hub: Hub, connections: Connections, console: Console, port: int) -> None:
+    """The dashboard over the demo's hub, with the scheduler, until Ctrl+C; a demo account with
+    a fresh password (the hub is a throwaway one)."""
+    import secrets
+
+    import uvicorn
+
+    from leadbridge.jobs.crm import CrmSchedule
+    from leadbridge.jobs.runner import EmbeddedRunner
+    from leadbridge.policy.crm import PolicyFile
+    from leadbridge.web.accounts import create_user
+    from leadbridge.web.app import create_app
+    from leadbridge.web.state import WebState
+
+    password = secrets.token_urlsafe(12)
+    create_user(hub, "demo", password)
+    policy = PolicyFile()
+    runner = EmbeddedRunner(connections, crm=CrmSchedule(hub, connections, policy))
+    app = create_app(WebState(connections, policy=policy, runner=runner))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    )
+    console.print(
+        f"[bold]dashboard: http://127.0.0.1:{port}/[/bold] — user demo, password {password} "
+        "(Ctrl+C stops the demo and its sandboxes)"
+    )
+
+    async def main() -> None:
+        job = asyncio.create_task(runner.serve_forever())
+        try:
+            await server.serve()
+        finally:
+            runner.stop()
+            await job
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        pass

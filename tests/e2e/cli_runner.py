@@ -18,7 +18,7 @@ def wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "250")
 
 
-def lb(*args: str) -> Any:
-    result = runner.invoke(app, list(args), catch_exceptions=False)
+def lb(*args: str, input: str | None = None) -> Any:
+    result = runner.invoke(app, list(args), input=input, catch_exceptions=False)
     assert "Traceback" not in result.output
     return result

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
 from leadbridge.hub.connections import Connections
 from leadbridge.hub.db import Hub
@@ -19,11 +18,11 @@ from leadbridge.hub.edits import edit
 from leadbridge.hub.tables import Company, Person
 from leadbridge.sandbox.salesforce import SalesforceSandbox
 from leadbridge.sandbox.server import ServedApp
-from leadbridge.web.app import create_app
 
 from ..salesforce_oauth import oauth_token_body
 from .cli_runner import lb, wide_terminal  # noqa: F401 (an autouse fixture)
 from .crm_world import CrmWorld
+from .web_world import make_web
 
 POLICY = """\
 version: 1
@@ -171,7 +170,7 @@ def test_the_whole_crm_flow_from_the_command_line(
     assert "companies: 1 in sync, 0 failing, 1 not linked: 0 excluded, 1 to push" in status, status
 
     # The JSON API has the same numbers.
-    api = TestClient(create_app(connections)).get("/api/status").json()
+    api = make_web(connections).api("GET", "/api/v1/status", token="read").json()
     (crm,) = api["crm"]
     assert crm["people"] == {"total": 2, "in_sync": 2, "failing": 0, "not_linked": 0}
     assert crm["initial_pull"] == "done" and crm["setup_until"] is None
@@ -339,6 +338,6 @@ def test_status_counts_failing_records_and_potential_duplicates(crm: CrmWorld) -
     status = lb("status").output
     assert "people: 1 in sync, 1 failing, 0 not linked" in status, status
     assert "potential duplicates: 1 people, 0 companies" in status
-    api = TestClient(create_app(crm.connections)).get("/api/status").json()
+    api = make_web(crm.connections).api("GET", "/api/v1/status", token="read").json()
     assert api["crm"][0]["people"] == {"total": 2, "in_sync": 1, "failing": 1, "not_linked": 0}
     assert api["potential_duplicates"] == {"people": 1, "companies": 0}

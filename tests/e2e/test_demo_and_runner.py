@@ -24,6 +24,24 @@ def test_demo_pushes_every_qualified_lead_once_and_a_second_run_changes_nothing(
     assert second.counts["created"] == second.counts["adopted"] == second.counts["updated"] == 0
     assert second.counts["unchanged"] == first.counts["created"] + first.counts["adopted"]
     assert {"ICP fit", "stage", "owner", "settle buffer"} <= set(first.skipped)
+    # The two-way sync: the org's people pulled (duplicates flagged, never merged), the hub's
+    # new people pushed as leads, the ones the org had linked, not created again.
+    crm = result.crm
+    assert crm is not None
+    assert crm.pulled["read_lead"] == crm.seeded.leads and crm.pulled["potential_duplicates"] > 0
+    assert crm.pushed["leads_created"] > 100 and crm.failing == 0
+    assert crm.leads_after == crm.leads_before + crm.pushed["leads_created"]
+    assert crm.in_sync >= crm.pushed["leads_created"] + crm.seeded.contacts
+    assert result.seconds < 60
+
+
+def test_leadbridge_demo_prints_the_summary_and_exits_with_no_serve() -> None:
+    from .cli_runner import lb
+
+    result = lb("demo", "--companies", "200", "--no-serve")
+    assert result.exit_code == 0, result.output
+    assert "two-way sync with Salesforce" in result.output and "Demo took" in result.output
+    assert "dashboard" not in result.output
 
 
 def test_runner_runs_each_connection_on_its_interval(world: World) -> None:

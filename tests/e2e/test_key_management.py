@@ -24,6 +24,7 @@ from leadbridge.sandbox.server import ServedApp
 from leadbridge.secrets import SecretBox, load_keys
 from leadbridge.settings import get_settings
 from leadbridge.web.app import create_app
+from leadbridge.web.state import WebState
 
 from .conftest import STAGES
 
@@ -91,11 +92,13 @@ def connect(hub: Hub, url: str, sandbox: Any) -> None:
     assert not import_companies(hub, cwd / "companies.csv", STAGES).errors
 
 
-def health(hub: Hub) -> dict[str, Any]:
+def health(hub: Hub) -> dict[str, str]:
+    """/healthz's word on each connection (as a fresh `serve` with the current key sees it)."""
     get_settings.cache_clear()
     sealed = [c.name for c in sealed_credentials(hub)]
-    app = create_app(Connections(hub, SecretBox(load_keys(sealed=sealed))))
-    return dict(TestClient(app).get("/health").json())
+    app = create_app(WebState(Connections(hub, SecretBox(load_keys(sealed=sealed)))))
+    body = TestClient(app, base_url="http://127.0.0.1").get("/healthz").json()
+    return {c["name"]: c["health"] for c in body["connections"]}
 
 
 def test_a_lost_key_file_is_reported_never_replaced(
@@ -116,12 +119,12 @@ def test_a_lost_key_file_is_reported_never_replaced(
         assert refused.returncode == 1
         assert "is missing" in refused.stderr and "init --new-key" in refused.stderr
         assert len(refused.stderr.strip().splitlines()) == 1
-    assert health(hub)["ok"] is False and "apollo" in health(hub)["credentials"]
+    assert health(hub) == {"apollo": "credentials_unreadable"}
 
     shell.key_file.write_bytes(original)  # restored: everything works again
     assert "apollo (apollo, team" in shell("status").stdout
     assert "unreadable" not in shell("status").stdout
-    assert health(hub) == {"ok": True}
+    assert health(hub) == {"apollo": "ok"}
     assert shell("run", "apollo-push").returncode == 0
 
 
@@ -155,7 +158,7 @@ def test_a_wrong_key_shows_in_status_and_health(
     assert "credentials unreadable — stored credentials cannot be decrypted" in status.stdout
     assert run.returncode == 1 and "cannot be decrypted" in run.stderr
     monkeypatch.setenv("LEADBRIDGE_SECRET_KEY", wrong)
-    assert health(hub)["ok"] is False
+    assert health(hub) == {"apollo": "credentials_unreadable"}
 
 
 def test_rotate_key_then_a_run_works_and_the_old_key_alone_fails(

@@ -9,7 +9,6 @@ import sys
 import time
 from pathlib import Path
 
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from leadbridge.hub.connections import Connections
@@ -17,9 +16,9 @@ from leadbridge.hub.tables import Connection, ErrorLogEntry, utcnow
 from leadbridge.sandbox.server import free_port
 from leadbridge.secrets import SECRET_VALUES, SecretBox, load_keys
 from leadbridge.settings import get_settings
-from leadbridge.web.app import create_app
 
 from .conftest import World, lead
+from .web_world import make_web
 
 BULK_CREATE = "POST /api/v1/accounts/bulk_create"
 USERS_SEARCH = "GET /api/v1/users/search"
@@ -81,9 +80,10 @@ def test_the_web_api_masks_what_older_rows_and_health_details_hold(world: World)
         assert row is not None
         row.health, row.health_detail = "auth_failed", f"rejected {key}"
     SECRET_VALUES.clear()  # a fresh `serve`: it knows the key only by opening the connection
-    api = TestClient(create_app(Connections(world.hub, SecretBox(load_keys()))))
+    web = make_web(Connections(world.hub, SecretBox(load_keys())))
 
-    errors, status = api.get("/api/errors"), api.get("/api/status")
+    errors = web.api("GET", "/api/v1/errors", token="read")
+    status = web.api("GET", "/api/v1/status", token="read")
 
     assert errors.status_code == status.status_code == 200
     assert "(key ***)" in errors.text and key not in errors.text

@@ -20,6 +20,7 @@ users_app = typer.Typer(help="Remote users and their mapping to hub users.", no_
 errors_app = typer.Typer(help="The error log.", invoke_without_command=True)
 policy_app = typer.Typer(help="The policy file.", no_args_is_help=True)
 edit_app = typer.Typer(help="Change a hub record by hand.", no_args_is_help=True)
+admin_app = typer.Typer(help="Accounts of the web app and API tokens.", no_args_is_help=True)
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(connect_app, name="connect")
 app.add_typer(import_app, name="import")
@@ -27,6 +28,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(errors_app, name="errors")
 app.add_typer(policy_app, name="policy")
 app.add_typer(edit_app, name="edit")
+app.add_typer(admin_app, name="admin")
 
 ConnectionOpt = Annotated[str | None, typer.Option("--connection", "-c", help="connection name")]
 PolicyOpt = Annotated[Path | None, typer.Option("--policy", help="policy file (leadbridge.yaml)")]

@@ -27,6 +27,7 @@ from leadbridge.policy.crm import UnknownSync
 from leadbridge.policy.loader import PolicyError
 from leadbridge.secrets import SecretBox, SecretKeyError, load_keys, redact_text
 from leadbridge.settings import get_settings
+from leadbridge.web.accounts import AccountError
 
 
 class RedactingConsole(Console):
@@ -43,6 +44,7 @@ err = RedactingConsole(stderr=True, highlight=False)
 
 # Failures a user can act on: printed as one clear line, exit code 1, never a traceback.
 USER_ERRORS: tuple[type[BaseException], ...] = (
+    AccountError,
     ConnectorError,
     ConnectionNotFound,
     EditError,

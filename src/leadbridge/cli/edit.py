@@ -10,11 +10,8 @@ import typer
 from leadbridge.cli.app import edit_app
 from leadbridge.cli.context import Context, console, friendly
 from leadbridge.cli.hub import lead_stages
-from leadbridge.hub import import_values as cell
 from leadbridge.hub.edits import EditError, edit, get_field
-from leadbridge.hub.people import Companies, find_company, find_person
-from leadbridge.hub.tables import User
-from leadbridge.normalize import normalize_domain
+from leadbridge.hub.people import company_changes, find_company, find_person, person_changes
 
 Changes = Annotated[list[str], typer.Argument(help="field=value (an empty value clears it)")]
 
@@ -27,17 +24,6 @@ def _pairs(changes: list[str]) -> list[tuple[str, str]]:
             raise EditError(f"{change!r} is not field=value")
         out.append((name.strip().lower(), value.strip()))
     return out
-
-
-def _owners(ctx: Context) -> Any:
-    from sqlalchemy import select
-
-    with ctx.hub.session() as s:
-        found = {
-            u.email.lower(): u.id
-            for u in s.scalars(select(User).where(User.workspace_id == ctx.hub.workspace_id))
-        }
-    return lambda email: found.get(email.lower())
 
 
 def _show(kind: str, record_id: int, before: dict[str, Any], after: dict[str, Any]) -> None:
@@ -58,27 +44,12 @@ def edit_person(
     source, custom.<name>."""
     pairs = _pairs(changes)
     ctx = Context()
-    owners = _owners(ctx)
     ws = ctx.hub.workspace_id
     with ctx.hub.session() as s:
         person = find_person(s, ws, key)
         if person is None:
             raise EditError(f"no person {key!r} in the hub (an e-mail or a hub id)")
-        values: dict[str, Any] = {}
-        for name, raw in pairs:
-            if name == "company":
-                domain = normalize_domain(raw)
-                company = (
-                    Companies.load(s, ws).find_or_make(s, ws, domain, None if domain else raw)
-                    if raw
-                    else None
-                )
-                values["company_id"] = company.id if company else None
-            else:
-                try:
-                    values.update(cell.person_field(name, raw, owners))
-                except ValueError as exc:
-                    raise EditError(str(exc)) from None
+        values = person_changes(s, ws, pairs)
         before = {k: get_field(person, k) for k in values}
         changed = edit(s, person, values, origin="user")
         _show(
@@ -100,17 +71,12 @@ def edit_company(
     custom.<name>."""
     pairs = _pairs(changes)
     ctx = Context()
-    owners, stages = _owners(ctx), lead_stages(ctx)
+    stages = lead_stages(ctx)
     with ctx.hub.session() as s:
         company = find_company(s, ctx.hub.workspace_id, key)
         if company is None:
             raise EditError(f"no company {key!r} in the hub (a domain, a name or a hub id)")
-        values: dict[str, Any] = {}
-        for name, raw in pairs:
-            try:
-                values.update(cell.company_field(name, raw, owners, stages))
-            except ValueError as exc:
-                raise EditError(str(exc)) from None
+        values = company_changes(s, ctx.hub.workspace_id, pairs, stages)
         before = {k: get_field(company, k) for k in values}
         changed = edit(s, company, values, origin="user")
         _show(

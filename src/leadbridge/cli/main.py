@@ -7,7 +7,18 @@ import importlib
 from leadbridge.cli.app import app
 
 # Registration order is the order `leadbridge --help` lists the commands in.
-for _group in ("hub", "edit", "sandbox", "apollo", "crm", "hubspot", "explain", "audit", "ops"):
+for _group in (
+    "hub",
+    "edit",
+    "sandbox",
+    "apollo",
+    "crm",
+    "hubspot",
+    "explain",
+    "audit",
+    "ops",
+    "admin",
+):
     importlib.import_module(f"leadbridge.cli.{_group}")
 
 __all__ = ["app", "main"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import logging
 import re
 from pathlib import Path
 from typing import Annotated
@@ -206,7 +207,7 @@ def _port_part(rest: str) -> str:
 @app.command()
 @friendly
 def serve(
-    bind: Annotated[str | None, typer.Option(help="host:port for the status API")] = None,
+    bind: Annotated[str | None, typer.Option(help="host:port for the web app and API")] = None,
     tick: Annotated[float, typer.Option(help="seconds between schedule checks")] = 5.0,
     policy: Annotated[
         Path | None,
@@ -214,18 +215,27 @@ def serve(
             "--policy", help="policy file for the CRM sync (default ./leadbridge.yaml if present)"
         ),
     ] = None,
+    allowed_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allowed-host",
+            help="another host name browsers use for this server (the Host header is checked)",
+        ),
+    ] = None,
+    log_json: Annotated[bool, typer.Option("--log-json", help="log lines as JSON")] = False,
 ) -> None:
-    """Run the scheduler (every connection's jobs on their intervals) and the status API."""
-    import logging
-
+    """Run the scheduler (every connection's jobs on their intervals) and the web app."""
     import uvicorn
 
     from leadbridge.cli.crm import read_policy
     from leadbridge.jobs.crm import CrmSchedule
     from leadbridge.jobs.runner import EmbeddedRunner
     from leadbridge.policy.loader import DEFAULT_PATH
-    from leadbridge.secrets import RedactingFilter
+    from leadbridge.web.accounts import has_accounts
     from leadbridge.web.app import create_app
+    from leadbridge.web.logs import configure_logging
+    from leadbridge.web.security import is_loopback
+    from leadbridge.web.state import WebState
 
     address = bind or get_settings().bind
     try:
@@ -234,26 +244,40 @@ def serve(
         err.print(f"[red]error:[/red] --bind {escape(address)}: {escape(str(exc))}")
         raise typer.Exit(2) from None
     ctx = Context()
+    if not is_loopback(host) and not has_accounts(ctx.hub):
+        err.print(
+            f"[red]error:[/red] --bind {escape(address)} is reachable from other machines and "
+            "there is no account yet: create one first (`leadbridge admin create-user NAME`)",
+            soft_wrap=True,
+        )
+        raise typer.Exit(2)
     crm = None
+    policy_file = None
     if policy is None and not DEFAULT_PATH.exists():
         console.print(f"no {DEFAULT_PATH} here: no CRM sync is scheduled (give one: --policy)")
     else:
-        crm = CrmSchedule(ctx.hub, ctx.connections, read_policy(policy))
+        policy_file = read_policy(policy)
+        crm = CrmSchedule(ctx.hub, ctx.connections, policy_file)
     runner = EmbeddedRunner(ctx.connections, tick=tick, crm=crm)
     for line in runner.describe():
         console.print(line)
     for c in ctx.connections.all():
         if c.id in ctx.credential_problems:
             console.print(f"[yellow]connection {c.name}: {ctx.credential_problems[c.id]}[/yellow]")
-    logger, handler = logging.getLogger("leadbridge"), logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    handler.addFilter(RedactingFilter())
-    if not logger.handlers:  # job progress and failures (never secrets) go to stderr
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
+    if not has_accounts(ctx.hub):
+        console.print(
+            "[yellow]no account yet: create one to sign in (`leadbridge admin create-user "
+            "NAME`)[/yellow]"
+        )
+    handler = configure_logging(json=log_json)
+    state = WebState(
+        ctx.connections, policy=policy_file, policy_path=policy or DEFAULT_PATH, runner=runner
+    )
+    web = create_app(state, bind_host=host, extra_hosts=allowed_host or [])
 
     async def main() -> None:
-        server = uvicorn.Server(uvicorn.Config(create_app(ctx.connections), host=host, port=port))
+        config = uvicorn.Config(web, host=host, port=port, log_config=None, access_log=False)
+        server = uvicorn.Server(config)
         job = asyncio.create_task(runner.serve_forever())
         try:
             await server.serve()
@@ -266,7 +290,7 @@ def serve(
     try:
         asyncio.run(main())
     finally:
-        logger.removeHandler(handler)
+        logging.getLogger("leadbridge").removeHandler(handler)
 
 
 @app.command()
@@ -274,8 +298,13 @@ def serve(
 def demo(
     companies: Annotated[int, typer.Option(help="companies to generate")] = 3000,
     seed: Annotated[int, typer.Option(help="random seed")] = 7,
+    serve: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="keep the dashboard up afterwards")
+    ] = True,
+    port: Annotated[int, typer.Option(help="the dashboard's loopback port")] = 8765,
 ) -> None:
-    """Start the Apollo sandbox, seed it and a fresh hub, and run the lead push end to end."""
+    """The whole product against local sandboxes: the lead push to Apollo and the two-way sync
+    with Salesforce on a fresh hub, then the dashboard (until Ctrl+C)."""
     from leadbridge.demo import run_demo
 
-    run_demo(companies=companies, seed=seed, console=console)
+    run_demo(companies=companies, seed=seed, console=console, serve=serve, port=port)

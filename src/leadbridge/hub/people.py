@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from leadbridge.hub import import_values as cell
 from leadbridge.hub.csv_input import BadRow, open_csv
 from leadbridge.hub.db import Hub
-from leadbridge.hub.edits import create, edit
+from leadbridge.hub.edits import EditError, create, edit
 from leadbridge.hub.imports import ImportFileError, ImportReport, missing_column
 from leadbridge.hub.store import chunks
 from leadbridge.hub.tables import Company, Person, User
@@ -183,3 +183,50 @@ def find_company(s: Session, workspace_id: int, key: str) -> Company | None:
         if found is not None:
             return found
     return s.scalar(query.where(func.lower(Company.name) == key.strip().lower()))
+
+
+def owner_lookup(s: Session, workspace_id: int) -> Callable[[str], int | None]:
+    """Hub users by e-mail (case-insensitive), for `owner` values."""
+    found = {
+        u.email.lower(): u.id
+        for u in s.scalars(select(User).where(User.workspace_id == workspace_id))
+    }
+    return lambda email: found.get(email.lower())
+
+
+def person_changes(s: Session, workspace_id: int, pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    """Hub values of a person's fields given as text (`leadbridge edit`, the REST API, the
+    pages); `company` is a domain or a name, found or made. EditError says what is wrong."""
+    owners = owner_lookup(s, workspace_id)
+    values: dict[str, Any] = {}
+    for name, raw in pairs:
+        if name == "company":
+            domain = normalize_domain(raw)
+            company = (
+                Companies.load(s, workspace_id).find_or_make(
+                    s, workspace_id, domain, None if domain else raw
+                )
+                if raw
+                else None
+            )
+            values["company_id"] = company.id if company else None
+            continue
+        try:
+            values.update(cell.person_field(name, raw, owners))
+        except ValueError as exc:
+            raise EditError(str(exc)) from None
+    return values
+
+
+def company_changes(
+    s: Session, workspace_id: int, pairs: list[tuple[str, str]], stages: list[str]
+) -> dict[str, Any]:
+    """Hub values of a company's fields given as text; EditError says what is wrong."""
+    owners = owner_lookup(s, workspace_id)
+    values: dict[str, Any] = {}
+    for name, raw in pairs:
+        try:
+            values.update(cell.company_field(name, raw, owners, stages))
+        except ValueError as exc:
+            raise EditError(str(exc)) from None
+    return values

@@ -452,3 +452,49 @@ class Audit(Base):
     # Per section (crm_people, crm_companies, hub_people, hub_companies, across) the clusters
     # and records in them; per hygiene check the records it flagged.
     findings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+TOKEN_SCOPES = ("read", "write")
+
+
+class WebUser(Base):
+    """An account of the web app and the REST API (`leadbridge admin create-user`). The
+    password is kept as an argon2id hash only."""
+
+    __tablename__ = "web_users"
+    __table_args__ = (UniqueConstraint("workspace_id", "username"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    username: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column()
+
+
+class WebSession(Base):
+    """A signed-in browser: the cookie carries a random token, the hub keeps its SHA-256 only
+    (a copied database opens no session), with the CSRF token of its forms."""
+
+    __tablename__ = "web_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("web_users.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+
+
+class ApiToken(Base):
+    """A token of the REST API, kept as its SHA-256 (the token is 256 random bits, so a fast
+    hash is safe); `prefix` is shown to tell tokens apart."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (CheckConstraint(_in("scope", TOKEN_SCOPES), name="scope"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("web_users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    scope: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()

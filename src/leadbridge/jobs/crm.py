@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from leadbridge.connectors.errors import AccessDeniedError, AuthError, ConnectorError
-from leadbridge.connectors.http import RetryPolicy
+from leadbridge.connectors.http import Budget, RetryPolicy
 from leadbridge.engine.sync import outbox
 from leadbridge.engine.sync.context import SyncContext
 from leadbridge.engine.sync.session import sync_context
@@ -118,6 +118,24 @@ class CrmSchedule:
     async def aclose(self) -> None:
         for state in self._states.values():
             await self._drop(state)
+
+    def budget(self, connection: str) -> Budget | None:
+        """The API budget a sync's open client last read from its system's headers (the
+        connectors that report one keep it on their client), for the dashboard and metrics."""
+        for name, sync in self.policy.syncs.items():
+            state = self._states.get(name)
+            if sync.connection == connection and state is not None and state.ctx is not None:
+                budget = getattr(getattr(state.ctx.connector, "client", None), "budget", None)
+                if isinstance(budget, Budget):
+                    return budget
+        return None
+
+    async def replace_policy(self, policy: PolicyFile) -> None:
+        """Use a new policy from the next tick on (edited in the web app): contexts made with
+        the old one are closed, schedules and back-offs start afresh."""
+        await self.aclose()
+        self._states.clear()
+        self.policy = policy
 
     # --- one sync ------------------------------------------------------------------------------
 

@@ -43,8 +43,9 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-def _ours(name: str) -> bool:
-    return name == "leadbridge" or name.startswith("leadbridge.")
+def _ours(name: str | None) -> bool:
+    # logging.makeLogRecord (structlog's formatter uses it) makes a record with no name first.
+    return isinstance(name, str) and (name == "leadbridge" or name.startswith("leadbridge."))
 
 
 def install_log_redaction() -> None:
