@@ -82,10 +82,13 @@ def create_app(connections: Connections) -> FastAPI:
             {
                 "id": e.id,
                 "record": e.record,
+                "field": e.field,
                 "class": e.error_class,
                 "message": e.message,
                 "hint": e.hint,
                 "at": e.created_at.isoformat(),
+                "count": e.count,
+                "last_seen_at": e.last_seen_at.isoformat(),
             }
             for e in open_errors(connections.hub)
         ]
