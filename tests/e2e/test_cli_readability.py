@@ -346,7 +346,9 @@ def connect(
 
 
 def window_end(status: str, name: str = "salesforce") -> datetime:
-    found = re.search(rf"{name} sync \(org \w+\): setup window open until (\S+ \S+) UTC", status)
+    found = re.search(
+        rf"{name} sync \((?:org|portal) \w+\): setup window open until (\S+ \S+) UTC", status
+    )
     assert found, status
     return datetime.strptime(found.group(1), "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
 
@@ -404,3 +406,19 @@ def test_a_broken_policy_file_does_not_stop_a_connect(
     # A policy named on the command line must be usable.
     result = connect(org, "--name", "other", "--policy", "leadbridge.yaml", monkeypatch=monkeypatch)
     assert result.exit_code == 1 and "line 4" in result.output and "did you mean" in result.output
+
+
+def test_connect_hubspot_takes_the_window_from_the_policy_too() -> None:
+    from leadbridge.sandbox.hubspot import HubSpotSandbox
+
+    Path("leadbridge.yaml").write_text(
+        "version: 1\nsyncs:\n  hubspot:\n    connection: hubspot\n    setup_window_hours: 3\n"
+    )
+    sandbox = HubSpotSandbox(seed=13)
+    with ServedApp(sandbox.app) as served:
+        sandbox.set_base_url(served.url)
+        token = sandbox.issue_private_app_token()
+        result = lb("connect", "hubspot", "--token", token, "--base-url", served.url)
+        assert result.exit_code == 0, result.output
+        assert "setup window is open for 3 h (setup_window_hours of the policy)" in result.output
+        assert near(window_end(lb("status").output, "hubspot"), 3)

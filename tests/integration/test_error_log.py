@@ -131,7 +131,7 @@ def test_revision_0006_carries_old_entries_over(blank_engine: Engine) -> None:
         )  # fmt: skip
     (entry,) = entries(hub)
     assert entry.count == 2 and entry.last_seen_at > written
-    command.downgrade(config, "0005")
+    command.downgrade(config, "0008")
     with blank_engine.connect() as conn:
         columns = {c["name"] for c in sa.inspect(conn).get_columns("error_log")}
     assert "count" not in columns and "last_seen_at" not in columns

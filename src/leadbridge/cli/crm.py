@@ -73,11 +73,7 @@ def connect_salesforce_cmd(
         assert isinstance(body, dict) and body.get("access_token")
     except (OSError, ValueError, AssertionError):
         fail(f"{token_json} is not a token response (JSON with access_token)")
-    if setup_hours is None:
-        setup_hours, source = _policy_window(policy, name)
-    else:
-        _check_hours(setup_hours)
-        source = "--setup-hours"
+    setup_hours, source = setup_window(policy, name, setup_hours)
     ctx = Context()
     previous = next(
         (c for c in ctx.connections.all() if c.name == name and c.kind == "salesforce"), None
@@ -107,14 +103,18 @@ def connect_salesforce_cmd(
     )
 
 
-def _check_hours(hours: float) -> None:
-    """--setup-hours within the range the policy allows for setup_window_hours."""
+def setup_window(path: Path | None, connection: str, given: float | None) -> tuple[float, str]:
+    """How long the setup window of a new connection is, and where that came from:
+    --setup-hours (within the policy's range), else the policy's setup_window_hours."""
     from pydantic import ValidationError
 
+    if given is None:
+        return _policy_window(path, connection)
     try:
-        CrmSync.model_validate({"setup_window_hours": hours})
+        CrmSync.model_validate({"setup_window_hours": given})
     except ValidationError as exc:
-        fail(f"--setup-hours {hours:g}: {exc.errors()[0]['msg'].lower()} (hours)")
+        fail(f"--setup-hours {given:g}: {exc.errors()[0]['msg'].lower()} (hours)")
+    return given, "--setup-hours"
 
 
 def _policy_window(path: Path | None, connection: str) -> tuple[float, str]:

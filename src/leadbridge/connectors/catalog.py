@@ -114,7 +114,6 @@ class Catalog:
         key = stream.upsert_key if self.creates == "upsert" else None
         return not (key and stream.value(values, key))
 
-
     def stream(self, name: str) -> Stream:
         for s in self.streams:
             if s.name == name:

@@ -1,8 +1,11 @@
 """error log: one entry per problem, with how often and when it was last seen
 
 Revision ID: 0006
-Revises: 0005
+Revises: 0008
 Create Date: 2026-12-03 19:00:00
+
+It follows 0008 (the audits), which reached main first from 0005: one head, and a hub already
+at 0008 still gets this revision.
 """
 
 import sqlalchemy as sa
@@ -11,7 +14,7 @@ from alembic import op
 import leadbridge.hub.tables
 
 revision = "0006"
-down_revision = "0005"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
