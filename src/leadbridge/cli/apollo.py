@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from leadbridge.cli.app import ConnectionOpt, app, connect_app, users_app
 from leadbridge.cli.context import Context, console, err, friendly
@@ -195,7 +196,11 @@ def settings_cmd(
         console.print(f"{key} = {value}")
 
 
-def _render_plan(plan: Plan, show: int) -> None:
+# Changes first, then what waits or is skipped (with the reason), unchanged links last.
+_ORDER = [Action.CREATE, Action.ADOPT, Action.UPDATE, Action.DETACH, Action.WAIT, Action.SKIP]
+
+
+def _render_plan(plan: Plan, show: int, everything: bool = False) -> None:
     counts = plan.counts()
     console.print(
         "plan: "
@@ -204,12 +209,24 @@ def _render_plan(plan: Plan, show: int) -> None:
     reasons = plan.skip_reasons()
     if reasons:
         console.print("not pushed: " + ", ".join(f"{n} {key}" for key, n in reasons.most_common()))
-    if show:
+    if not show:
+        return
+    listed = sorted(
+        (i for i in plan.items if everything or i.action is not Action.UNCHANGED),
+        key=lambda i: _ORDER.index(i.action) if i.action in _ORDER else len(_ORDER),
+    )
+    if listed:
         table = Table("lead", "domain", "action", "reason")
-        shown = [i for i in plan.items if i.action is not Action.UNCHANGED][:show]
-        for item in shown:
-            table.add_row(str(item.lead_id), item.domain or "-", item.action.value, item.reason)
+        for item in listed[:show]:
+            table.add_row(
+                str(item.lead_id), Text(item.domain or "-"), item.action.value, Text(item.reason)
+            )
         console.print(table)
+    if len(listed) > show:
+        console.print(f"… {len(listed) - show} more (use --show {len(listed)})")
+    unchanged = counts.get(Action.UNCHANGED.value, 0)
+    if unchanged and not everything:
+        console.print(f"{unchanged} unchanged, not listed (--all lists them)")
 
 
 def render_report(report: RunReport) -> None:

@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
+from rich.markup import escape
 
 from leadbridge.cli.app import PolicyOpt, SyncOpt, app, connect_app, policy_app
 from leadbridge.cli.context import Context, console, err, friendly
 from leadbridge.connectors.errors import ConnectorError
 from leadbridge.engine.sync.context import SyncContext
-from leadbridge.policy.crm import PolicyFile
+from leadbridge.policy.crm import CrmSync, PolicyFile
 from leadbridge.policy.loader import DEFAULT_PATH, PolicyError, load_policy
 
 if TYPE_CHECKING:
@@ -56,7 +57,11 @@ def connect_salesforce_cmd(
     ] = None,
     ca_file: Annotated[Path | None, typer.Option(help="CA file of a sandbox")] = None,
     name: Annotated[str, typer.Option(help="connection name")] = "salesforce",
-    setup_hours: Annotated[float, typer.Option(help="setup window")] = 6,
+    setup_hours: Annotated[
+        float | None,
+        typer.Option(help="setup window in hours (default: the policy's setup_window_hours)"),
+    ] = None,
+    policy: PolicyOpt = None,
 ) -> None:
     """Store an authorised org; automatic sync waits for the setup window."""
     import json
@@ -68,6 +73,7 @@ def connect_salesforce_cmd(
         assert isinstance(body, dict) and body.get("access_token")
     except (OSError, ValueError, AssertionError):
         fail(f"{token_json} is not a token response (JSON with access_token)")
+    setup_hours, source = setup_window(policy, name, setup_hours)
     ctx = Context()
     previous = next(
         (c for c in ctx.connections.all() if c.name == name and c.kind == "salesforce"), None
@@ -91,9 +97,44 @@ def connect_salesforce_cmd(
         return
     console.print(
         f"connected {info.name} (org {info.remote_scope}); the setup window is open "
-        f"for {setup_hours:g} h: write leadbridge.yaml, `leadbridge policy check`, "
-        "then `leadbridge activate`"
+        f"for {setup_hours:g} h ({source}): write leadbridge.yaml, `leadbridge policy check`, "
+        "then `leadbridge activate`",
+        markup=False,
     )
+
+
+def setup_window(path: Path | None, connection: str, given: float | None) -> tuple[float, str]:
+    """How long the setup window of a new connection is, and where that came from:
+    --setup-hours (within the policy's range), else the policy's setup_window_hours."""
+    from pydantic import ValidationError
+
+    if given is None:
+        return _policy_window(path, connection)
+    try:
+        CrmSync.model_validate({"setup_window_hours": given})
+    except ValidationError as exc:
+        fail(f"--setup-hours {given:g}: {exc.errors()[0]['msg'].lower()} (hours)")
+    return given, "--setup-hours"
+
+
+def _policy_window(path: Path | None, connection: str) -> tuple[float, str]:
+    """The setup window a new connection opens: `setup_window_hours` of the policy's sync on
+    it (the longest, if several), else the default; and where the value came from. A broken
+    default policy file does not stop a connect: it is said, and the default used."""
+    default = float(CrmSync.model_fields["setup_window_hours"].default)
+    if path is None and not DEFAULT_PATH.exists():
+        return default, "the default; setup_window_hours in leadbridge.yaml sets it"
+    try:
+        syncs = read_policy(path).syncs.values()
+    except PolicyError as exc:
+        if path is not None:
+            raise
+        err.print(f"[yellow]warning:[/yellow] {escape(str(exc))}", soft_wrap=True)
+        return default, f"the default: {DEFAULT_PATH} could not be read"
+    hours = [s.setup_window_hours for s in syncs if s.connection == connection]
+    if not hours:
+        return default, f"the default: no sync in the policy uses {connection}"
+    return max(hours), "setup_window_hours of the policy"
 
 
 @policy_app.command("check")
@@ -104,6 +145,13 @@ def policy_check(policy: PolicyOpt = None, sync: SyncOpt = None) -> None:
 
     ctx = crm_ctx(policy, sync)
     report = asyncio.run(_closing(ctx, check(ctx)))
+    until = ctx.setup_until() if ctx.in_setup_window() else None
+    if until is not None:  # a changed setup_window_hours does not move an open window
+        console.print(
+            f"[cyan]note:[/cyan] the setup window is open until {until:%Y-%m-%d %H:%M} UTC, as "
+            "set when the connection was made (setup_window_hours applies to new connections); "
+            "`leadbridge activate` ends it now"
+        )
     for note in report.notes:
         console.print(f"[cyan]note:[/cyan] {note}")
     for w in report.warnings:
@@ -149,11 +197,16 @@ def push_cmd(
             push_task(ctx, person_ids=ids, company_ids=[] if ids else None, manual=bool(records)),
         )
     )
+    counts = dict(report.counts)
+    held = counts.pop("held", 0)
     console.print(
         f"push run {report.run_id}: "
-        + (", ".join(f"{k} {v}" for k, v in sorted(report.counts.items())) or "nothing to do")
+        + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "nothing to do")
     )
-    if report.counts.get("failed"):
+    if held:
+        problems = "problem" if held == 1 else "problems"
+        console.print(f"held: {held} known {problems}, not sent (see `leadbridge errors`)")
+    elif counts.get("failed"):
         console.print("see `leadbridge errors`")
 
 
@@ -241,15 +294,36 @@ def crm_outlooks(
     return out, None
 
 
-def crm_plan_lines(
-    policy_path: Path | None, sync: str | None, person: int | None = None
-) -> list[str]:
+def crm_plan_lines(policy_path: Path | None, sync: str | None, person: int) -> list[str]:
+    """What a push would do with one person, and why (`explain <e-mail>`)."""
     from leadbridge.engine.sync.push import plan
 
-    ctx = crm_ctx(policy_path, sync)
-    the_plan = plan(
-        ctx, person_ids=[person] if person else None, company_ids=[] if person else None
+    the_plan = plan(crm_ctx(policy_path, sync), person_ids=[person], company_ids=[])
+    return [d.describe() for d in (*the_plan.companies, *the_plan.people)]
+
+
+# Changes first, in this order; then what is held back with a reason; records in sync last.
+_ORDER = {"create": 0, "update": 1, "link": 2, "error": 3, "skip": 4}
+
+
+def crm_plan_view(
+    policy_path: Path | None, sync: str | None, *, show: int, everything: bool
+) -> list[str]:
+    """`plan <sync>`: the records a push would change, then those it holds back (with the
+    reason); those in sync only with `everything`. A cut list says how many rows it left out."""
+    from leadbridge.engine.sync.push import plan
+
+    the_plan = plan(crm_ctx(policy_path, sync))
+    decisions = [*the_plan.companies, *the_plan.people]
+    listed = sorted(
+        (d for d in decisions if everything or not d.in_sync),
+        key=lambda d: (d.in_sync, _ORDER[d.action]),
     )
-    lines = [d.describe() for d in (*the_plan.companies, *the_plan.people)]
-    counts = ", ".join(f"{k} {v}" for k, v in sorted(the_plan.counts().items()))
-    return [*lines, counts] if person is None else lines
+    lines = [d.describe() for d in listed[:show]]
+    if 0 < show < len(listed):
+        lines.append(f"… {len(listed) - show} more (use --show {len(listed)})")
+    lines.append(", ".join(f"{k} {v}" for k, v in sorted(the_plan.counts().items())))
+    in_sync = sum(d.in_sync for d in decisions)
+    if in_sync and not everything and show:
+        lines.append(f"{in_sync} in sync, not listed (--all lists them)")
+    return lines

@@ -10,7 +10,7 @@ import typer
 from leadbridge.cli.apollo import _job, _render_plan, apollo_push
 from leadbridge.cli.app import ConnectionOpt, app
 from leadbridge.cli.context import Context, console, err, friendly
-from leadbridge.cli.crm import crm_plan_lines
+from leadbridge.cli.crm import crm_plan_lines, crm_plan_view
 
 
 @app.command()
@@ -21,21 +21,23 @@ def plan(
     remote: Annotated[
         bool, typer.Option(help="read Apollo's accounts to tell adopt from create (API calls)")
     ] = False,
-    show: Annotated[int, typer.Option(help="rows to list (0: counts only)")] = 30,
+    show: Annotated[int, typer.Option(help="rows to list (0: counts only)", min=0)] = 30,
+    everything: Annotated[
+        bool, typer.Option("--all", help="list records with nothing to change too")
+    ] = False,
 ) -> None:
-    """Print what a run would do now (create / adopt / update / skip, with the reason).
+    """Print what a run would do now: changes first (create / update / link, errors), then
+    what is held back and why; records already in sync only with --all.
     JOB is apollo-push or a CRM sync of the policy (salesforce, hubspot)."""
     if job != "apollo-push":
-        *decisions, counts = crm_plan_lines(None, job)
-        for line in decisions[:show]:
-            console.print(line)
-        console.print(counts)
+        for line in crm_plan_view(None, job, show=show, everything=everything):
+            console.print(line, markup=False, soft_wrap=True)  # one record, one line
         return
     _job(job)
     ctx = Context()
     push = apollo_push(ctx, connection)
     domains = asyncio.run(push.remote_domains()) if remote else None
-    _render_plan(push.plan(domains), show)
+    _render_plan(push.plan(domains), show, everything)
 
 
 @app.command()
@@ -55,7 +57,7 @@ def explain(
 
         (person_id,) = _people(crm_ctx(None, None), [record])
         for line in crm_plan_lines(None, None, person_id):
-            console.print(line)
+            console.print(line, markup=False)
         return
     ctx = Context()
     push = apollo_push(ctx, connection)

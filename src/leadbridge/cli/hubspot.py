@@ -7,8 +7,9 @@ from typing import Annotated
 
 import typer
 
-from leadbridge.cli.app import connect_app
+from leadbridge.cli.app import PolicyOpt, connect_app
 from leadbridge.cli.context import Context, console, err, friendly
+from leadbridge.cli.crm import setup_window
 
 API_BASE = "https://api.hubapi.com"
 
@@ -34,7 +35,11 @@ def connect_hubspot(
     redirect_port: Annotated[int, typer.Option(help="loopback port for the callback")] = 8768,
     code: Annotated[str | None, typer.Option(help="an authorization code already obtained")] = None,
     redirect_uri: Annotated[str | None, typer.Option(help="redirect URI used with --code")] = None,
-    setup_hours: Annotated[float, typer.Option(help="setup window")] = 6,
+    setup_hours: Annotated[
+        float | None,
+        typer.Option(help="setup window in hours (default: the policy's setup_window_hours)"),
+    ] = None,
+    policy: PolicyOpt = None,
 ) -> None:
     """Connect a HubSpot portal (--token for a private app, or --oauth); automatic sync waits
     for the setup window."""
@@ -49,6 +54,7 @@ def connect_hubspot(
     if oauth and not (client_id and client_secret):
         err.print("[red]error:[/red] --oauth needs --client-id and --client-secret")
         raise typer.Exit(2)
+    setup_hours, source = setup_window(policy, name, setup_hours)
     ctx = Context()
     if token:
         done = asyncio.run(
@@ -87,6 +93,7 @@ def connect_hubspot(
         return
     console.print(
         f"connected {info.name} (portal {info.remote_scope}); the setup window is open "
-        f"for {setup_hours:g} h: write leadbridge.yaml (a sync with connection: {info.name}), "
-        "`leadbridge policy check`, then `leadbridge activate`"
+        f"for {setup_hours:g} h ({source}): write leadbridge.yaml (a sync with connection: "
+        f"{info.name}), `leadbridge policy check`, then `leadbridge activate`",
+        markup=False,
     )

@@ -10,13 +10,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from leadbridge.cli.app import app, errors_app
 from leadbridge.cli.context import Context, console, err, friendly
 from leadbridge.engine.audit import audit_warning
-from leadbridge.engine.errors import open_errors, retry_errors
+from leadbridge.engine.errors import OpenError, open_errors, retry_errors
 from leadbridge.engine.status import hub_status
 from leadbridge.engine.systems import scope_label
 from leadbridge.hub.csv_output import write_csv
@@ -27,7 +29,7 @@ from leadbridge.settings import get_settings
 @friendly
 def errors(
     typer_ctx: typer.Context,
-    limit: Annotated[int, typer.Option(help="entries to show")] = 50,
+    limit: Annotated[int, typer.Option(help="entries to show (0: all)")] = 50,
     csv_file: Annotated[
         Path | None,
         typer.Option(
@@ -35,27 +37,69 @@ def errors(
         ),
     ] = None,
 ) -> None:
-    """List open errors (newest first), with a fix hint for each."""
+    """List open errors (the most recently seen first), with a fix hint for each."""
     if typer_ctx.invoked_subcommand:
         return
     if csv_file is not None:
         _export_errors(csv_file)
         return
-    entries = open_errors(Context().hub, limit)
+    entries = open_errors(Context().hub, limit + 1 if limit > 0 else None)
     if not entries:
         console.print("no open errors")
         return
-    table = Table("id", "record", "class", "message", "how to fix")
+    shown = entries[:limit] if limit > 0 else entries
+    console.print(error_table(shown))
+    if len(entries) > len(shown):
+        console.print(
+            f"the {len(shown)} most recently seen are shown: `--limit 0` lists all, "
+            "`--csv FILE` writes all"
+        )
+
+
+def error_table(entries: list[OpenError]) -> Table:
+    """One row per problem. What went wrong and what to do share one column, so the table
+    stays readable in 100 columns; cells are plain text (a message may hold [brackets])."""
+    table = Table(box=box.SIMPLE_HEAD, collapse_padding=True, pad_edge=False, show_edge=False)
+    table.add_column("id", no_wrap=True, justify="right")
+    table.add_column("record", overflow="fold", max_width=24)
+    table.add_column("field", overflow="fold", max_width=16)
+    table.add_column("class", max_width=10)
+    table.add_column("seen (UTC)", max_width=10)
+    table.add_column("problem → how to fix", overflow="fold", ratio=1)
     for e in entries:
-        table.add_row(str(e.id), e.record, e.error_class, e.message, e.hint or "")
-    console.print(table)
+        problem = Text(e.message)
+        if e.hint:
+            problem.append("\n→ " + e.hint, style="green")
+        table.add_row(
+            str(e.id),
+            Text(e.record),
+            Text(e.field or "-"),
+            Text(e.error_class.replace("_", " ")),
+            f"{e.count}×, last {e.last_seen_at:%Y-%m-%d %H:%M}",
+            problem,
+        )
+    return table
 
 
 def _export_errors(path: Path) -> None:
     entries = open_errors(Context().hub, limit=None)
-    header = ("id", "job", "created_at", "record", "class", "message", "how to fix")
+    header = (
+        "id", "job", "created_at", "last_seen_at", "count", "record", "field", "class",
+        "message", "how to fix",
+    )  # fmt: skip
     rows = (
-        (e.id, e.job, e.created_at.isoformat(), e.record, e.error_class, e.message, e.hint)
+        (
+            e.id,
+            e.job,
+            e.created_at.isoformat(),
+            e.last_seen_at.isoformat(),
+            e.count,
+            e.record,
+            e.field,
+            e.error_class,
+            e.message,
+            e.hint,
+        )
         for e in entries
     )
     count = write_csv(path, header, rows)

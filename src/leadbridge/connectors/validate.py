@@ -73,11 +73,13 @@ def value_problem(
         parts = str(value).split(";") if f.type == "multipicklist" else [str(value)]
         bad = [p for p in parts if p not in f.options]
         if bad:
+            code = "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
+            what = hints.get(code) or "use one of the allowed values"
             return PermanentError(
                 f"{obj}.{f.name}: {bad[0]!r} is not a value of the restricted picklist",
                 field=f.name,
-                code="INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
-                hint=f"allowed values: {', '.join(f.options)}",
+                code=code,
+                hint=f"{what}; allowed values: {', '.join(f.options)}",
             )
     if isinstance(value, str) and f.length and len(value) > f.length:
         return _error(

@@ -5,36 +5,48 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from leadbridge.hub.db import Hub
-from leadbridge.hub.tables import Company, ErrorLogEntry, RecordLink, utcnow
+from leadbridge.hub.tables import Company, ErrorLogEntry, Person, RecordLink, utcnow
 
 
 @dataclass(frozen=True)
 class OpenError:
     id: int
     job: str
-    created_at: datetime
-    record: str
+    created_at: datetime  # first seen
+    record: str  # as a person finds it: a company's domain (or name), a person's e-mail
     hub_id: int | None
     error_class: str
     message: str
     hint: str | None
+    field: str | None
+    count: int  # how often it was seen
+    last_seen_at: datetime
 
 
 def open_errors(hub: Hub, limit: int | None = 200) -> list[OpenError]:
+    """Open entries, the most recently seen first."""
     with hub.session() as s:
         query = (
-            select(ErrorLogEntry, Company.domain)
+            select(
+                ErrorLogEntry,
+                func.coalesce(Company.domain, Company.name),
+                Person.email,
+            )
             .outerjoin(
                 Company,
                 (ErrorLogEntry.hub_object == "company") & (Company.id == ErrorLogEntry.hub_id),
             )
+            .outerjoin(
+                Person,
+                (ErrorLogEntry.hub_object == "person") & (Person.id == ErrorLogEntry.hub_id),
+            )
             .where(
                 ErrorLogEntry.workspace_id == hub.workspace_id, ErrorLogEntry.resolved_at.is_(None)
             )
-            .order_by(ErrorLogEntry.id.desc())
+            .order_by(ErrorLogEntry.last_seen_at.desc(), ErrorLogEntry.id.desc())
         )
         if limit:
             query = query.limit(limit)
@@ -43,14 +55,25 @@ def open_errors(hub: Hub, limit: int | None = 200) -> list[OpenError]:
                 e.id,
                 e.job,
                 e.created_at,
-                domain or (f"{e.hub_object} {e.hub_id}" if e.hub_id else "-"),
+                _record(e, company or person),
                 e.hub_id,
                 e.error_class,
                 e.message,
                 e.hint,
+                e.field,
+                e.count,
+                e.last_seen_at,
             )
-            for e, domain in s.execute(query)
+            for e, company, person in s.execute(query)
         ]
+
+
+def _record(e: ErrorLogEntry, found: str | None) -> str:
+    if found:
+        return found
+    if e.hub_id is not None:
+        return f"{e.hub_object} {e.hub_id}"
+    return e.remote_id or "-"
 
 
 def retry_errors(hub: Hub, error_ids: list[int] | None = None) -> int:

@@ -54,11 +54,41 @@ def log_error(
     remote_id: str | None = None,
     field: str | None = None,
     hint: str | None = None,
-) -> None:
-    """One open entry per record and job: a newer failure replaces the older one. The message
-    and hint are masked before they are stored (an API may echo a credential back)."""
+) -> bool:
+    """One open entry per problem: the same message for the same record and job, seen again,
+    bumps that entry (count, last seen, run) instead of adding a row; a different failure of
+    the record replaces its open entry. The message and hint are masked before they are
+    stored (an API may echo a credential back). Returns whether the problem is new."""
+    message = redact_text(message)
+    hint = redact_text(hint) if hint else hint
+    now = utcnow()
+    same = s.scalar(
+        select(ErrorLogEntry)
+        .where(
+            ErrorLogEntry.workspace_id == workspace_id,
+            ErrorLogEntry.job == job,
+            ErrorLogEntry.hub_object == hub_object,
+            ErrorLogEntry.hub_id == hub_id,
+            # Without a hub record, the remote record is what the entry is about.
+            *(() if hub_id is not None else (ErrorLogEntry.remote_id == remote_id,)),
+            ErrorLogEntry.message == message,
+            ErrorLogEntry.resolved_at.is_(None),
+        )
+        .order_by(ErrorLogEntry.id.desc())
+        .limit(1)
+    )
+    if same is not None:
+        same.count += 1
+        same.last_seen_at = now
+        same.run_id = run_id if run_id is not None else same.run_id
+        # What is known now: the latest class, hint and ids.
+        same.error_class, same.hint = error_class, hint
+        same.field = field if field is not None else same.field
+        same.remote_id = remote_id if remote_id is not None else same.remote_id
+        same.connection_id = connection_id if connection_id is not None else same.connection_id
+        return False
     if hub_id is not None:
-        resolve_errors(s, workspace_id, job, hub_object, [hub_id])
+        resolve_errors(s, workspace_id, job, hub_object, [hub_id], now)
     s.add(
         ErrorLogEntry(
             workspace_id=workspace_id,
@@ -70,10 +100,29 @@ def log_error(
             remote_id=remote_id,
             field=field,
             error_class=error_class,
-            message=redact_text(message),
-            hint=redact_text(hint) if hint else hint,
+            message=message,
+            hint=hint,
+            created_at=now,
+            last_seen_at=now,
         )
     )
+    return True
+
+
+def open_error_records(
+    s: Session, workspace_id: int, job: str, connection_id: int | None
+) -> set[tuple[str, int]]:
+    """(hub object, hub id) of the records a job's open entries are about."""
+    rows = s.execute(
+        select(ErrorLogEntry.hub_object, ErrorLogEntry.hub_id).where(
+            ErrorLogEntry.workspace_id == workspace_id,
+            ErrorLogEntry.job == job,
+            ErrorLogEntry.connection_id == connection_id,
+            ErrorLogEntry.hub_id.is_not(None),
+            ErrorLogEntry.resolved_at.is_(None),
+        )
+    )
+    return {(str(kind), hub_id) for kind, hub_id in rows if hub_id is not None}
 
 
 def resolve_errors(

@@ -406,7 +406,8 @@ class SyncRun(Base):
 
 
 class ErrorLogEntry(Base):
-    """A permanent (or exhausted) failure, with what a person needs to fix it."""
+    """A failure, with what a person needs to fix it. One problem is one entry: the same
+    failure of the same record seen again bumps `count`, `last_seen_at` and `run_id`."""
 
     __tablename__ = "error_log"
     __table_args__ = (Index("ix_error_log_open", "workspace_id", "resolved_at"),)
@@ -422,7 +423,9 @@ class ErrorLogEntry(Base):
     error_class: Mapped[str] = mapped_column(String(30))
     message: Mapped[str] = mapped_column(Text)
     hint: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)  # first seen
+    count: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column()
 
 

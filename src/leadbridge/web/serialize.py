@@ -144,7 +144,9 @@ def error_json(e: ErrorLogEntry, record: str | None = None) -> dict[str, Any]:
         "class": e.error_class,
         "message": e.message,
         "hint": e.hint,
+        "count": e.count,
         "at": iso(e.created_at),
+        "last_seen_at": iso(e.last_seen_at),
         "resolved_at": iso(e.resolved_at),
     }
 

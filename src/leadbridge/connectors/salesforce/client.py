@@ -35,20 +35,32 @@ LIMIT_INFO = re.compile(r"api-usage=(\d+)/(\d+)")
 # A daily limit frees up over a rolling 24 h: far longer than any run should sleep.
 DAILY_LIMIT_RETRY = 3600.0
 CONCURRENCY_RETRY = 1.0
+# What a person does about each error (the message already says what went wrong). Every hint
+# is an instruction; `leadbridge errors retry` resends what the fix did not change.
 HINTS = {
-    "REQUIRED_FIELD_MISSING": "map a hub field to it, or give it a default in Salesforce",
-    "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST": "map the value to one of the picklist's values",
+    "REQUIRED_FIELD_MISSING": "fill the field in the hub (the policy must map a hub field to "
+    "it), or give it a default value in Salesforce",
+    "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST": "use one of the picklist's values (in the hub, or "
+    "in the policy for a source field), or add the value to the picklist in Salesforce",
     "STRING_TOO_LONG": "shorten the value in the hub, or widen the field in Salesforce",
-    "INVALID_EMAIL_ADDRESS": "fix the e-mail address in the hub",
-    "DUPLICATES_DETECTED": "a Salesforce duplicate rule matched: link to the existing record",
-    "FIELD_CUSTOM_VALIDATION_EXCEPTION": "a Salesforce validation rule refused the values",
-    "INVALID_FIELD_FOR_INSERT_UPDATE": "the field is read-only for the integration user",
-    "INVALID_FIELD": "the field does not exist in this org: check the policy's field map",
-    "ENTITY_IS_DELETED": "the record was deleted in Salesforce",
-    "NOT_FOUND": "the record does not exist (deleted or merged) in Salesforce",
-    "CANNOT_UPDATE_CONVERTED_LEAD": "the lead was converted: update its contact instead",
-    "INACTIVE_OWNER_OR_USER": "the owner is an inactive Salesforce user: give the record an "
-    "active owner in the hub, or reactivate the user",
+    "INVALID_EMAIL_ADDRESS": "correct the e-mail address in the hub",
+    "DUPLICATES_DETECTED": "merge the record with the existing one in Salesforce, or let the "
+    "duplicate rule allow saving (Setup → Duplicate Rules); then `leadbridge errors retry`",
+    "FIELD_CUSTOM_VALIDATION_EXCEPTION": "change the hub's values so the validation rule named "
+    "in the message passes, or relax the rule in Salesforce",
+    "INVALID_FIELD_FOR_INSERT_UPDATE": "give the integration user edit access to the field in "
+    "Salesforce, or make the policy's mapping crm_to_hub",
+    "INVALID_FIELD": "correct or remove the field in the policy's field map "
+    "(`leadbridge policy check` names it)",
+    "ENTITY_IS_DELETED": "restore the record from the Salesforce recycle bin, or run "
+    "`leadbridge pull` so the hub learns it was deleted",
+    "NOT_FOUND": "run `leadbridge pull` so the hub learns the record was deleted or merged",
+    "CANNOT_UPDATE_CONVERTED_LEAD": "run `leadbridge pull`: it follows the converted lead to "
+    "its contact, which the next push updates",
+    "INACTIVE_OWNER_OR_USER": "give the record an active owner in the hub, or reactivate the "
+    "user in Salesforce",
+    "MULTIPLE_CHOICES": "make the external id unique in Salesforce (merge the records that share "
+    "it)",
 }
 # Errors whose body names no field, though one field is the cause.
 IMPLIED_FIELD = {"INACTIVE_OWNER_OR_USER": "OwnerId"}
@@ -98,7 +110,7 @@ def classify(response: httpx.Response) -> ConnectorError | None:
             "several records match this external id",
             status=status,
             code="MULTIPLE_CHOICES",
-            hint="make the external id unique",
+            hint=HINTS["MULTIPLE_CHOICES"],
         )
     if status == 403 and code != "REQUEST_LIMIT_EXCEEDED":
         return AccessDeniedError(message, status=status, code=code)

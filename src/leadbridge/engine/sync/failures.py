@@ -4,8 +4,10 @@
   keeps the hash of what failed; the same data is not sent again until it changes or someone
   runs `leadbridge errors retry`. Logged with the field and a fix hint.
 - Transient (5xx, timeouts, locks, garbage): retried on later runs, with backoff (1, 2, 4 …
-  minutes, ±20 % jitter, at most 6 h) where the sync asks for it, up to `max_attempts`; logged
-  on the first failure and when retrying gives up.
+  minutes, ±20 % jitter, at most 6 h) where the sync asks for it, up to `max_attempts`.
+
+Every failure is logged; the same failure of a record again bumps its one entry (a count and
+a last-seen time), so the log holds one entry per problem however often it recurs.
 """
 
 from __future__ import annotations
@@ -81,21 +83,25 @@ def record_failure(
             if not gave_up
             else "gave up retrying; `leadbridge errors retry` after the cause is fixed"
         )
-    if permanent or gave_up or link.attempts == 1:
-        log_error(
-            s,
-            workspace_id=where.workspace_id,
-            job=where.job,
-            error_class=link.error_class,
-            message=f"{where.label}: {exc.message}",
-            run_id=run_id,
-            connection_id=where.connection_id,
-            hub_object=link.hub_object,
-            hub_id=link.hub_id,
-            remote_id=link.remote_id,
-            field=getattr(exc, "field", None),
-            hint=hint,
-        )
+    log_error(
+        s,
+        workspace_id=where.workspace_id,
+        job=where.job,
+        error_class=link.error_class,
+        message=_labelled(where.label, exc.message),
+        run_id=run_id,
+        connection_id=where.connection_id,
+        hub_object=link.hub_object,
+        hub_id=link.hub_id,
+        remote_id=link.remote_id,
+        field=getattr(exc, "field", None),
+        hint=hint,
+    )
+
+
+def _labelled(label: str, message: str) -> str:
+    """The message with the record's object in front, once ("Lead.LeadSource: …" has it)."""
+    return message if message.startswith(f"{label}.") else f"{label}: {message}"
 
 
 class FailedLink(Protocol):

@@ -28,6 +28,7 @@ from leadbridge.policy.crm import CrmSync
 from leadbridge.policy.fields import ObjectMap
 
 Action = Literal["create", "link", "update", "skip", "error"]
+IN_SYNC = "in sync"  # the reason of a linked record with nothing to send either way
 
 
 @dataclass
@@ -42,6 +43,11 @@ class Decision:
     account: Decision | None = None  # for a new person: how its company is found
     snapshot: dict[str, Any] = field(default_factory=dict)  # remote values found when linking
     hub: dict[str, Any] = field(default_factory=dict)  # hub field -> the remote value it takes
+    hint: str | None = None  # for an error: what a person does to fix it (the reason says what)
+
+    @property
+    def in_sync(self) -> bool:
+        return self.action == "skip" and self.reason == IN_SYNC
 
     def describe(self) -> str:
         target = f"{self.stream or ''} {self.remote_id or ''}".strip()
@@ -50,9 +56,14 @@ class Decision:
             text += f" [{', '.join(sorted(self.values))}]"
         if self.reason:
             text += f" — {self.reason}"
-        if self.account is not None and self.account.action != "update":
-            what = (self.account.stream or "company").lower()
-            text += f"; {what}: {self.account.action} {self.account.reason}".rstrip()
+        if self.hint:
+            text += f" (to fix: {self.hint})"
+        account = self.account if self.action == "create" else None  # else the reason says
+        if account is not None and account.in_sync:
+            text += f"; {(account.stream or 'company').lower()} {account.remote_id} (linked)"
+        elif account is not None and account.action != "update":
+            what = (account.stream or "company").lower()
+            text += f"; {what}: {account.action} {account.reason}".rstrip()
         return text
 
 
@@ -128,7 +139,7 @@ def _update(
         crm_modified_at=row.modified_at if row else None,
         manual=manual,
     )
-    reason = "" if result.crm else "in sync"
+    reason = "" if result.crm else IN_SYNC
     if result.hub:  # e.g. a hub edit of a field the CRM owns: the CRM's value is put back
         taken = ", ".join(sorted(result.hub))
         reason = f"{reason}; the hub takes the CRM's {taken}".lstrip("; ")
@@ -171,7 +182,9 @@ def decide_company(
                 "error",
                 stream.name,
                 reason=f"ambiguous {kind}: {len(rows)} {shape.label} {kinds} match by {label} "
-                f"({ids}); merge them in {shape.label}",
+                f"({ids})",
+                hint=f"merge the duplicate {kinds} in {shape.label} into one, or correct the "
+                f"{label} of the {kind} that is not this company",
             )
         if rows:
             row = rows[0]
@@ -208,7 +221,12 @@ def decide_company(
             )
     if empty(company.name):
         return Decision(
-            "company", company.id, "error", stream.name, reason="the company has no name"
+            "company",
+            company.id,
+            "error",
+            stream.name,
+            reason="the company has no name",
+            hint="give the company a name in the hub",
         )
     values = new_values(mapping, mine)
     source = policy.push.account_source
@@ -250,8 +268,9 @@ def decide_person(facts: Facts, shape: Shape, *, manual: bool) -> Decision:
                 person.id,
                 "error",
                 stream.name,
-                reason=f"ambiguous: {len(rows)} {shape.label} {kinds} have this e-mail "
-                f"({ids}); merge them in {shape.label}",
+                reason=f"ambiguous: {len(rows)} {shape.label} {kinds} have this e-mail ({ids})",
+                hint=f"merge the duplicate {kinds} in {shape.label} into one, or correct the "
+                f"e-mail of the {kind} that is not this person",
             )
         if rows:
             owner = facts.taken.get((stream.name, rows[0].remote_id))
@@ -301,7 +320,8 @@ def decide_person(facts: Facts, shape: Shape, *, manual: bool) -> Decision:
                 "error",
                 stream.name,
                 reason=f"a {shape.label} {stream.one()} needs "
-                f"{_article(shape.company.one())}: give the person a company",
+                f"{_article(shape.company.one())} and the person has no company",
+                hint="give the person a company in the hub",
             )
         company_facts = Facts(
             facts.company,
@@ -318,7 +338,13 @@ def decide_person(facts: Facts, shape: Shape, *, manual: bool) -> Decision:
         account = decide_company(company_facts, shape, manual=manual, needed_for_contact=True)
         if account.action == "error":
             return Decision(
-                "person", person.id, "error", stream.name, reason=account.reason, account=account
+                "person",
+                person.id,
+                "error",
+                stream.name,
+                reason=account.reason,
+                account=account,
+                hint=account.hint,
             )
         decision.account = account
     return decision

@@ -64,8 +64,6 @@ def plan(
             if c in asked
         ]
         decisions_p = [decide_person(people_facts[p.id], shape, manual=manual) for p in people]
-        # A permanent failure is not resent until the data changes or `errors retry`; what an
-        # undo took back is not sent again until the data changes or a manual push.
         held = {
             (link.hub_object, link.hub_id): link
             for link in ctx.links.with_status(s, ("error", "undone", "pending"))
@@ -76,24 +74,17 @@ def plan(
     for d in (*decisions_c, *decisions_p):
         _hold_for_job(d, waiting, ctx.label)
         _hold_unread_intent(ctx, d, held, read_through)
-        link = held.get((d.hub_object, d.hub_id))
-        if manual or link is None or d.action not in ("create", "update"):
+        if manual:
             continue
-        if link.status == "pending":
-            continue
-        if link.status == "error":
-            verdict = hold(link, d.values, CRM_RETRY, now)
-            if verdict is not None:
-                d.action, d.reason = "skip", verdict[1]
-        elif link.status == "undone" and (
-            link.failed_hash == payload_hash(d.values)
-            or (d.action == "create" and not link.remote_id)
-        ):
-            d.action, d.reason = (
-                "skip",
-                "undone by `leadbridge undo`: not sent again until the hub's values change, or "
-                "by a manual `leadbridge push`",
-            )
+        _hold_back(d, held.get((d.hub_object, d.hub_id)), now)
+        account = d.account
+        if d.action == "create" and account is not None and account.action == "create":
+            # The company a new person brings is held like the company itself: else every run
+            # would send it again with the person, and fail again.
+            _hold_back(account, held.get(("company", account.hub_id)), now)
+            if account.action == "skip":
+                kind = ctx.stream(account.stream).one() if account.stream else "company"
+                d.action, d.reason = "skip", f"its {kind} is held back: {account.reason}"
     _one_create_per_identity(decisions_c, decisions_p, people_facts, company_facts)
     for d in (*decisions_c, *decisions_p):
         facts = (company_facts if d.hub_object == "company" else people_facts).get(d.hub_id)
@@ -101,6 +92,25 @@ def plan(
         if note:
             d.reason = f"{d.reason}; {note}" if d.reason else note
     return PushPlan(decisions_p, decisions_c)
+
+
+def _hold_back(d: Decision, link: RecordLink | None, now: datetime) -> None:
+    """A permanent failure is not resent until the data changes or `errors retry`; what an
+    undo took back is not sent again until the data changes or a manual push."""
+    if link is None or d.action not in ("create", "update") or link.status == "pending":
+        return
+    if link.status == "error":
+        verdict = hold(link, d.values, CRM_RETRY, now)
+        if verdict is not None:
+            d.action, d.reason = "skip", verdict[1]
+    elif link.status == "undone" and (
+        link.failed_hash == payload_hash(d.values) or (d.action == "create" and not link.remote_id)
+    ):
+        d.action, d.reason = (
+            "skip",
+            "undone by `leadbridge undo`: not sent again until the hub's values change, or "
+            "by a manual `leadbridge push`",
+        )
 
 
 def _hold_for_job(d: Decision, waiting: dict[tuple[str, int], str], label: str) -> None:

@@ -17,7 +17,7 @@ from leadbridge.engine.sync.inflight import settle_jobs
 from leadbridge.engine.sync.push.decide import Decision
 from leadbridge.engine.sync.push.plan import PushPlan, plan
 from leadbridge.engine.sync.values import to_hub
-from leadbridge.hub.store import by_ids, log_error
+from leadbridge.hub.store import by_ids, log_error, open_error_records, resolve_errors
 from leadbridge.hub.tables import Company, Person
 
 
@@ -91,9 +91,12 @@ def _write_of(d: Decision) -> Write:
 
 async def _apply(ctx: SyncContext, run_id: int, the_plan: PushPlan, counts: dict[str, int]) -> None:
     errors = [d for d in (*the_plan.companies, *the_plan.people) if d.action == "error"]
+    _resolve_gone(ctx, the_plan)
     if errors:
+        # A plan error that is already in the log (an ambiguity nobody has merged yet) is a
+        # known problem held back, not a new failure of this run: its entry is bumped.
         with ctx.hub.session() as s:
-            for d in errors:
+            new = sum(
                 log_error(
                     s,
                     workspace_id=ctx.workspace_id,
@@ -104,9 +107,12 @@ async def _apply(ctx: SyncContext, run_id: int, the_plan: PushPlan, counts: dict
                     connection_id=ctx.connection.id,
                     hub_object=d.hub_object,
                     hub_id=d.hub_id,
-                    hint=d.reason.split(": ", 1)[-1],
+                    hint=d.hint,
                 )
-        _bump(counts, "failed", len(errors))
+                for d in errors
+            )
+        _bump(counts, "failed", new)
+        _bump(counts, "held", len(errors) - new)
     company = ctx.company()
     companies: dict[int, Decision] = {
         d.hub_id: d for d in the_plan.companies if d.action in ("create", "link", "update")
@@ -153,6 +159,27 @@ async def _apply(ctx: SyncContext, run_id: int, the_plan: PushPlan, counts: dict
             _bump(counts, "failed", outcome.failed)
     _bump(counts, "skipped", sum(1 for d in the_plan.people if d.action == "skip"))
     _bump(counts, "hub_updated", _take_crm_values(ctx, run_id, the_plan))
+
+
+def _resolve_gone(ctx: SyncContext, the_plan: PushPlan) -> None:
+    """Open entries of records the plan no longer finds wrong (an ambiguity merged away, a
+    record now linked by a pull) are resolved; a failed write's entry stays until the record
+    is written or `errors retry`."""
+    planned = {(d.hub_object, d.hub_id) for d in (*the_plan.companies, *the_plan.people)}
+    erring = {
+        (d.hub_object, d.hub_id)
+        for d in (*the_plan.companies, *the_plan.people)
+        if d.action == "error"
+    }
+    with ctx.hub.session() as s:
+        logged = open_error_records(s, ctx.workspace_id, JOB, ctx.connection.id)
+        gone = (logged & planned) - erring
+        if not gone:
+            return
+        failing = {(link.hub_object, link.hub_id) for link in ctx.links.with_status(s, ("error",))}
+        for kind in {kind for kind, _ in gone}:
+            ids = sorted(hub_id for k, hub_id in gone - failing if k == kind)
+            resolve_errors(s, ctx.workspace_id, JOB, kind, ids)
 
 
 def _take_crm_values(ctx: SyncContext, run_id: int, the_plan: PushPlan) -> int:

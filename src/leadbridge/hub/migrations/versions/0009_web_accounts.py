@@ -11,7 +11,7 @@ from alembic import op
 import leadbridge.hub.tables
 
 revision = "0009"
-down_revision = "0008"
+down_revision = "0006"  # after the audits (0008) and the error-log count (0006)
 branch_labels = None
 depends_on = None
 
