@@ -1,8 +1,9 @@
-"""The two-way CRM sync half of `leadbridge demo`: a Salesforce sandbox (HTTPS, its own CA) seeded
-with a realistic org (accounts, contacts, leads, converted leads and duplicates), connected
-through the OAuth web-server flow with PKCE (the demo clicks "Allow" on the sandbox's consent
-page for you), a people file imported into the hub (some of them people the org already has,
-with a newer title), then the initial pull and a push, as `leadbridge pull` and `push` run them.
+"""The Salesforce act of `leadbridge demo`: a Salesforce sandbox (HTTPS, its own CA) seeded with a
+realistic org (accounts, contacts, leads, converted leads and duplicates), connected through the
+OAuth web-server flow with PKCE (the demo clicks "Allow" on the sandbox's consent page for you);
+then the tour a RevOps engineer would take, as CLI commands: import the hub's people, the first
+pull, the duplicate audit, the dry-run plan, the push; an edit in the hub pushed, an edit in
+Salesforce pulled, `explain`, `undo` of a run, the error log.
 """
 
 from __future__ import annotations
@@ -20,14 +21,11 @@ from typing import Any
 import httpx
 
 from leadbridge.connectors.salesforce.oauth import exchange_code
+from leadbridge.demo_tour import Tour, run_id
 from leadbridge.engine.status import hub_status
-from leadbridge.engine.sync.session import sync_context
 from leadbridge.engine.systems.salesforce import connect_salesforce
 from leadbridge.hub.connections import Connections
 from leadbridge.hub.db import Hub
-from leadbridge.hub.people import import_people
-from leadbridge.jobs.tasks import pull_task, push_task
-from leadbridge.policy.crm import CrmSync
 from leadbridge.sandbox import fakes
 from leadbridge.sandbox.salesforce import SalesforceSandbox
 from leadbridge.sandbox.salesforce.seed import SeedReport, seed_org
@@ -38,14 +36,15 @@ REDIRECT = "http://127.0.0.1:8765/connections/callback"  # the dashboard's, for 
 @dataclass
 class CrmDemo:
     seeded: SeedReport
-    imported: int
-    pulled: dict[str, int]
-    pushed: dict[str, int]
     in_sync: int
     failing: int
     duplicates: int
     leads_before: int
     leads_after: int
+    edited: str  # the person edited in the hub, then in Salesforce, then undone
+    title_pushed: str | None  # Salesforce's title after the hub's edit was pushed
+    title_after_undo: str | None  # ...and after `undo` of that push
+    status_pulled: str | None  # the hub's lead status after Salesforce's edit was pulled
 
 
 def consent(sandbox: SalesforceSandbox, url: str, ca: Path, redirect: str) -> dict[str, Any]:
@@ -95,19 +94,12 @@ def write_people(path: Path, org_people: list[dict[str, Any]], seed: int, count:
 
 
 TITLES = ("CTO", "VP Sales", "Buyer", "Head of Data", "Analyst", "Founder", "RevOps Lead")
+POLICY = "version: 1\nsyncs:\n  salesforce:\n    connection: salesforce\n"
 
 
-async def run_crm_demo(
-    hub: Hub,
-    connections: Connections,
-    sandbox: SalesforceSandbox,
-    url: str,
-    ca: Path,
-    workdir: Path,
-    seed: int,
-    people: int = 240,
-) -> CrmDemo:
-    seeded = seed_org(sandbox.org, accounts=40, contacts_per_account=3, leads=120, seed=seed)
+async def connect(
+    hub: Hub, connections: Connections, sandbox: SalesforceSandbox, url: str, ca: Path
+) -> None:
     granted = consent(sandbox, url, ca, REDIRECT)
     body = await exchange_code(
         url,
@@ -129,42 +121,76 @@ async def run_crm_demo(
         ca_file=str(ca),
         setup_window_hours=0,  # the demo's policy is the default one: no setup needed
     )
-    org_leads = [r for r in sandbox.org.rows("Lead") if not r.get("IsDeleted") and r.get("Email")]
-    path = workdir / "people.csv"
-    write_people(path, org_leads, seed, people)
-    imported = import_people(hub, path)
-    ctx = sync_context(hub, connections, CrmSync())
-    try:
-        ctx.save_state(setup_until=None)
-        pulled = await pull_task(ctx, manual=True)
-        pushed = await push_task(ctx)
-    finally:
-        await ctx.connector.aclose()
-    (crm,) = hub_status(hub).crm
+
+
+def run_crm_demo(
+    hub: Hub,
+    connections: Connections,
+    sandbox: SalesforceSandbox,
+    url: str,
+    ca: Path,
+    tour: Tour,
+    seed: int,
+    people: int = 240,
+) -> CrmDemo:
+    org = sandbox.org
+    seeded = seed_org(org, accounts=40, contacts_per_account=3, leads=120, seed=seed)
+    tour.note(
+        f"a Salesforce org: {seeded.accounts} accounts, {seeded.contacts} contacts, "
+        f"{seeded.leads} leads ({seeded.converted} converted, {seeded.duplicates} duplicates)"
+    )
+    import asyncio
+
+    asyncio.run(connect(hub, connections, sandbox, url, ca))
+    tour.note("connected with OAuth and PKCE: the demo clicked Allow on the sandbox's consent page")
+    org_leads = [r for r in org.rows("Lead") if not r.get("IsDeleted") and r.get("Email")]
+    write_people(tour.workdir / "people.csv", org_leads, seed, people)
+    (tour.workdir / "leadbridge.yaml").write_text(POLICY, encoding="utf-8")
+    tour.note("the hub's own people: new ones, and some the org has as leads, with newer titles")
+    tour.run("import", "people", "people.csv", lines=2)
+    tour.run("pull", lines=4)
+    tour.run("audit", "--sync", "salesforce", lines=10)
+    tour.run("plan", "salesforce", "--show", "3", lines=8)
+    tour.run("push", lines=3)
+
+    known = org_leads[0]
+    email = str(known["Email"])
+    tour.note(f"a rep changes {email}'s title in the hub; the next push sends only that")
+    tour.run("edit", "person", email, "title=VP Revenue", lines=2)
+    edit_run = run_id(tour.run("push", lines=2))
+    title_pushed = (org.row("Lead", known["Id"]) or {}).get("Title")
+    tour.note(
+        f"Salesforce's Lead now says {title_pushed!r}; a rep works the lead there (its status is "
+        "the CRM's to own)"
+    )
+    org.update("Lead", known["Id"], {"Status": "Working - Contacted"})
+    tour.run("pull", lines=2)
+    tour.run("explain", email, lines=8)
+    tour.run("undo", str(edit_run), lines=3)
+    title_after_undo = (org.row("Lead", known["Id"]) or {}).get("Title")
+    tour.note(f"Salesforce's title is back to {title_after_undo!r}")
+    tour.run("errors", lines=5)
+
+    status = hub_status(hub)
+    (crm,) = status.crm
     return CrmDemo(
         seeded=seeded,
-        imported=imported.created + imported.updated,
-        pulled=dict(pulled.counts),
-        pushed=dict(pushed.counts),
         in_sync=crm.people.in_sync,
         failing=crm.people.failing,
-        duplicates=hub_status(hub).potential_duplicates["people"],
+        duplicates=status.potential_duplicates["people"],
         leads_before=seeded.leads,
-        leads_after=sum(1 for r in sandbox.org.rows("Lead") if not r.get("IsDeleted")),
+        leads_after=sum(1 for r in org.rows("Lead") if not r.get("IsDeleted")),
+        edited=email,
+        title_pushed=title_pushed,
+        title_after_undo=title_after_undo,
+        status_pulled=_hub_lead_status(hub, email),
     )
 
 
-def crm_lines(result: CrmDemo) -> list[str]:
-    s = result.seeded
-    counts = ", ".join(f"{k} {v}" for k, v in sorted(result.pulled.items()) if v)
-    pushed = ", ".join(f"{k} {v}" for k, v in sorted(result.pushed.items()) if v)
-    return [
-        f"Salesforce org seeded: {s.accounts} accounts, {s.contacts} contacts, {s.leads} leads "
-        f"({s.converted} converted, {s.duplicates} duplicates); {result.imported} hub people "
-        "imported",
-        f"initial pull: {counts or 'nothing'}",
-        f"push: {pushed or 'nothing to do'}",
-        f"people in sync with Salesforce: {result.in_sync}, failing {result.failing}; potential "
-        f"duplicates flagged (never merged): {result.duplicates}; leads in the org "
-        f"{result.leads_before} -> {result.leads_after}",
-    ]
+def _hub_lead_status(hub: Hub, email: str) -> str | None:
+    from sqlalchemy import select
+
+    from leadbridge.hub.tables import Person
+
+    with hub.session() as s:
+        return s.scalar(select(Person.lead_status).where(Person.email == email))

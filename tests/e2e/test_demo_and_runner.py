@@ -14,34 +14,55 @@ from leadbridge.jobs.runner import EmbeddedRunner
 from .conftest import World, lead
 
 
-def test_demo_pushes_every_qualified_lead_once_and_a_second_run_changes_nothing() -> None:
+def test_demo_shows_every_act_and_each_lands_in_the_sandboxes() -> None:
     result = run_demo(companies=400, seed=3, console=Console(quiet=True))
-    first, second = result.first, result.second
+    first, second = result.apollo.first, result.apollo.second
     assert first.status == "succeeded"
     assert first.counts["created"] > 50 and first.counts["adopted"] > 0
     # Apollo holds the pre-existing accounts plus exactly what we created: no duplicates.
-    assert result.apollo_accounts == result.preexisting + first.counts["created"]
-    assert second.counts["created"] == second.counts["adopted"] == second.counts["updated"] == 0
+    assert result.apollo.apollo_accounts == result.apollo.preexisting + first.counts["created"]
+    assert not any(second.counts.get(k) for k in ("created", "adopted", "updated", "failed"))
     assert second.counts["unchanged"] == first.counts["created"] + first.counts["adopted"]
-    assert {"ICP fit", "stage", "owner", "settle buffer"} <= set(first.skipped)
-    # The two-way sync: the org's people pulled (duplicates flagged, never merged), the hub's
-    # new people pushed as leads, the ones the org had linked, not created again.
+    assert {"ICP fit", "stage", "owner", "settle buffer"} <= set(first.counts["skipped"])
+
+    # Salesforce: the hub's new people became leads, the org's were linked, not made again;
+    # a hub edit reached the org, an org edit reached the hub, and undo put the title back.
     crm = result.crm
-    assert crm is not None
-    assert crm.pulled["read_lead"] == crm.seeded.leads and crm.pulled["potential_duplicates"] > 0
-    assert crm.pushed["leads_created"] > 100 and crm.failing == 0
-    assert crm.leads_after == crm.leads_before + crm.pushed["leads_created"]
-    assert crm.in_sync >= crm.pushed["leads_created"] + crm.seeded.contacts
+    assert crm.failing == 0 and crm.leads_after > crm.leads_before + 100
+    assert crm.in_sync >= crm.leads_after - crm.leads_before + crm.seeded.contacts
+    assert crm.title_pushed == "VP Revenue"
+    assert crm.title_after_undo not in (None, "VP Revenue")
+    assert crm.status_pulled == "Working - Contacted"
+
+    # HubSpot: the same hub's people reached the portal, each with its company.
+    hs = result.hubspot
+    assert hs.contacts_after > hs.contacts_before + 100
+    assert hs.associated >= hs.contacts_after - hs.contacts_before
+
+    # The REST API: a person added through it is a lead in Salesforce after the push it started.
+    assert result.web.pushed["status"] in ("succeeded", "partial")
+    assert result.web.pushed["counts"].get("leads_created") == 1
+    assert result.web.metrics_lines > 10
     assert result.seconds < 60
 
 
-def test_leadbridge_demo_prints_the_summary_and_exits_with_no_serve() -> None:
+def test_leadbridge_demo_prints_each_command_and_exits_with_no_serve() -> None:
     from .cli_runner import lb
 
     result = lb("demo", "--companies", "200", "--no-serve")
     assert result.exit_code == 0, result.output
-    assert "two-way sync with Salesforce" in result.output and "Demo took" in result.output
-    assert "dashboard" not in result.output
+    for shown in (
+        "$ leadbridge run apollo-push",
+        "$ leadbridge audit --sync salesforce",
+        "$ leadbridge plan salesforce",
+        "$ leadbridge undo ",
+        "$ leadbridge push --sync hubspot",
+        "/api/v1/people",
+        "Demo took",
+    ):
+        assert shown in result.output, shown
+    assert "dashboard:" not in result.output
+    assert "lbt_" not in result.output and "pat-na1" not in result.output  # no secret shown
 
 
 def test_runner_runs_each_connection_on_its_interval(world: World) -> None:

@@ -96,10 +96,22 @@ def connect_salesforce_cmd(
         )
         return
     console.print(
-        f"connected {info.name} (org {info.remote_scope}); the setup window is open "
-        f"for {setup_hours:g} h ({source}): write leadbridge.yaml, `leadbridge policy check`, "
-        "then `leadbridge activate`",
+        f"connected {info.name} (org {info.remote_scope}); "
+        + setup_note(setup_hours, source, info.name),
         markup=False,
+    )
+
+
+def setup_note(hours: float, source: str, name: str) -> str:
+    """What a new CRM connection's setup window means for the next steps."""
+    if hours <= 0:
+        return (
+            f"no setup window ({source}): `leadbridge pull` works now and `leadbridge serve` "
+            "syncs on its schedule"
+        )
+    return (
+        f"the setup window is open for {hours:g} h ({source}): write leadbridge.yaml (a sync "
+        f"with connection: {name}), `leadbridge policy check`, then `leadbridge activate`"
     )
 
 

@@ -9,7 +9,7 @@ import typer
 
 from leadbridge.cli.app import PolicyOpt, connect_app
 from leadbridge.cli.context import Context, console, err, friendly
-from leadbridge.cli.crm import setup_window
+from leadbridge.cli.crm import setup_note, setup_window
 
 API_BASE = "https://api.hubapi.com"
 
@@ -92,8 +92,7 @@ def connect_hubspot(
         )
         return
     console.print(
-        f"connected {info.name} (portal {info.remote_scope}); the setup window is open "
-        f"for {setup_hours:g} h ({source}): write leadbridge.yaml (a sync with connection: "
-        f"{info.name}), `leadbridge policy check`, then `leadbridge activate`",
+        f"connected {info.name} (portal {info.remote_scope}); "
+        + setup_note(setup_hours, source, info.name),
         markup=False,
     )

@@ -340,15 +340,16 @@ def serve(
 @app.command()
 @friendly
 def demo(
-    companies: Annotated[int, typer.Option(help="companies to generate")] = 3000,
+    companies: Annotated[int, typer.Option(help="companies to generate")] = 1000,
     seed: Annotated[int, typer.Option(help="random seed")] = 7,
     serve: Annotated[
         bool, typer.Option("--serve/--no-serve", help="keep the dashboard up afterwards")
     ] = True,
     port: Annotated[int, typer.Option(help="the dashboard's loopback port")] = 8765,
 ) -> None:
-    """The whole product against local sandboxes: the lead push to Apollo and the two-way sync
-    with Salesforce on a fresh hub, then the dashboard (until Ctrl+C)."""
+    """The whole product against local sandboxes, as the commands you would type: the lead push
+    to Apollo, the two-way sync with Salesforce and HubSpot (audit, plan, edits both ways,
+    explain, undo), the REST API; then the dashboard (until Ctrl+C)."""
     from leadbridge.demo import run_demo
 
     run_demo(companies=companies, seed=seed, console=console, serve=serve, port=port)

@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from leadbridge.connectors.hubspot import oauth as hubspot_oauth
 from leadbridge.connectors.oauth import OAuthTokens
+from leadbridge.engine.systems import hubspot
 from leadbridge.engine.systems.apollo import exchange_token
 from leadbridge.engine.systems.apollo_connect import (
     OAUTH_SCOPES,
@@ -45,6 +47,8 @@ class ConnectKind:
     authorize: Authorize | None = None  # the kind connects with OAuth
     finish: Finish | None = None
     ca_file: bool = False  # a sandbox served over HTTPS with its own CA may need one
+    pkce: bool = True  # the authorize URL carries a PKCE challenge
+    setup_window: bool = False  # a CRM: its first pull waits for the setup window
 
 
 # --- Apollo ---------------------------------------------------------------------------------
@@ -133,9 +137,38 @@ async def _salesforce_finish(
     )
 
 
-# HubSpot: TODO(issue 13) add its entry (private-app token via `connect_with_token`, OAuth via
-# `connect_with_oauth(code=…, redirect_uri=…)` of engine/systems/hubspot.py) once that module
-# is on main; the pages and routes need nothing else.
+# --- HubSpot -------------------------------------------------------------------------------
+
+
+async def _hubspot_key(
+    connections: Connections, name: str, base_url: str, key: str
+) -> ConnectionInfo:
+    return (
+        await hubspot.connect_with_token(connections, name=name, token=key, base_url=base_url)
+    ).info
+
+
+def _hubspot_authorize(flow: OAuthFlow, state: str, challenge: str) -> str:
+    # HubSpot's authorization-code flow takes no PKCE challenge; `state` is checked on return.
+    return hubspot_oauth.authorize_url(
+        flow.client_id, flow.redirect_uri, state=state, base=hubspot.authorize_base(flow.base_url)
+    )
+
+
+async def _hubspot_finish(connections: Connections, flow: OAuthFlow, code: str) -> ConnectionInfo:
+    done = await hubspot.connect_with_oauth(
+        connections,
+        name=flow.name,
+        client_id=flow.client_id,
+        client_secret=flow.client_secret,
+        base_url=flow.base_url,
+        code=code,
+        redirect_uri=flow.redirect_uri,
+        setup_window_hours=float(flow.extra.get("setup_hours", 6)),
+    )
+    return done.info
+
+
 KINDS: dict[str, ConnectKind] = {
     "apollo": ConnectKind(
         "apollo",
@@ -153,6 +186,18 @@ KINDS: dict[str, ConnectKind] = {
         authorize=_salesforce_authorize,
         finish=_salesforce_finish,
         ca_file=True,
+        setup_window=True,
+    ),
+    "hubspot": ConnectKind(
+        "hubspot",
+        "HubSpot",
+        hubspot.BASE_URL,
+        key_label="private app token",
+        connect_key=_hubspot_key,
+        authorize=_hubspot_authorize,
+        finish=_hubspot_finish,
+        pkce=False,
+        setup_window=True,
     ),
 }
 
