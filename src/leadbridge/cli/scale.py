@@ -75,3 +75,44 @@ def worker(
         pass
     finally:
         logging.getLogger("leadbridge").removeHandler(handler)
+
+
+@app.command("migrate-hub")
+@friendly
+def migrate_hub(
+    source: Annotated[
+        str, typer.Argument(help="database URL of the hub to copy (e.g. sqlite:///leadbridge.db)")
+    ],
+    destination: Annotated[
+        str,
+        typer.Argument(help="database URL of a new, empty hub (e.g. postgresql://…/leadbridge)"),
+    ],
+) -> None:
+    """Copy a hub into a new database (SQLite to PostgreSQL): every table, counts verified."""
+    from leadbridge.hub.copy import HubCopyError, TableCopy, copy_hub
+
+    def shown(step: TableCopy) -> None:
+        console.print(f"{step.table}: {step.rows} rows")
+
+    from sqlalchemy.exc import ArgumentError, OperationalError
+
+    try:
+        done = copy_hub(source, destination, progress=shown)
+    except HubCopyError as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(1) from None
+    except ArgumentError as exc:
+        err.print(f"[red]error:[/red] not a database URL: {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(2) from None
+    except OperationalError as exc:
+        err.print(
+            f"[red]error:[/red] a database could not be opened: {escape(str(exc.orig))}",
+            soft_wrap=True,
+        )
+        raise typer.Exit(1) from None
+    total = sum(step.rows for step in done)
+    console.print(
+        f"copied {total} rows in {len(done)} tables; every count verified. Point "
+        "LEADBRIDGE_DATABASE_URL at the destination (the same LEADBRIDGE_SECRET_KEY opens its "
+        "credentials)."
+    )
