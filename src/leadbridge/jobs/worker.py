@@ -208,6 +208,24 @@ def connector(url: str) -> procrastinate.PsycopgConnector:
     return procrastinate.PsycopgConnector(conninfo=conninfo(url))
 
 
+def live_workers(hub: Hub, within: float = 60.0) -> int:
+    """Worker processes whose heartbeat reached the hub within `within` seconds (0 when the
+    queue's tables are not there: no worker ever started)."""
+    if hub.engine.dialect.name != "postgresql":
+        return 0
+    with hub.engine.connect() as conn:
+        if not inspect(conn).has_table("procrastinate_workers"):
+            return 0
+        found = conn.scalar(
+            text(
+                "SELECT count(*) FROM procrastinate_workers "
+                "WHERE last_heartbeat > NOW() - make_interval(secs => :s)"
+            ),
+            {"s": within},
+        )
+        return int(found or 0)
+
+
 def prepare(hub: Hub) -> None:
     """Migrate the hub and install procrastinate's tables, once (an advisory lock keeps
     workers that start together from doing it side by side)."""
