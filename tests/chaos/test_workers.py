@@ -29,6 +29,8 @@ from leadbridge.hub.connections import Connections
 from leadbridge.hub.db import Hub
 from leadbridge.hub.tables import SyncRun
 from leadbridge.settings import get_settings
+from leadbridge.web.state import WebState
+from leadbridge.web.status import scheduler_json
 from tests.chaos.test_crm_kill import PEOPLE, assert_once_each, email
 from tests.chaos.test_crm_kill import prepare as prepare_people
 from tests.e2e.crm_twins import SalesforceTwin, salesforce_world
@@ -129,7 +131,11 @@ def test_two_syncs_of_one_connection_never_run_at_once_on_three_workers(
         return len([r for r in runs(sf.hub)[before:] if r.finished_at]) >= 10
 
     wait_for("ten runs of the connection", enough_runs, workers)
+    # `serve --no-jobs` reports the workers' heartbeats as its scheduler (/healthz, /metrics).
+    web = WebState(sf.connections, workers=True)
+    assert scheduler_json(web) == {"running": True, "alive": True, "workers": 3, "last_tick": None}
     workers.stop()
+    assert scheduler_json(web)["workers"] == 0  # stopped workers leave the queue's table
 
     mine = [
         r
