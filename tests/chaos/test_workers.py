@@ -33,6 +33,7 @@ from leadbridge.web.state import WebState
 from leadbridge.web.status import scheduler_json
 from tests.chaos.test_crm_kill import PEOPLE, assert_once_each, email
 from tests.chaos.test_crm_kill import prepare as prepare_people
+from tests.e2e.conftest import World, lead
 from tests.e2e.crm_twins import SalesforceTwin, salesforce_world
 
 WORKER_OPTIONS = ("--concurrency", "2", "--heartbeat", "1", "--stalled-after", "4")
@@ -190,3 +191,19 @@ def test_kill_9_of_the_worker_mid_push_and_a_new_worker_finish_it_with_no_duplic
     # The reaper put the dead worker's job back (or ended it for the one already waiting).
     assert "of a stalled worker" in workers.output()
     assert email(0)  # the same people as the single-process kill test
+
+
+def test_the_lead_push_runs_on_a_worker_once_per_interval(world: World, workers: Workers) -> None:
+    world.companies([lead("acme.com"), lead("globex.com")])
+    workers.start(1)
+
+    def pushed() -> bool:
+        return len(world.accounts()) == 2 and any(
+            r.job == "apollo-push" and r.status == "succeeded" for r in runs(world.hub)
+        )
+
+    wait_for("the lead push on a worker", pushed, workers, limit=90)
+    time.sleep(12)  # more dispatch ticks: the push is not due again for 15 minutes
+    workers.stop()
+    assert sorted(a["domain"] for a in world.accounts()) == ["acme.com", "globex.com"]
+    assert [r.job for r in runs(world.hub)].count("apollo-push") == 1

@@ -43,7 +43,7 @@ from leadbridge.engine.systems import CRM_SYSTEMS, LEAD_PUSH_SYSTEMS
 from leadbridge.hub import schedules
 from leadbridge.hub.connections import Connections
 from leadbridge.hub.db import Hub, migrate
-from leadbridge.hub.schedules import crm_slot_name
+from leadbridge.hub.schedules import crm_slot_name, lead_push_slot_name
 from leadbridge.hub.tables import utcnow
 from leadbridge.jobs.crm import CRM_JOB, PAUSED, CrmSchedule
 from leadbridge.jobs.leadpush import LeadPushSchedule
@@ -154,7 +154,8 @@ def candidates(e: WorkerEnv) -> list[tuple[str, dict[str, Any], int]]:
             continue
         out.append((CRM_SYNC, {"sync": name}, info.id))
     for info in existing.values():
-        if info.kind in LEAD_PUSH_SYSTEMS:
+        slot = lead_push_slot_name(info.id)
+        if info.kind in LEAD_PUSH_SYSTEMS and schedules.load(e.hub, slot, "apollo-push").due(now):
             out.append((LEAD_PUSH, {"connection_id": info.id}, info.id))
     return out
 
