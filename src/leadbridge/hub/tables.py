@@ -451,6 +451,23 @@ class JobLease(Base):
     last_run_at: Mapped[datetime | None] = mapped_column()
 
 
+class JobSchedule(Base):
+    """When a scheduled job is next due, per sync (CRM) or per connection (lead push): the
+    schedule lives in the hub, so a restarted runner (or another worker) goes on where the last
+    one stopped instead of running everything at once."""
+
+    __tablename__ = "job_schedules"
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    job: Mapped[str] = mapped_column(String(60))
+    connection_id: Mapped[int | None] = mapped_column(ForeignKey("connections.id"))
+    next_due_at: Mapped[datetime | None] = mapped_column()
+    last_run_at: Mapped[datetime | None] = mapped_column()
+    last_status: Mapped[str | None] = mapped_column(String(20))
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    retry_at: Mapped[datetime | None] = mapped_column()
+
+
 class Audit(Base):
     """One run of the duplicate audit (`leadbridge audit`), for one CRM connection or the hub
     alone (no connection): when it ran and what it found, so that `status` and a connection's
