@@ -12,7 +12,7 @@ from alembic import op
 import leadbridge.hub.tables
 
 revision = "0014"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
