@@ -15,6 +15,7 @@ into the hub under the write rules.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,6 +28,7 @@ from leadbridge.hub.tables import SyncCursor
 from leadbridge.hub.userlinks import RemoteUser
 
 CHUNK = 500  # mirror rows reconciled per transaction
+DELETED_MARGIN = timedelta(minutes=10)
 
 
 @dataclass
@@ -100,6 +102,15 @@ async def _pull(ctx: SyncContext, report: PullReport, write_back: bool) -> None:
             report.add(f"read_{stream.one()}", len(page.records))
             if ctx.progress and page.records:
                 ctx.progress(stream.name, len(page.records))
+        if stream.kind != "user" and cursor.modified_at is not None:
+            # Deletions and merges (a search or query never shows them): since the last read,
+            # with a margin for stamps that lag (an initial load has nothing to unlink).
+            gone = await ctx.connector.read_deleted(
+                stream.name, cursor.modified_at - DELETED_MARGIN
+            )
+            with ctx.hub.session() as s:
+                ctx.store_mirror(s, gone, report.run_id)
+            report.add(f"read_deleted_{stream.one()}", len(gone))
     writes: dict[str, list[Write]] = {}
     for stream in order:
         if stream.kind == "user":

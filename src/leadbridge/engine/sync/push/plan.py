@@ -9,10 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from leadbridge.engine.sync.context import SyncContext
 from leadbridge.engine.sync.failures import RetryRules, hold, payload_hash
 from leadbridge.engine.sync.push.decide import (
+    Action,
     Decision,
     Facts,
     Shape,
@@ -20,7 +22,7 @@ from leadbridge.engine.sync.push.decide import (
     decide_person,
 )
 from leadbridge.engine.sync.push.facts import gather
-from leadbridge.hub.tables import Company, Person, RecordLink
+from leadbridge.hub.tables import DETACHED, Company, Person, RecordLink
 from leadbridge.normalize import company_name_key
 
 CRM_RETRY = RetryRules(backoff=False)  # a transient failure is retried on the next run
@@ -54,8 +56,13 @@ def plan(
         if person_ids is not None or company_ids is not None:
             pq = pq.where(Person.id.in_(list(person_ids or [])))
             cq = cq.where(Company.id.in_(list(company_ids or [])))
-        people = list(s.scalars(pq.order_by(Person.id)))
-        companies = list(s.scalars(cq.order_by(Company.id)))
+        tombstones = [
+            *s.scalars(pq.where(Person.deleted_at.is_not(None))),
+            *s.scalars(cq.where(Company.deleted_at.is_not(None))),
+        ]
+        gone = _deleted_in_hub(s, ctx, shape, tombstones)
+        people = list(s.scalars(pq.where(Person.deleted_at.is_(None)).order_by(Person.id)))
+        companies = list(s.scalars(cq.where(Company.deleted_at.is_(None)).order_by(Company.id)))
         people_facts, company_facts = gather(s, ctx, shape, people, companies)
         asked = {c.id for c in companies}
         decisions_c = [
@@ -86,12 +93,43 @@ def plan(
                 kind = ctx.stream(account.stream).one() if account.stream else "company"
                 d.action, d.reason = "skip", f"its {kind} is held back: {account.reason}"
     _one_create_per_identity(decisions_c, decisions_p, people_facts, company_facts)
+    decisions_c += [d for d in gone if d.hub_object == "company"]
+    decisions_p += [d for d in gone if d.hub_object == "person"]
     for d in (*decisions_c, *decisions_p):
         facts = (company_facts if d.hub_object == "company" else people_facts).get(d.hub_id)
         note = _owner_note(facts, shape, d) if facts is not None else None
         if note:
             d.reason = f"{d.reason}; {note}" if d.reason else note
     return PushPlan(decisions_p, decisions_c)
+
+
+def _deleted_in_hub(
+    s: Session, ctx: SyncContext, shape: Shape, records: Sequence[Person | Company]
+) -> list[Decision]:
+    """Records deleted in the hub that are still linked: with deletion sync on for their kind
+    the CRM record is deleted, else only unlinked (the CRM keeps it)."""
+    out: list[Decision] = []
+    for kind in ("company", "person"):
+        ids = [r.id for r in records if (kind == "person") == isinstance(r, Person)]
+        on = ctx.policy.deletion_sync.on(kind)
+        for hub_id, links in ctx.links.of_hub(s, kind, ids).items():
+            for link in links.values():
+                if not link.remote_id or link.status in DETACHED:
+                    continue
+                what = ctx.stream(link.remote_object).one()
+                reason = (
+                    f"deleted in the hub: the {what} is deleted (deletion sync)"
+                    if on
+                    else f"deleted in the hub: unlinked, {shape.label} keeps the {what} "
+                    "(deletion sync is off)"
+                )
+                action: Action = "delete" if on else "unlink"
+                out.append(
+                    Decision(
+                        kind, hub_id, action, link.remote_object, link.remote_id, reason=reason
+                    )
+                )
+    return out
 
 
 def _hold_back(d: Decision, link: RecordLink | None, now: datetime) -> None:
