@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from leadbridge.engine.sync.push.plan import plan
 from leadbridge.engine.sync.undo import undo_run
-from leadbridge.hub.removal import delete_record
 from leadbridge.hub.tables import Company, Person, RecordLink
 from leadbridge.policy.crm import CrmSync
 
@@ -50,9 +49,9 @@ def live_people(twin: Twin) -> list[int]:
         return list(s.scalars(select(Person.id).where(Person.deleted_at.is_(None))))
 
 
-def tombstone(twin: Twin, model: type[Person] | type[Company], hub_id: int) -> tuple[bool, int]:
+def tombstone(twin: Twin, model: type[Person | Company], hub_id: int) -> tuple[bool, int]:
     with twin.hub.session() as s:
-        record = s.get(model, hub_id)
+        record = s.get(Person, hub_id) if model is Person else s.get(Company, hub_id)
         assert record is not None
         return record.deleted_at is not None, record.merged_into or 0
 
