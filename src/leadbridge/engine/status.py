@@ -186,8 +186,8 @@ def hub_status(hub: Hub, runs: int = 5, now: datetime | None = None) -> HubStatu
     now = now or datetime.now(UTC)
     status = HubStatus()
     with hub.session() as s:
-        status.companies = _count(s, Company.workspace_id == ws)
-        status.people = _count(s, Person.workspace_id == ws)
+        status.companies = _count(s, Company.workspace_id == ws, Company.deleted_at.is_(None))
+        status.people = _count(s, Person.workspace_id == ws, Person.deleted_at.is_(None))
         status.users = _count(s, User.workspace_id == ws)
         for link_status, count in s.execute(
             select(RecordLink.status, func.count())

@@ -12,7 +12,9 @@ from leadbridge.hub.tables import Company, RecordLink, UserLink
 
 
 def load_leads(s: Session, workspace_id: int, ids: list[int] | None = None) -> list[CompanyLead]:
-    query = select(Company).where(Company.workspace_id == workspace_id)
+    query = select(Company).where(
+        Company.workspace_id == workspace_id, Company.deleted_at.is_(None)
+    )
     if ids is not None:
         query = query.where(Company.id.in_(ids))
     return [

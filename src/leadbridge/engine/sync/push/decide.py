@@ -132,7 +132,7 @@ def deleted_remote(
         "skip",
         gone.remote_object,
         reason=f"deleted in {shape.label} ({kind} {gone.remote_id}): unlinked, not created "
-        "again but by a push by hand (`leadbridge push --only ID`)",
+        "again but by a push by hand (`leadbridge push <e-mail or id>`)",
     )
 
 
