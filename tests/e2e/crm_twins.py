@@ -50,6 +50,7 @@ class Twin(CrmWorld):
     def company_row(self, record_id: str) -> dict[str, Any] | None: ...
     def merge_people(self, stream: str, primary: str, other: str) -> str: ...
     def delete_remote(self, stream: str, record_id: str) -> None: ...
+    def restore_remote(self, stream: str, record_id: str) -> None: ...
     def restricted_source(self) -> tuple[str, str]: ...  # (field, an allowed value)
 
     def person_link(self, person_id: int) -> tuple[str, str]:
@@ -104,6 +105,9 @@ class SalesforceTwin(Twin):
 
     def delete_remote(self, stream: str, record_id: str) -> None:
         assert self.org.delete(stream, record_id).success  # an Account takes its Contacts
+
+    def restore_remote(self, stream: str, record_id: str) -> None:
+        self.org.undelete(stream, record_id)
 
     def restricted_source(self) -> tuple[str, str]:
         self.org.restrict_picklist("Lead", "LeadSource")
@@ -173,6 +177,9 @@ class HubSpotTwin(Twin):
 
     def delete_remote(self, stream: str, record_id: str) -> None:
         self.hs.console.archive(stream, record_id)
+
+    def restore_remote(self, stream: str, record_id: str) -> None:
+        self.hs.console.restore(stream, record_id)
 
     def restricted_source(self) -> tuple[str, str]:
         """A custom enumeration property, made as a portal admin would (Properties API)."""

@@ -112,6 +112,26 @@ def test_a_crm_deletion_with_deletion_sync_on_tombstones_and_undo_restores(twin:
     assert twin.people() == []
 
 
+def test_a_record_restored_in_the_crm_is_linked_again_and_its_tombstone_lifted(
+    twin: Twin,
+) -> None:
+    with_sync(twin, deletion="on")
+    ready(twin)
+    pid, stream, rid = pushed_person(twin, "pat@back.io", "back.io")
+    twin.delete_remote(stream, rid)
+    twin.pull()
+    assert tombstone(twin, Person, pid)[0]
+    twin.restore_remote(stream, rid)
+    pulled = twin.pull()
+    assert pulled.counts.get(f"{twin.ctx().stream(stream).many()}_restored") == 1, pulled.counts
+    assert tombstone(twin, Person, pid) == (False, 0)
+    assert links_of(twin, "person", pid) == [(stream, rid, "adopted")]
+    twin.edit_person(pid, title="Back")
+    assert not twin.push().counts.get("failed")
+    assert (twin.person_row(stream, rid) or {})[twin.F["title"]] == "Back"
+    assert [p["id"] for p in twin.people()] == [rid] and twin.errors() == []
+
+
 def test_a_hub_deletion_deletes_the_crm_record_with_deletion_sync_on(twin: Twin) -> None:
     with_sync(twin, deletion="on")
     ready(twin)

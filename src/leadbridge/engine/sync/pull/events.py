@@ -4,6 +4,8 @@
   fails on it and none recreates it, unless a person pushes the record by hand. With deletion
   sync on for its kind, the hub record is tombstoned too (journaled: `undo` of the pull restores
   it), unless it still lives in the CRM as another variant (a contact after its lead is gone).
+- A deleted record restored in the CRM (Salesforce's undelete, HubSpot's restore) is linked
+  again, and its hub record, tombstoned by that deletion, restored.
 - A merge with merge sync on: the hub record linked to a loser is merged into the one linked to
   the survivor (hub.removal.merge_records), the loser's link removed.
 """
@@ -81,4 +83,24 @@ def mirror_merge(
     s.delete(link)  # the loser's link: the survivor's is the one that stays
     s.flush()
     report.add(f"hub_merged_{stream.kind}")
+    return True
+
+
+def follow_restore(
+    s: Session,
+    ctx: SyncContext,
+    report: PullReport,
+    stream: Stream,
+    row: CrmRecord,
+    link: RecordLink,
+) -> bool:
+    """A record back from the recycle bin: its `remote_deleted` link in play again; False when
+    the link is out of play for another reason (the hub record was deleted or merged)."""
+    if link.status != "remote_deleted" or row.deleted or row.event is not None:
+        return False
+    link.status, link.last_error = "adopted", None
+    record = hub_record(s, link.hub_object, link.hub_id)
+    if record is not None and record.deleted_at is not None and record.merged_into is None:
+        write_hub(s, report.run_id, record, {"deleted_at": None}, row.modified_at)
+    report.add(f"{stream.many()}_restored")
     return True

@@ -122,7 +122,7 @@ def where_in(
 def reconcile(
     s: Session, ctx: SyncContext, report: PullReport, stream: Stream, ids: list[str]
 ) -> list[Write]:
-    from leadbridge.engine.sync.pull.events import follow_deletion
+    from leadbridge.engine.sync.pull.events import follow_deletion, follow_restore
     from leadbridge.engine.sync.pull.match import follow_conversion, follow_merge, match
 
     rows = ctx.mirror.get(s, stream.name, ids)
@@ -135,7 +135,10 @@ def reconcile(
     writes: list[Write] = []
     for remote_id in ids:
         row = rows.get(remote_id)
-        if remote_id in links and links[remote_id].status in DETACHED:
+        detached = remote_id in links and links[remote_id].status in DETACHED
+        if detached and (
+            row is None or not follow_restore(s, ctx, report, stream, row, links[remote_id])
+        ):
             continue  # out of play: the remote or the hub record was deleted, or merged away
         if row is not None and row.event == "merged" and remote_id in links:
             survivor = follow_merge(s, ctx, report, stream, row, links[remote_id])
