@@ -215,7 +215,10 @@ class CrmRecord(Base):
     # deleted), and the records it lives on as: [[stream, id], …].
     event: Mapped[str | None] = mapped_column(String(20))
     event_into: Mapped[list[list[str]] | None] = mapped_column(JSON)
-    seen_run_id: Mapped[int | None] = mapped_column(Integer)
+    seen_run_id: Mapped[int | None] = mapped_column(Integer)  # the run that last saw it
+    # SHA-256 of the values (modification stamps aside) as last stored: a read that hashes
+    # the same is no change.
+    values_hash: Mapped[str | None] = mapped_column(String(64))
     # Read with a change the hub has not taken in yet; cleared by reconcile, so a run killed
     # between committing a page and reconciling it leaves the work for the next run.
     pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

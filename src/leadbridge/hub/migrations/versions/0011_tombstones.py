@@ -1,5 +1,6 @@
 """tombstones and detached links: deleted_at and merged_into on people and companies; links
-whose remote record was deleted (remote_deleted) or whose hub record left (unlinked)
+whose remote record was deleted (remote_deleted) or whose hub record left (unlinked); a values
+hash per mirror row
 
 Revision ID: 0011
 Revises: 0009
@@ -36,9 +37,13 @@ def upgrade() -> None:
     with op.batch_alter_table("record_links", schema=None) as batch_op:
         batch_op.drop_constraint(op.f("ck_record_links_status"), type_="check")
         batch_op.create_check_constraint("status", _in(NEW))
+    with op.batch_alter_table("crm_records", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("values_hash", sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("crm_records", schema=None) as batch_op:
+        batch_op.drop_column("values_hash")
     with op.batch_alter_table("record_links", schema=None) as batch_op:
         batch_op.drop_constraint(op.f("ck_record_links_status"), type_="check")
         batch_op.create_check_constraint("status", _in(OLD))
