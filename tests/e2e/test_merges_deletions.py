@@ -22,7 +22,7 @@ def ready(twin: Twin) -> None:
     twin.pull(manual=True)
 
 
-def with_sync(twin: Twin, *, deletion: str = "off", merge: str = "off") -> CrmSync:
+def with_sync(twin: Twin, *, deletion: object = "off", merge: object = "off") -> CrmSync:
     policy = twin.policy.model_copy(deep=True)
     twin.policy = CrmSync.model_validate(
         {**policy.model_dump(), "deletion_sync": deletion, "merge_sync": merge}
@@ -213,6 +213,39 @@ def test_a_merge_in_the_crm_with_merge_sync_on_is_mirrored_in_the_hub(twin: Twin
     assert [p["id"] for p in twin.people()] == [survivor]  # nothing resurrected
     assert (twin.person_row(stream, survivor) or {})[twin.F["first_name"]] == "Annie"
     assert live_people(twin) == [ann] and twin.errors() == []
+
+
+def test_a_company_merge_in_the_crm_moves_the_people_to_the_surviving_company(
+    twin: Twin,
+) -> None:
+    policy = with_sync(twin, merge={"company": "on"})
+    policy.push.create_people_as = "contact"
+    ready(twin)
+    ann = twin.person(
+        first_name="Ann",
+        last_name="A",
+        email="ann@one.io",
+        company={"name": "One", "domain": "one.io"},
+    )
+    bob = twin.person(
+        first_name="Bob",
+        last_name="B",
+        email="bob@uno.io",
+        company={"name": "Uno", "domain": "uno.io"},
+    )
+    assert not twin.push().counts.get("failed")
+    one, uno = twin.get_person(ann).company_id or 0, twin.get_person(bob).company_id or 0
+    ((stream, one_id),) = twin.link("company", one).items()
+    ((_, uno_id),) = twin.link("company", uno).items()
+    survivor = twin.merge_people(stream, one_id, uno_id)
+    pulled = twin.pull()
+    assert pulled.counts.get("hub_merged_company") == 1, pulled.counts
+    assert tombstone(twin, Company, uno) == (True, one)
+    assert twin.link("company", one) == {stream: survivor}
+    assert twin.get_person(bob).company_id == one  # re-pointed to the surviving company
+    assert sorted(live_people(twin)) == sorted([ann, bob])  # people merge sync is off
+    assert not twin.push().counts.get("failed")
+    assert [c["id"] for c in twin.companies()] == [survivor] and twin.errors() == []
 
 
 def test_a_merge_in_the_hub_keeps_the_survivors_link_and_the_crm_keeps_both(twin: Twin) -> None:
