@@ -8,6 +8,7 @@ import asyncio
 
 from sqlalchemy import select
 
+from leadbridge.engine.sync.pull.run import PullReport
 from leadbridge.engine.sync.push.plan import plan
 from leadbridge.engine.sync.undo import undo_run
 from leadbridge.hub.tables import Company, Person, RecordLink
@@ -20,6 +21,12 @@ from .crm_twins import Twin
 def ready(twin: Twin) -> None:
     twin.activate()
     twin.pull(manual=True)
+
+
+def pull(twin: Twin) -> PullReport:
+    """`leadbridge pull`: a manual pull reads deletions every time (a scheduled one at most
+    every `pull.deletions_minutes`)."""
+    return twin.pull(manual=True)
 
 
 def with_sync(twin: Twin, *, deletion: object = "off", merge: object = "off") -> CrmSync:
@@ -75,7 +82,10 @@ def test_a_crm_deletion_with_deletion_sync_off_unlinks_and_no_push_fails_or_recr
     ready(twin)
     pid, stream, rid = pushed_person(twin, "pat@gone.io", "gone.io")
     twin.delete_remote(stream, rid)
-    twin.pull()
+    scheduled = twin.pull()  # within pull.deletions_minutes of the last read: not read yet
+    assert not any(k.startswith("read_deleted") for k in scheduled.counts), scheduled.counts
+    assert links_of(twin, "person", pid) == [(stream, rid, "created")]
+    pull(twin)
     assert links_of(twin, "person", pid) == [(stream, rid, "remote_deleted")]
     assert tombstone(twin, Person, pid) == (False, 0)  # deletion sync off: the hub keeps it
     twin.edit_person(pid, title="Still here")
@@ -99,7 +109,7 @@ def test_a_crm_deletion_with_deletion_sync_on_tombstones_and_undo_restores(twin:
     ready(twin)
     pid, stream, rid = pushed_person(twin, "pat@tomb.io", "tomb.io")
     twin.delete_remote(stream, rid)
-    pulled = twin.pull()
+    pulled = pull(twin)
     assert pulled.counts.get("hub_deleted_person") == 1, pulled.counts
     assert tombstone(twin, Person, pid)[0] and pid not in live_people(twin)
     assert not twin.push().counts.get("failed")
@@ -119,10 +129,10 @@ def test_a_record_restored_in_the_crm_is_linked_again_and_its_tombstone_lifted(
     ready(twin)
     pid, stream, rid = pushed_person(twin, "pat@back.io", "back.io")
     twin.delete_remote(stream, rid)
-    twin.pull()
+    pull(twin)
     assert tombstone(twin, Person, pid)[0]
     twin.restore_remote(stream, rid)
-    pulled = twin.pull()
+    pulled = pull(twin)
     assert pulled.counts.get(f"{twin.ctx().stream(stream).many()}_restored") == 1, pulled.counts
     assert tombstone(twin, Person, pid) == (False, 0)
     assert links_of(twin, "person", pid) == [(stream, rid, "adopted")]
@@ -142,7 +152,7 @@ def test_a_hub_deletion_deletes_the_crm_record_with_deletion_sync_on(twin: Twin)
     assert report.counts.get(f"{twin.ctx().stream(stream).many()}_deleted") == 1, report.counts
     assert twin.person_row(stream, rid) is None
     assert links_of(twin, "person", pid) == [(stream, rid, "unlinked")]
-    twin.pull()  # the deletion read back changes nothing, resurrects nothing
+    pull(twin)  # the deletion read back changes nothing, resurrects nothing
     assert tombstone(twin, Person, pid)[0] and twin.people() == []
     assert not twin.push().counts.get("failed") and twin.errors() == []
     bad = lb("delete", "person", "nobody@nowhere.io")
@@ -158,7 +168,7 @@ def test_a_hub_deletion_with_deletion_sync_off_only_unlinks(twin: Twin) -> None:
     assert twin.person_row(stream, rid) is not None  # the CRM keeps it
     assert links_of(twin, "person", pid) == [(stream, rid, "unlinked")]
     twin.edit_remote(stream, rid, {twin.F["title"]: "Changed in the CRM"})
-    twin.pull()
+    pull(twin)
     assert tombstone(twin, Person, pid)[0] and live_people(twin) == []  # not pulled back in
     assert twin.errors() == []
 
@@ -176,7 +186,7 @@ def test_a_crm_company_deletion_takes_its_people_in_a_wave(twin: Twin) -> None:
     cid = twin.get_person(people[0]).company_id or 0
     ((company_stream, account),) = twin.link("company", cid).items()
     twin.delete_remote(company_stream, account)
-    pulled = twin.pull()
+    pulled = pull(twin)
     assert tombstone(twin, Company, cid)[0]
     if twin.system == "salesforce":  # cascadeDelete: the Contacts went with their Account
         assert pulled.counts.get("hub_deleted_person") == len(people), pulled.counts
@@ -199,7 +209,7 @@ def test_a_merge_in_the_crm_with_merge_sync_on_is_mirrored_in_the_hub(twin: Twin
     stream, ann_id = twin.person_link(ann)
     _, bob_id = twin.person_link(bob)
     survivor = twin.merge_people(stream, ann_id, bob_id)
-    pulled = twin.pull()
+    pulled = pull(twin)
     assert pulled.counts.get("hub_merged_person") == 1, pulled.counts
     assert live_people(twin) == [ann]
     assert tombstone(twin, Person, bob) == (True, ann)
@@ -209,7 +219,7 @@ def test_a_merge_in_the_crm_with_merge_sync_on_is_mirrored_in_the_hub(twin: Twin
     assert twin.get_person(ann).potential_duplicate is None
     twin.edit_person(ann, first_name="Annie")
     assert not twin.push().counts.get("failed")
-    twin.pull()
+    pull(twin)
     assert [p["id"] for p in twin.people()] == [survivor]  # nothing resurrected
     assert (twin.person_row(stream, survivor) or {})[twin.F["first_name"]] == "Annie"
     assert live_people(twin) == [ann] and twin.errors() == []
@@ -238,7 +248,7 @@ def test_a_company_merge_in_the_crm_moves_the_people_to_the_surviving_company(
     ((stream, one_id),) = twin.link("company", one).items()
     ((_, uno_id),) = twin.link("company", uno).items()
     survivor = twin.merge_people(stream, one_id, uno_id)
-    pulled = twin.pull()
+    pulled = pull(twin)
     assert pulled.counts.get("hub_merged_company") == 1, pulled.counts
     assert tombstone(twin, Company, uno) == (True, one)
     assert twin.link("company", one) == {stream: survivor}
@@ -268,7 +278,7 @@ def test_a_merge_in_the_hub_keeps_the_survivors_link_and_the_crm_keeps_both(twin
     assert sorted(p["id"] for p in twin.people()) == sorted([keep_id, other_id])  # both kept
     assert (twin.person_row(stream, keep_id) or {})[twin.F["title"]] == "VP"
     twin.edit_remote(stream, other_id, {twin.F["title"]: "Edited in the CRM"})
-    twin.pull()
+    pull(twin)
     assert live_people(twin) == [keep] and twin.errors() == []
     again = lb("merge", "person", "kim@twice.io", str(other))
     assert again.exit_code == 1 and "is deleted" in again.output

@@ -85,6 +85,10 @@ class PushPolicy(Strict):
 
 class PullPolicy(Strict):
     interval_minutes: int = Field(30, ge=1, le=10_080, description="minutes")  # a week
+    # Deletions (and Salesforce's merges) are read at most this often by scheduled pulls (a
+    # read costs a call per object, and finds nothing most of the time); `leadbridge pull`
+    # always reads them. 0: every pull.
+    deletions_minutes: int = Field(5, ge=0, le=1440, description="minutes")  # a day
 
 
 class Stages(Strict):
