@@ -68,7 +68,9 @@ class SalesforceTwin(Twin):
         "employee_count": "NumberOfEmployees",
     }
     person_stream = "Lead"
-    reads_merges = True  # merge losers come with the deleted (queryAll on IsDeleted)
+    # Merge losers come with the deletions read (queryAll on IsDeleted): by `leadbridge pull`,
+    # or a scheduled pull every pull.deletions_minutes, not by every incremental read.
+    reads_merges = False
     owned = (Owned("lead_status", "Status", "Working - Contacted", "Closed - Not Converted"),)
     rounds_status = owned[0]
     _statuses = ("Working - Contacted", "Open - Not Contacted")
