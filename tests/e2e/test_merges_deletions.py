@@ -8,6 +8,7 @@ import asyncio
 
 from sqlalchemy import select
 
+from leadbridge.engine.status import hub_status
 from leadbridge.engine.sync.pull.run import PullReport
 from leadbridge.engine.sync.push.plan import plan
 from leadbridge.engine.sync.undo import undo_run
@@ -88,6 +89,10 @@ def test_a_crm_deletion_with_deletion_sync_off_unlinks_and_no_push_fails_or_recr
     pull(twin)
     assert links_of(twin, "person", pid) == [(stream, rid, "remote_deleted")]
     assert tombstone(twin, Person, pid) == (False, 0)  # deletion sync off: the hub keeps it
+    status = hub_status(twin.hub)
+    assert status.links.get("remote_deleted") == 1 and status.people == 1
+    (crm,) = status.crm
+    assert (crm.people.in_sync, crm.people.not_linked) == (0, 1)
     twin.edit_person(pid, title="Still here")
     for _ in range(2):
         report = twin.push()

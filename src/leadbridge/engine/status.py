@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from leadbridge.hub.db import Hub
 from leadbridge.hub.runs import settle_dead_runs
 from leadbridge.hub.tables import (
+    DETACHED,
     Company,
     Connection,
     ErrorLogEntry,
@@ -125,7 +126,7 @@ def linked_and_failing(
     ):
         if status == "error":
             failing.add(hub_id)
-        elif remote_id:
+        elif remote_id and status not in DETACHED:  # a deleted (or merged) one is not linked
             linked.add(hub_id)
     # An open error-log entry fails its record; a potential-duplicate flag only when the record
     # is not linked (a linked one is in sync: the flag is counted under potential duplicates).
