@@ -5,11 +5,13 @@ tombstones and links) and what the error log says."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from leadbridge.engine.status import hub_status
-from leadbridge.engine.sync.pull.run import PullReport
+from leadbridge.engine.sync.pull.run import CHUNK, PullReport
 from leadbridge.engine.sync.push.plan import plan
 from leadbridge.engine.sync.undo import undo_run
 from leadbridge.hub.tables import Company, Person, RecordLink
@@ -17,6 +19,7 @@ from leadbridge.policy.crm import CrmSync
 
 from .cli_runner import lb
 from .crm_twins import Twin
+from .crm_world import CrmWorld
 
 
 def ready(twin: Twin) -> None:
@@ -52,7 +55,7 @@ def links_of(twin: Twin, kind: str, hub_id: int) -> list[tuple[str, str | None, 
         ]
 
 
-def live_people(twin: Twin) -> list[int]:
+def live_people(twin: CrmWorld) -> list[int]:
     with twin.hub.session() as s:
         return list(s.scalars(select(Person.id).where(Person.deleted_at.is_(None))))
 
@@ -287,3 +290,37 @@ def test_a_merge_in_the_hub_keeps_the_survivors_link_and_the_crm_keeps_both(twin
     assert live_people(twin) == [keep] and twin.errors() == []
     again = lb("merge", "person", "kim@twice.io", str(other))
     assert again.exit_code == 1 and "is deleted" in again.output
+
+
+def test_an_account_deleted_with_a_thousand_contacts_is_taken_in_in_batches(
+    crm: CrmWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Salesforce's cascade: the Contacts of a deleted Account come out of queryAll with it;
+    the pull takes the wave in chunks (run.CHUNK rows a transaction), not in one."""
+    from leadbridge.engine.sync.pull import reconcile as module
+
+    account = str(crm.org.create("Account", {"Name": "Wave", "Website": "bigwave.io"}).id)
+    count = 1100
+    for i in range(count):
+        values = {"LastName": f"W{i}", "Email": f"w{i}@bigwave.io", "AccountId": account}
+        crm.org.create("Contact", values)
+    crm.policy = CrmSync.model_validate({"deletion_sync": "on"})
+    crm.activate()
+    crm.pull(manual=True)
+    assert len(live_people(crm)) == count
+    chunks: list[tuple[str, int]] = []
+    real = module.reconcile
+
+    def counted(s: Any, ctx: Any, report: Any, stream: Any, ids: list[str]) -> Any:
+        chunks.append((stream.name, len(ids)))
+        return real(s, ctx, report, stream, ids)
+
+    monkeypatch.setattr(module, "reconcile", counted)
+    assert crm.org.delete("Account", account).success
+    pulled = crm.pull(manual=True)
+    assert pulled.counts.get("hub_deleted_person") == count, pulled.counts
+    assert pulled.counts.get("hub_deleted_company") == 1, pulled.counts
+    assert live_people(crm) == []
+    contact_chunks = [n for name, n in chunks if name == "Contact"]
+    assert sum(contact_chunks) == count and max(contact_chunks) <= CHUNK < count
+    assert crm.errors() == []
