@@ -27,6 +27,12 @@ def ready(twin: Twin) -> None:
     twin.pull(manual=True)
 
 
+def as_contacts(twin: Twin) -> CrmSync:
+    policy = twin.policy.model_copy(deep=True)
+    policy.push.create_people_as = "contact"
+    return policy
+
+
 def pull(twin: Twin) -> PullReport:
     """`leadbridge pull`: a manual pull reads deletions every time (a scheduled one at most
     every `pull.deletions_minutes`)."""
@@ -290,6 +296,30 @@ def test_a_merge_in_the_hub_keeps_the_survivors_link_and_the_crm_keeps_both(twin
     assert live_people(twin) == [keep] and twin.errors() == []
     again = lb("merge", "person", "kim@twice.io", str(other))
     assert again.exit_code == 1 and "is deleted" in again.output
+
+
+def test_a_company_merge_in_the_hub_moves_its_people_and_unlinks_the_other(twin: Twin) -> None:
+    ready(twin)
+    ann = twin.person(
+        last_name="A", email="ann@alpha.io", company={"name": "Alpha", "domain": "alpha.io"}
+    )
+    bob = twin.person(
+        last_name="B", email="bob@alfa.io", company={"name": "Alfa", "domain": "alfa.io"}
+    )
+    assert not twin.push(as_contacts(twin)).counts.get("failed")
+    alpha, alfa = twin.get_person(ann).company_id or 0, twin.get_person(bob).company_id or 0
+    ((stream, alfa_id),) = twin.link("company", alfa).items()
+    out = lb("merge", "company", "alpha.io", "alfa.io")
+    assert out.exit_code == 0 and f"company {alfa} merged into company {alpha}" in out.output
+    assert twin.get_person(bob).company_id == alpha
+    assert tombstone(twin, Company, alfa) == (True, alpha)
+    assert links_of(twin, "company", alfa) == [(stream, alfa_id, "unlinked")]
+    assert not twin.push(as_contacts(twin)).counts.get("failed")
+    assert len(twin.companies()) == 2 and twin.errors() == []  # the CRM keeps both
+    twin.edit_remote(twin.person_link(bob)[0], twin.person_link(bob)[1], {twin.F["title"]: "X"})
+    pull(twin)
+    assert tombstone(twin, Company, alfa) == (True, alpha)  # nothing resurrected
+    assert twin.get_person(bob).company_id == alpha  # not taken back to the merged company
 
 
 def test_an_account_deleted_with_a_thousand_contacts_is_taken_in_in_batches(

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from leadbridge.hub.edits import EditError, HubRecord, Origin, edit, get_field, hub_object
@@ -98,12 +98,13 @@ def merge_records(
     taken.update(custom)
     if taken:
         edit(s, keep, taken, origin=origin, at=at)
-    if isinstance(keep, Company):
-        s.execute(
-            update(Person)
-            .where(Person.workspace_id == keep.workspace_id, Person.company_id == other.id)
-            .values(company_id=keep.id)
-        )
+    if isinstance(keep, Company):  # its people move, each change stamped (and pushed)
+        for person in s.scalars(
+            select(Person).where(
+                Person.workspace_id == keep.workspace_id, Person.company_id == other.id
+            )
+        ):
+            edit(s, person, {"company_id": keep.id}, origin=origin, at=at)
     if unlink:
         detach_links(s, other, f"merged into hub {hub_object(keep)} {keep.id}")
     other.merged_into = keep.id

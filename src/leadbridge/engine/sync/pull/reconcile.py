@@ -170,6 +170,8 @@ def reconcile(
         relation = stream.company
         if isinstance(record, Person) and relation is not None and relation.field:
             company_link = look.company_of.get(str(row.fields.get(relation.field) or ""))
+            if company_link is not None and company_link.status in DETACHED:
+                company_link = None  # a company deleted or merged away: not taken back
             if company_link is not None and record.company_id != company_link.hub_id:
                 write_hub(s, report.run_id, record, {"company_id": company_link.hub_id}, None)
         company = None
