@@ -284,7 +284,8 @@ async def run(args: argparse.Namespace, url: str, token: str, ready: Any, comman
     )
     if args.pulls:
         advance(minutes=31)
-        pages = math.ceil(total / SEARCH_PAGE) + 2 + 2  # + owners (2) + a last page per object
+        # + owners (2) + a last page per object + the archived (deletions), a list per object
+        pages = math.ceil(total / SEARCH_PAGE) + 2 + 2 + 2
         phases.append(
             await measured(ctx, clock, "read-back pull", total, pages, lambda: pull_task(ctx))
         )
@@ -297,7 +298,8 @@ async def run(args: argparse.Namespace, url: str, token: str, ready: Any, comman
                 clock,
                 f"incremental pull ({args.changed:.1%} changed)",
                 changed,
-                math.ceil(changed / SEARCH_PAGE) + 2 + 2,  # owners, one search per object
+                # owners, one search per object, the archived (one list per object)
+                math.ceil(changed / SEARCH_PAGE) + 2 + 2 + 2,
                 lambda: pull_task(ctx),
             )
         )

@@ -49,6 +49,8 @@ class Twin(CrmWorld):
     def person_row(self, stream: str, record_id: str) -> dict[str, Any] | None: ...
     def company_row(self, record_id: str) -> dict[str, Any] | None: ...
     def merge_people(self, stream: str, primary: str, other: str) -> str: ...
+    def delete_remote(self, stream: str, record_id: str) -> None: ...
+    def restore_remote(self, stream: str, record_id: str) -> None: ...
     def restricted_source(self) -> tuple[str, str]: ...  # (field, an allowed value)
 
     def person_link(self, person_id: int) -> tuple[str, str]:
@@ -66,7 +68,9 @@ class SalesforceTwin(Twin):
         "employee_count": "NumberOfEmployees",
     }
     person_stream = "Lead"
-    reads_merges = False  # merge losers come with deletes (queryAll): issue 11
+    # Merge losers come with the deletions read (queryAll on IsDeleted): by `leadbridge pull`,
+    # or a scheduled pull every pull.deletions_minutes, not by every incremental read.
+    reads_merges = False
     owned = (Owned("lead_status", "Status", "Working - Contacted", "Closed - Not Converted"),)
     rounds_status = owned[0]
     _statuses = ("Working - Contacted", "Open - Not Contacted")
@@ -100,6 +104,12 @@ class SalesforceTwin(Twin):
     def merge_people(self, stream: str, primary: str, other: str) -> str:
         self.org.merge(stream, primary, [other])
         return primary  # Salesforce's master keeps its id
+
+    def delete_remote(self, stream: str, record_id: str) -> None:
+        assert self.org.delete(stream, record_id).success  # an Account takes its Contacts
+
+    def restore_remote(self, stream: str, record_id: str) -> None:
+        self.org.undelete(stream, record_id)
 
     def restricted_source(self) -> tuple[str, str]:
         self.org.restrict_picklist("Lead", "LeadSource")
@@ -166,6 +176,12 @@ class HubSpotTwin(Twin):
 
     def merge_people(self, stream: str, primary: str, other: str) -> str:
         return str(self.hs.console.merge(stream, primary, other).id)
+
+    def delete_remote(self, stream: str, record_id: str) -> None:
+        self.hs.console.archive(stream, record_id)
+
+    def restore_remote(self, stream: str, record_id: str) -> None:
+        self.hs.console.restore(stream, record_id)
 
     def restricted_source(self) -> tuple[str, str]:
         """A custom enumeration property, made as a portal admin would (Properties API)."""

@@ -71,3 +71,18 @@ def test_rules_echo_autofill_overwrite_and_latest_change() -> None:
     # A manual push sends hub values whatever the rule, but never a CRM-owned field.
     r = resolve(FIELDS, {**hub, "lead_status": "Mine"}, snap, snap, manual=True)
     assert r.crm == {"Phone": "2"} and r.hub == {"lead_status": "Open"}
+
+
+def test_deletion_and_merge_sync_per_kind_default_off_and_typos_are_clear() -> None:
+    default = parse_policy("syncs:\n  sf: {}\n").sync()
+    assert (default.deletion_sync.person, default.deletion_sync.company) == ("off", "off")
+    assert (default.merge_sync.person, default.merge_sync.company) == ("off", "off")
+    both = parse_policy("syncs:\n  sf:\n    deletion_sync: on\n    merge_sync: yes\n").sync()
+    assert both.deletion_sync.on("person") and both.deletion_sync.on("company")
+    assert both.merge_sync.on("person") and both.merge_sync.on("company")
+    one = parse_policy("syncs:\n  sf:\n    deletion_sync: {company: 'on'}\n").sync()
+    assert one.deletion_sync.on("company") and not one.deletion_sync.on("person")
+    with pytest.raises(PolicyError, match=r"line 3: .*deletion_sync.person: Input should be 'on'"):
+        parse_policy("syncs:\n  sf:\n    deletion_sync: {person: of}\n")
+    with pytest.raises(PolicyError, match=r"line 3: .*merge_sync.persn: .*did you mean 'person'"):
+        parse_policy("syncs:\n  sf:\n    merge_sync: {persn: on}\n")

@@ -14,6 +14,7 @@ from leadbridge.cli.app import PolicyOpt, SyncOpt, app, connect_app, policy_app
 from leadbridge.cli.context import Context, console, err, friendly
 from leadbridge.connectors.errors import ConnectorError
 from leadbridge.engine.sync.context import SyncContext
+from leadbridge.hub.tables import Person
 from leadbridge.policy.crm import CrmSync, PolicyFile
 from leadbridge.policy.loader import DEFAULT_PATH, PolicyError, load_policy
 
@@ -310,12 +311,22 @@ def crm_plan_lines(policy_path: Path | None, sync: str | None, person: int) -> l
     """What a push would do with one person, and why (`explain <e-mail>`)."""
     from leadbridge.engine.sync.push import plan
 
-    the_plan = plan(crm_ctx(policy_path, sync), person_ids=[person], company_ids=[])
-    return [d.describe() for d in (*the_plan.companies, *the_plan.people)]
+    ctx = crm_ctx(policy_path, sync)
+    the_plan = plan(ctx, person_ids=[person], company_ids=[])
+    lines = [d.describe() for d in (*the_plan.companies, *the_plan.people)]
+    with ctx.hub.session() as s:
+        record = s.get(Person, person)
+        if record is not None and record.deleted_at is not None:
+            into = f", merged into person {record.merged_into}" if record.merged_into else ""
+            lines.append(
+                f"person {person}: deleted in the hub {record.deleted_at:%Y-%m-%d %H:%M} UTC"
+                f"{into}; nothing is pushed for it"
+            )
+    return lines
 
 
 # Changes first, in this order; then what is held back with a reason; records in sync last.
-_ORDER = {"create": 0, "update": 1, "link": 2, "error": 3, "skip": 4}
+_ORDER = {"create": 0, "update": 1, "link": 2, "delete": 3, "unlink": 4, "error": 5, "skip": 6}
 
 
 def crm_plan_view(

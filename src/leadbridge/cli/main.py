@@ -10,6 +10,7 @@ from leadbridge.cli.app import app
 for _group in (
     "hub",
     "edit",
+    "remove",
     "sandbox",
     "apollo",
     "crm",

@@ -144,6 +144,11 @@ class Connector(Protocol):
         """The records with these ids as they are now (missing ones are left out)."""
         ...
 
+    async def read_deleted(self, stream: str, since: datetime) -> list[RemoteRecord]:
+        """Records deleted (or merged away) since `since`, as deleted records with their event
+        (Salesforce: queryAll on IsDeleted with MasterRecordId; HubSpot: the archived)."""
+        ...
+
     async def schema(self, stream: str) -> ObjectSchema:
         """The stream's fields (types, writability, picklists), for the lint."""
         ...

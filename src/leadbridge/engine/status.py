@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from leadbridge.hub.db import Hub
 from leadbridge.hub.runs import settle_dead_runs
 from leadbridge.hub.tables import (
+    DETACHED,
     Company,
     Connection,
     ErrorLogEntry,
@@ -125,7 +126,7 @@ def linked_and_failing(
     ):
         if status == "error":
             failing.add(hub_id)
-        elif remote_id:
+        elif remote_id and status not in DETACHED:  # a deleted (or merged) one is not linked
             linked.add(hub_id)
     # An open error-log entry fails its record; a potential-duplicate flag only when the record
     # is not linked (a linked one is in sync: the flag is counted under potential duplicates).
@@ -186,8 +187,8 @@ def hub_status(hub: Hub, runs: int = 5, now: datetime | None = None) -> HubStatu
     now = now or datetime.now(UTC)
     status = HubStatus()
     with hub.session() as s:
-        status.companies = _count(s, Company.workspace_id == ws)
-        status.people = _count(s, Person.workspace_id == ws)
+        status.companies = _count(s, Company.workspace_id == ws, Company.deleted_at.is_(None))
+        status.people = _count(s, Person.workspace_id == ws, Person.deleted_at.is_(None))
         status.users = _count(s, User.workspace_id == ws)
         for link_status, count in s.execute(
             select(RecordLink.status, func.count())

@@ -9,6 +9,8 @@ only came back through the cursor's overlap, or as the echo of our own write, is
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,6 +37,18 @@ class Read:
     deleted: bool = False
     event: str | None = None  # converted | merged | deleted
     event_into: list[list[str]] | None = None  # [[stream, id], …] it lives on as
+
+
+def values_hash(fields: dict[str, Any], ignore: frozenset[str] = frozenset()) -> str:
+    """SHA-256 of a record's values in a canonical form (sorted keys), stamps left out."""
+    kept = {k: _plain(v) for k, v in fields.items() if k not in ignore}
+    text = json.dumps(kept, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _plain(value: Any) -> Any:
+    """1.0 and 1 are one value (as `==` has it), whichever way a system typed it."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 @dataclass(frozen=True)
@@ -120,19 +134,24 @@ class MirrorStore:
                     s.add(row)
                     existing[r.id] = row
                 values = {k: v for k, v in r.fields.items() if k != "attributes"}
-                if read and (
-                    not row.fields
-                    or r.deleted != row.deleted
-                    or r.event != row.event
-                    or any(
+                merged = {**row.fields, **values}
+                digest = values_hash(merged, ignore)
+                changed = (
+                    digest != row.values_hash
+                    if row.values_hash is not None
+                    else any(
                         row.fields.get(k, _ABSENT) != v
                         for k, v in values.items()
                         if k not in ignore
                     )
+                )
+                if read and (
+                    not row.fields or r.deleted != row.deleted or r.event != row.event or changed
                 ):
                     row.pending = True
                     row.changed_at = utcnow()
-                row.fields = {**row.fields, **values}
+                row.fields = merged
+                row.values_hash = digest
                 row.email_key, row.domain_key, row.name_key = keys(obj, row.fields)
                 row.modified_at = r.modified_at or row.modified_at
                 if read:

@@ -28,7 +28,19 @@ from sqlalchemy.types import TypeDecorator
 
 ICP_FITS = ("strong", "moderate", "not_a_fit", "unknown")
 QUARANTINE = ("active", "quarantined")
-LINK_STATUSES = ("pending", "created", "adopted", "updated", "error", "undone")
+LINK_STATUSES = (
+    "pending",
+    "created",
+    "adopted",
+    "updated",
+    "error",
+    "undone",
+    "remote_deleted",
+    "unlinked",
+)
+# Links kept (so nothing matches, adopts or recreates the remote record) but no longer in play:
+# the remote record was deleted, or the hub record was deleted or merged away.
+DETACHED = ("remote_deleted", "unlinked")
 CONNECTION_HEALTH = ("ok", "auth_failed", "access_denied", "paused", "unknown")
 RUN_STATUSES = ("running", "succeeded", "partial", "failed", "deferred", "interrupted")
 REMOTE_JOB_STATES = ("open", "done")
@@ -135,6 +147,10 @@ class Company(Base):
     potential_duplicate: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # A tombstone: deleted (in the hub, or mirroring a CRM deletion or merge), kept so that
+    # `undo` can restore it and nothing recreates it; `merged_into` is the record it lives on as.
+    deleted_at: Mapped[datetime | None] = mapped_column()
+    merged_into: Mapped[int | None] = mapped_column(Integer)
 
 
 class Person(Base):
@@ -166,6 +182,10 @@ class Person(Base):
     potential_duplicate: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # A tombstone: deleted (in the hub, or mirroring a CRM deletion or merge), kept so that
+    # `undo` can restore it and nothing recreates it; `merged_into` is the record it lives on as.
+    deleted_at: Mapped[datetime | None] = mapped_column()
+    merged_into: Mapped[int | None] = mapped_column(Integer)
 
 
 class CrmRecord(Base):
@@ -196,7 +216,10 @@ class CrmRecord(Base):
     # deleted), and the records it lives on as: [[stream, id], …].
     event: Mapped[str | None] = mapped_column(String(20))
     event_into: Mapped[list[list[str]] | None] = mapped_column(JSON)
-    seen_run_id: Mapped[int | None] = mapped_column(Integer)
+    seen_run_id: Mapped[int | None] = mapped_column(Integer)  # the run that last saw it
+    # SHA-256 of the values (modification stamps aside) as last stored: a read that hashes
+    # the same is no change.
+    values_hash: Mapped[str | None] = mapped_column(String(64))
     # When a read last found its values changed (hub clock): later than its link's
     # last_synced_at, the record is planned by the next full push.
     changed_at: Mapped[datetime | None] = mapped_column()

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
 from leadbridge.policy.fields import (
     COMPANY_FIELDS,
@@ -85,6 +85,10 @@ class PushPolicy(Strict):
 
 class PullPolicy(Strict):
     interval_minutes: int = Field(30, ge=1, le=10_080, description="minutes")  # a week
+    # Deletions (and Salesforce's merges) are read at most this often by scheduled pulls (a
+    # read costs a call per object, and finds nothing most of the time); `leadbridge pull`
+    # always reads them. 0: every pull.
+    deletions_minutes: int = Field(5, ge=0, le=1440, description="minutes")  # a day
 
 
 class Stages(Strict):
@@ -94,6 +98,33 @@ class Stages(Strict):
     account: list[str] = Field(
         default_factory=lambda: ["Prospect", "Active Opportunity", "Customer", "Churned"]
     )
+
+
+def _on_off(value: Any) -> Any:
+    """YAML reads a bare `on`/`off` (and yes/no) as a boolean: both spellings mean the same."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+OnOff = Annotated[Literal["on", "off"], BeforeValidator(_on_off)]
+
+
+class PerKind(Strict):
+    """A setting per hub object: people (contacts and leads) and companies (accounts)."""
+
+    person: OnOff = "off"
+    company: OnOff = "off"
+
+    def on(self, kind: str) -> bool:
+        return getattr(self, kind, "off") == "on"
+
+
+def _per_kind(value: Any) -> Any:
+    """`deletion_sync: on` sets both kinds; `{person: on}` one of them."""
+    if isinstance(value, bool | str):
+        return {"person": value, "company": value}
+    return value
 
 
 class CustomField(Strict):
@@ -113,6 +144,14 @@ class CrmSync(Strict):
     # Object sections by name (`contact:` …): the field maps that replace the preset's.
     objects: dict[str, ObjectMap] = Field(default_factory=dict)
     batch_size: int = Field(200, ge=1, le=200)
+    # A record deleted on one side is deleted on the other (a hub deletion is a tombstone that
+    # `undo` restores); off, a CRM deletion only unlinks the hub record, a hub deletion only
+    # unlinks the CRM one. Off by default, as Apollo's push settings have it.
+    deletion_sync: Annotated[PerKind, BeforeValidator(_per_kind)] = Field(default_factory=PerKind)
+    # A merge in the CRM merges the hub records linked to its losers into the one linked to the
+    # survivor. Off (Apollo's default: a box to check), a merge only moves the loser's link to
+    # the survivor when no hub record has it yet, and flags the two hub records otherwise.
+    merge_sync: Annotated[PerKind, BeforeValidator(_per_kind)] = Field(default_factory=PerKind)
 
     @model_validator(mode="before")
     @classmethod

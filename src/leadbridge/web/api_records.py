@@ -91,7 +91,10 @@ def list_people(
     company_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> dict[str, Any]:
     hub = web_state(request).hub
-    query = select(Person).where(Person.workspace_id == hub.workspace_id).order_by(Person.id)
+    query = select(Person).where(
+        Person.workspace_id == hub.workspace_id, Person.deleted_at.is_(None)
+    )
+    query = query.order_by(Person.id)
     if email:
         query = query.where(Person.email_key == email_key(email))
     if company_id:
@@ -171,7 +174,10 @@ def list_companies(
     is_lead: bool | None = None,
 ) -> dict[str, Any]:
     hub = web_state(request).hub
-    query = select(Company).where(Company.workspace_id == hub.workspace_id).order_by(Company.id)
+    query = select(Company).where(
+        Company.workspace_id == hub.workspace_id, Company.deleted_at.is_(None)
+    )
+    query = query.order_by(Company.id)
     if domain:
         query = query.where(Company.domain == (normalize_domain(domain) or domain.lower()))
     if is_lead is not None:

@@ -50,6 +50,7 @@ def lookup(
                     select(Person)
                     .where(
                         Person.workspace_id == ws,
+                        Person.deleted_at.is_(None),
                         or_(
                             Person.email_key.like(like),
                             func.lower(Person.last_name).like(like),
@@ -67,6 +68,7 @@ def lookup(
                     select(Company)
                     .where(
                         Company.workspace_id == ws,
+                        Company.deleted_at.is_(None),
                         or_(
                             Company.domain.like(like),
                             Company.domain == (domain or ""),
@@ -112,7 +114,7 @@ async def _record_page(
                 person_json(s, p)
                 for p in s.scalars(
                     select(Person)
-                    .where(Person.company_id == record_id)
+                    .where(Person.company_id == record_id, Person.deleted_at.is_(None))
                     .order_by(Person.id)
                     .limit(50)
                 )

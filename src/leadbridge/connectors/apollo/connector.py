@@ -143,6 +143,10 @@ class ApolloConnector:
             ]
         yield Page(records, cursor)
 
+    async def read_deleted(self, stream: str, since: datetime) -> list[RemoteRecord]:
+        """Apollo lists no deleted accounts: a deleted one is only missed by `read_ids`."""
+        return []
+
     async def read_ids(
         self, stream: str, fields: Sequence[str], ids: Sequence[str]
     ) -> list[RemoteRecord]:

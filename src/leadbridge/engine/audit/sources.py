@@ -106,7 +106,7 @@ def hub_people(s: Session, workspace_id: int, exclude: set[int] | None = None) -
     query = (
         select(Person, Company.name, Company.domain)
         .outerjoin(Company, Company.id == Person.company_id)
-        .where(Person.workspace_id == workspace_id)
+        .where(Person.workspace_id == workspace_id, Person.deleted_at.is_(None))
         .order_by(Person.id)
     )
     refs: list[str] = []
@@ -138,7 +138,11 @@ def hub_companies(s: Session, workspace_id: int) -> Source:
     columns: dict[str, list[str | None]] = {name: [] for name in FIELDS}
     names: list[str] = []
     ids: list[int] = []
-    query = select(Company).where(Company.workspace_id == workspace_id).order_by(Company.id)
+    query = (
+        select(Company)
+        .where(Company.workspace_id == workspace_id, Company.deleted_at.is_(None))
+        .order_by(Company.id)
+    )
     for company in s.scalars(query):
         values = {"company": company.name, "domain": company.website or company.domain}
         refs.append(f"hub company {company.id}")

@@ -43,7 +43,7 @@ _LINK = (
 def lead_filter(
     workspace_id: int, ids: list[int] | None = None, where: Sequence[ColumnElement[bool]] = ()
 ) -> tuple[ColumnElement[bool], ...]:
-    out = (Company.workspace_id == workspace_id, *where)
+    out = (Company.workspace_id == workspace_id, Company.deleted_at.is_(None), *where)
     return out if ids is None else (*out, Company.id.in_(ids))
 
 
@@ -60,7 +60,7 @@ def load_leads(
 
 
 def count_leads(s: Session, workspace_id: int) -> int:
-    return s.scalar(select(func.count(Company.id)).where(Company.workspace_id == workspace_id)) or 0
+    return s.scalar(select(func.count(Company.id)).where(*lead_filter(workspace_id))) or 0
 
 
 def load_links(

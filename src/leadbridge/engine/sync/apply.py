@@ -26,7 +26,7 @@ from leadbridge.engine.sync.failures import Failed, RetryRules, payload_hash, re
 from leadbridge.engine.sync.ledger import IntentLedger
 from leadbridge.hub.edits import HubRecord, edit, get_field, hub_object
 from leadbridge.hub.store import resolve_errors
-from leadbridge.hub.tables import JournalEntry, RecordLink, utcnow
+from leadbridge.hub.tables import DETACHED, JournalEntry, RecordLink, utcnow
 
 JOB = "crm_sync"
 
@@ -111,6 +111,8 @@ async def write(
             intents = _Links(s, ctx, stream, creates)
             for w in creates:
                 link = intents(w)
+                if link.status in DETACHED:  # pushed by hand after its remote record went
+                    link.remote_id = None
                 if link.remote_id is None:
                     unconfirmed = link.status == "pending" or (
                         link.status == "error" and link.error_class != "permanent"

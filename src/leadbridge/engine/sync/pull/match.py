@@ -127,6 +127,9 @@ def match_company(
         company = look.companies.get(company_id) if company_id else None
         if company is not None and company.domain and row.domain_key:
             company = None  # same name, different domains: different companies
+    if company is not None and company.deleted_at is not None:
+        report.add(f"{stream.many()}_of_deleted_companies")
+        return None  # deleted (or merged away) in the hub: not made again, not relinked
     if company is not None:
         other = look.links_of("company", company.id).get(stream.name)
         if other is not None and not other.remote_id:
@@ -238,6 +241,11 @@ def follow_merge(
     record: Person | Company | None = (
         s.get(Person, link.hub_id) if stream.kind == "person" else s.get(Company, link.hub_id)
     )
+    if taken.hub_id != link.hub_id and ctx.policy.merge_sync.on(stream.kind):
+        from leadbridge.engine.sync.pull.events import mirror_merge
+
+        if mirror_merge(s, ctx, report, stream, row, link, taken):
+            return None
     if taken.hub_id != link.hub_id and record is not None:
         kind = stream.one()
         flag(

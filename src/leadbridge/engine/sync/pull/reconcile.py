@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, true
 from sqlalchemy.orm import Session
 
 from leadbridge.connectors.catalog import Stream
@@ -21,7 +21,7 @@ from leadbridge.engine.sync.resolve import resolve
 from leadbridge.engine.sync.values import crm_values, hub_values, to_hub
 from leadbridge.hub.edits import changed_at
 from leadbridge.hub.store import by_ids, chunks
-from leadbridge.hub.tables import Company, CrmRecord, Person, RecordLink
+from leadbridge.hub.tables import DETACHED, Company, CrmRecord, Person, RecordLink
 from leadbridge.normalize import company_name_key
 
 
@@ -63,7 +63,10 @@ def load(
     unlinked = [r for rid, r in rows.items() if rid not in links and not r.deleted]
     if stream.kind == "company":
         look.companies.update(by_ids(s, Company, linked))
-        for c in where_in(s, Company.domain, ws, {r.domain_key for r in unlinked}):
+        # Tombstones too: the domain is still theirs (unique), and a deleted company is not
+        # made again by the next record that has it.
+        domains = {r.domain_key for r in unlinked}
+        for c in where_in(s, Company.domain, ws, domains, deleted=True):
             look.companies.setdefault(c.id, c)
             look.companies_by_domain.setdefault(str(c.domain), c)
         names = by_name(s, ctx, report)
@@ -96,13 +99,22 @@ def load(
     return look
 
 
-def where_in(s: Session, column: Any, workspace_id: int, values: set[str | None]) -> list[Any]:
-    """The hub records of a workspace whose `column` is one of `values`, oldest first."""
+def where_in(
+    s: Session, column: Any, workspace_id: int, values: set[str | None], *, deleted: bool = False
+) -> list[Any]:
+    """The hub records of a workspace whose `column` is one of `values`, oldest first; the
+    tombstoned ones only with `deleted`."""
     model = column.class_
     out: list[Any] = []
     for chunk in chunks(sorted(v for v in values if v)):
         out.extend(
-            s.scalars(select(model).where(model.workspace_id == workspace_id, column.in_(chunk)))
+            s.scalars(
+                select(model).where(
+                    model.workspace_id == workspace_id,
+                    model.deleted_at.is_(None) if not deleted else true(),
+                    column.in_(chunk),
+                )
+            )
         )
     return sorted(out, key=lambda r: r.id)
 
@@ -110,6 +122,7 @@ def where_in(s: Session, column: Any, workspace_id: int, values: set[str | None]
 def reconcile(
     s: Session, ctx: SyncContext, report: PullReport, stream: Stream, ids: list[str]
 ) -> list[Write]:
+    from leadbridge.engine.sync.pull.events import follow_deletion, follow_restore
     from leadbridge.engine.sync.pull.match import follow_conversion, follow_merge, match
 
     rows = ctx.mirror.get(s, stream.name, ids)
@@ -122,13 +135,20 @@ def reconcile(
     writes: list[Write] = []
     for remote_id in ids:
         row = rows.get(remote_id)
+        detached = remote_id in links and links[remote_id].status in DETACHED
+        if detached and (
+            row is None or not follow_restore(s, ctx, report, stream, row, links[remote_id])
+        ):
+            continue  # out of play: the remote or the hub record was deleted, or merged away
         if row is not None and row.event == "merged" and remote_id in links:
             survivor = follow_merge(s, ctx, report, stream, row, links[remote_id])
             if survivor is not None:  # the survivor, later in this chunk, is linked now
                 links[survivor] = links.pop(remote_id)
             continue
         if row is None or row.deleted:
-            continue  # deletion mirroring (and the rest of merges) come with their settings
+            if row is not None and remote_id in links:
+                follow_deletion(s, ctx, report, stream, row, links[remote_id])
+            continue
         if row.event == "converted":
             follow_conversion(s, ctx, report, row, links.get(remote_id))
             continue
@@ -145,11 +165,13 @@ def reconcile(
             report.add(f"linked_{stream.one()}")
         else:
             record = look.record(hub_object, link.hub_id)
-            if record is None:
+            if record is None or record.deleted_at is not None:
                 continue
         relation = stream.company
         if isinstance(record, Person) and relation is not None and relation.field:
             company_link = look.company_of.get(str(row.fields.get(relation.field) or ""))
+            if company_link is not None and company_link.status in DETACHED:
+                company_link = None  # a company deleted or merged away: not taken back
             if company_link is not None and record.company_id != company_link.hub_id:
                 write_hub(s, report.run_id, record, {"company_id": company_link.hub_id}, None)
         company = None
@@ -208,7 +230,11 @@ def by_name(s: Session, ctx: SyncContext, report: PullReport) -> dict[str, int]:
         report.names = {}
         for company_id, name in s.execute(
             select(Company.id, Company.name)
-            .where(Company.workspace_id == ctx.workspace_id, Company.name.is_not(None))
+            .where(
+                Company.workspace_id == ctx.workspace_id,
+                Company.name.is_not(None),
+                Company.deleted_at.is_(None),
+            )
             .order_by(Company.id)
         ):
             key = company_name_key(name)

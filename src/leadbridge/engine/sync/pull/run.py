@@ -15,6 +15,7 @@ into the hub under the write rules.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,6 +28,7 @@ from leadbridge.hub.tables import SyncCursor
 from leadbridge.hub.userlinks import RemoteUser
 
 CHUNK = 500  # mirror rows reconciled per transaction
+DELETED_MARGIN = timedelta(minutes=10)
 
 
 @dataclass
@@ -65,7 +67,7 @@ async def pull(ctx: SyncContext, *, manual: bool = False, write_back: bool = Tru
         ctx.save_state(initial_pull="running")
     report = PullReport(ctx.start_run("crm_pull"))
     try:
-        await _pull(ctx, report, write_back)
+        await _pull(ctx, report, write_back, manual=manual)
     except Exception as exc:
         ctx.finish_run(report.run_id, "failed", report.counts, str(exc))
         raise
@@ -75,11 +77,14 @@ async def pull(ctx: SyncContext, *, manual: bool = False, write_back: bool = Tru
     return report
 
 
-async def _pull(ctx: SyncContext, report: PullReport, write_back: bool) -> None:
+async def _pull(
+    ctx: SyncContext, report: PullReport, write_back: bool, *, manual: bool = False
+) -> None:
     from leadbridge.engine.sync.pull.reconcile import reconcile
 
     cap = ctx.clock()
     order = ctx.catalog.read_order()
+    deletions_due, deletions_since = _deletions(ctx, cap, manual)
     for stream in order:
         with ctx.hub.session() as s:
             row = _cursor_row(s, ctx, stream.name)
@@ -100,6 +105,16 @@ async def _pull(ctx: SyncContext, report: PullReport, write_back: bool) -> None:
             report.add(f"read_{stream.one()}", len(page.records))
             if ctx.progress and page.records:
                 ctx.progress(stream.name, len(page.records))
+        since = deletions_since or cursor.modified_at
+        if deletions_due and stream.kind != "user" and since is not None:
+            # Deletions and merges (a search or query never shows them): since the last read,
+            # with a margin for stamps that lag (an initial load has nothing to unlink).
+            gone = await ctx.connector.read_deleted(stream.name, since - DELETED_MARGIN)
+            with ctx.hub.session() as s:
+                ctx.store_mirror(s, gone, report.run_id)
+            report.add(f"read_deleted_{stream.one()}", len(gone))
+    if deletions_due:
+        ctx.save_state(deletions_read_at=cap.isoformat())
     writes: dict[str, list[Write]] = {}
     for stream in order:
         if stream.kind == "user":
@@ -121,6 +136,17 @@ async def _pull(ctx: SyncContext, report: PullReport, write_back: bool) -> None:
     # in the hub now: a create sent before that and not found did not land, and may be sent
     # again (push/plan.py).
     ctx.save_state(read_through=(cap - ctx.catalog.read_lag).isoformat())
+
+
+def _deletions(ctx: SyncContext, cap: datetime, manual: bool) -> tuple[bool, datetime | None]:
+    """Whether this pull reads deletions (a scheduled one at most every
+    `pull.deletions_minutes`), and from when: the last read's cap (None: never read, each
+    stream from its cursor)."""
+    value = ctx.state().get("deletions_read_at")
+    last = datetime.fromisoformat(value) if value else None
+    every = timedelta(minutes=ctx.policy.pull.deletions_minutes)
+    due = last is None or manual or cap - last >= every
+    return due, last
 
 
 def _cursor_row(s: Session, ctx: SyncContext, obj: str) -> SyncCursor | None:

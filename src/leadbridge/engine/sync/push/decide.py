@@ -23,11 +23,11 @@ from leadbridge.engine.sync.context import SyncContext
 from leadbridge.engine.sync.resolve import empty, resolve
 from leadbridge.engine.sync.values import crm_values, hub_values
 from leadbridge.hub.edits import changed_at
-from leadbridge.hub.tables import Company, CrmRecord, Person, RecordLink
+from leadbridge.hub.tables import DETACHED, Company, CrmRecord, Person, RecordLink
 from leadbridge.policy.crm import CrmSync
 from leadbridge.policy.fields import ObjectMap
 
-Action = Literal["create", "link", "update", "skip", "error"]
+Action = Literal["create", "link", "update", "skip", "error", "delete", "unlink"]
 IN_SYNC = "in sync"  # the reason of a linked record with nothing to send either way
 
 
@@ -112,9 +112,28 @@ class Facts:
 def active_link(links: dict[str, RecordLink], streams: Sequence[str]) -> RecordLink | None:
     for name in streams:
         link = links.get(name)
-        if link is not None and link.remote_id:
+        if link is not None and link.remote_id and link.status not in DETACHED:
             return link
     return None
+
+
+def deleted_remote(
+    shape: Shape, record: Person | Company, links: dict[str, RecordLink], manual: bool
+) -> Decision | None:
+    """A record whose remote record was deleted is not created again (never a zombie), but
+    by a push by hand."""
+    gone = next((link for link in links.values() if link.status == "remote_deleted"), None)
+    if gone is None or manual:
+        return None
+    kind = shape.stream(gone.remote_object).one() if gone.remote_object else "record"
+    return Decision(
+        "person" if isinstance(record, Person) else "company",
+        record.id,
+        "skip",
+        gone.remote_object,
+        reason=f"deleted in {shape.label} ({kind} {gone.remote_id}): unlinked, not created "
+        "again but by a push by hand (`leadbridge push <e-mail or id>`)",
+    )
 
 
 def _update(
@@ -172,6 +191,9 @@ def decide_company(
     link = active_link(facts.company_links, [stream.name])
     if link is not None:
         return _update(shape, stream, company, mine, link, facts, manual)
+    gone = deleted_remote(shape, company, facts.company_links, manual)
+    if gone is not None:
+        return gone
     kind, kinds = stream.one(), stream.many()
     for label, rows in (("domain", facts.company_by_domain), ("name", facts.company_by_name)):
         if len(rows) > 1:
@@ -250,6 +272,9 @@ def decide_person(facts: Facts, shape: Shape, *, manual: bool) -> Decision:
             to_remote=facts.to_remote,
         )
         return _update(shape, stream, person, mine, link, facts, manual)
+    gone = deleted_remote(shape, person, facts.links, manual)
+    if gone is not None:
+        return gone
     if not manual:
         if not policy.push.enabled:
             return Decision("person", person.id, "skip", reason="push is disabled")

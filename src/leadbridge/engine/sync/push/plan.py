@@ -16,10 +16,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from leadbridge.engine.sync.context import SyncContext
 from leadbridge.engine.sync.failures import RetryRules, hold, payload_hash
 from leadbridge.engine.sync.push.decide import (
+    Action,
     Decision,
     Facts,
     Shape,
@@ -28,7 +30,7 @@ from leadbridge.engine.sync.push.decide import (
 )
 from leadbridge.engine.sync.push.facts import gather
 from leadbridge.engine.sync.push.select import pages
-from leadbridge.hub.tables import Company, Person, RecordLink, utcnow
+from leadbridge.hub.tables import DETACHED, Company, Person, RecordLink, utcnow
 from leadbridge.normalize import company_name_key
 
 CRM_RETRY = RetryRules(backoff=False)  # a transient failure is retried on the next run
@@ -168,6 +170,14 @@ def _plan_page(
             if company_ids
             else []
         )
+        # Tombstones still linked: their CRM records are deleted or unlinked, not planned.
+        tombstones: list[Person | Company] = [
+            *(p for p in people if p.deleted_at is not None),
+            *(c for c in companies if c.deleted_at is not None),
+        ]
+        gone = _deleted_in_hub(s, ctx, shape, tombstones)
+        people = [p for p in people if p.deleted_at is None]
+        companies = [c for c in companies if c.deleted_at is None]
         people_facts, company_facts = gather(s, ctx, shape, people, companies)
         asked = {c.id for c in companies}
         decisions_c = [
@@ -203,6 +213,8 @@ def _plan_page(
                 kind = ctx.stream(account.stream).one() if account.stream else "company"
                 d.action, d.reason = "skip", f"its {kind} is held back: {account.reason}"
     _one_create_per_identity(decisions_c, decisions_p, people_facts, company_facts, claimed)
+    decisions_c += [d for d in gone if d.hub_object == "company"]
+    decisions_p += [d for d in gone if d.hub_object == "person"]
     confirm: list[int] = []
     for d in (*decisions_c, *decisions_p):
         facts = (company_facts if d.hub_object == "company" else people_facts).get(d.hub_id)
@@ -213,6 +225,35 @@ def _plan_page(
             links = facts.company_links if d.hub_object == "company" else facts.links
             confirm.extend(link.id for link in links.values() if link.remote_id)
     return PushPlan(decisions_p, decisions_c, confirm=confirm, planned_at=planned_at)
+
+
+def _deleted_in_hub(
+    s: Session, ctx: SyncContext, shape: Shape, records: Sequence[Person | Company]
+) -> list[Decision]:
+    """Records deleted in the hub that are still linked: with deletion sync on for their kind
+    the CRM record is deleted, else only unlinked (the CRM keeps it)."""
+    out: list[Decision] = []
+    for kind in ("company", "person"):
+        ids = [r.id for r in records if (kind == "person") == isinstance(r, Person)]
+        on = ctx.policy.deletion_sync.on(kind)
+        for hub_id, links in ctx.links.of_hub(s, kind, ids).items():
+            for link in links.values():
+                if not link.remote_id or link.status in DETACHED:
+                    continue
+                what = ctx.stream(link.remote_object).one()
+                reason = (
+                    f"deleted in the hub: the {what} is deleted (deletion sync)"
+                    if on
+                    else f"deleted in the hub: unlinked, {shape.label} keeps the {what} "
+                    "(deletion sync is off)"
+                )
+                action: Action = "delete" if on else "unlink"
+                out.append(
+                    Decision(
+                        kind, hub_id, action, link.remote_object, link.remote_id, reason=reason
+                    )
+                )
+    return out
 
 
 def _hold_back(d: Decision, link: RecordLink | None, now: datetime) -> None:

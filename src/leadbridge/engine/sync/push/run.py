@@ -19,6 +19,7 @@ from leadbridge.engine.sync.context import SyncContext, SyncRefused
 from leadbridge.engine.sync.inflight import settle_jobs
 from leadbridge.engine.sync.push.decide import Decision
 from leadbridge.engine.sync.push.plan import PushPlan, plan_pages
+from leadbridge.engine.sync.push.removals import apply_removals
 from leadbridge.engine.sync.values import to_hub
 from leadbridge.hub.links import SETTLED
 from leadbridge.hub.store import by_ids, chunks, log_error, open_error_records, resolve_errors
@@ -91,6 +92,9 @@ def confirm(ctx: SyncContext, page: PushPlan) -> None:
                 .where(RecordLink.id.in_(ids), RecordLink.status.in_(SETTLED))
                 .values(last_synced_at=page.planned_at)
             )
+
+
+GOING = ("delete", "unlink")  # hub deletions reaching the CRM
 
 
 def _bump(counts: dict[str, int], key: str, n: int) -> None:
@@ -180,6 +184,10 @@ async def _apply(ctx: SyncContext, run_id: int, the_plan: PushPlan, counts: dict
             _bump(counts, f"{kind}_created", outcome.created)
             _bump(counts, f"{kind}_updated", outcome.updated + outcome.adopted)
             _bump(counts, "failed", outcome.failed)
+    removals = [d for d in (*the_plan.companies, *the_plan.people) if d.action in GOING]
+    if removals:
+        for key, n in (await apply_removals(ctx, run_id, removals)).items():
+            _bump(counts, key, n)
     _bump(counts, "skipped", sum(1 for d in the_plan.people if d.action == "skip"))
     _bump(counts, "hub_updated", _take_crm_values(ctx, run_id, the_plan))
 

@@ -2,7 +2,8 @@
 SQL, a page of ids at a time (keyset on id), so the backstop push costs what changed, not what
 the hub holds, and its memory stays flat as the hub grows.
 
-A record is *quiet* — in sync when it was last written or confirmed, and nothing moved since —
+A tombstone (deleted in the hub) is quiet once no link of it is left in play. Otherwise a record
+is *quiet* — in sync when it was last written or confirmed, and nothing moved since —
 when it has a link to a remote record, every link it has is settled (a status that is neither
 pending, error nor undone, no batch job that may still be writing it), and for each link:
 the record was not edited after the link was last in sync (`last_synced_at`), nor was its
@@ -24,7 +25,7 @@ from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from leadbridge.engine.sync.context import SyncContext
 from leadbridge.hub.links import SETTLED
-from leadbridge.hub.tables import Company, CrmRecord, Person, RecordLink
+from leadbridge.hub.tables import DETACHED, Company, CrmRecord, Person, RecordLink
 
 PAGE = 20_000  # records planned (and written) at a time: bounds a full push's memory
 
@@ -87,9 +88,18 @@ def _quiet(workspace_id: int, system: str, scope: str, hub_object: str) -> Colum
             .where(company.id == Person.company_id, company.updated_at > RecordLink.last_synced_at)
             .correlate_except(company)
         )
-    linked = exists().where(*_links_of(ctx, hub_object, model.id))
-    unsettled = exists().where(*_links_of(ctx, hub_object, model.id), or_(*stale))
-    return and_(linked, not_(unsettled))
+    links = _links_of(ctx, hub_object, model.id)
+    linked = exists().where(*links)
+    # A link out of play (the CRM record deleted, or unlinked) is not settled: the plan says
+    # why such a record is not sent.
+    unsettled = exists().where(*links, or_(*stale))
+    live = exists().where(
+        *links, RecordLink.status.not_in(DETACHED), RecordLink.remote_id.is_not(None)
+    )
+    return or_(
+        and_(model.deleted_at.is_(None), linked, not_(unsettled)),
+        and_(model.deleted_at.is_not(None), not_(live)),  # a tombstone with nothing to remove
+    )
 
 
 def pages(

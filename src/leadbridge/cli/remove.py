@@ -1,0 +1,102 @@
+"""`leadbridge delete person|company KEY` and `leadbridge merge person|company KEEP OTHER`: hub
+records deleted (a tombstone) or merged by hand, through the hub's write path (hub.removal).
+
+What reaches the CRMs is the push's: a deleted record's CRM record is deleted where the policy's
+deletion sync is on for its kind, else only unlinked; a merge keeps KEEP's links and unlinks
+OTHER's, and the CRM keeps both records (merge them there if they are one)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from sqlalchemy.orm import Session
+
+from leadbridge.cli.app import app
+from leadbridge.cli.context import Context, console, friendly
+from leadbridge.hub.edits import EditError
+from leadbridge.hub.people import find_company, find_person
+from leadbridge.hub.removal import delete_record, merge_records
+from leadbridge.hub.tables import Company, Person
+
+delete_app = typer.Typer(help="Delete a hub record (a tombstone).", no_args_is_help=True)
+merge_app = typer.Typer(help="Merge two hub records into one.", no_args_is_help=True)
+app.add_typer(delete_app, name="delete")
+app.add_typer(merge_app, name="merge")
+
+PersonKey = Annotated[str, typer.Argument(help="the person's e-mail or hub id")]
+CompanyKey = Annotated[str, typer.Argument(help="the company's domain, name or hub id")]
+
+
+def _person(ctx: Context, s: Session, key: str) -> Person:
+    found = find_person(s, ctx.hub.workspace_id, key)
+    if found is None:
+        raise EditError(f"no person {key!r} in the hub (an e-mail or a hub id)")
+    return found
+
+
+def _company(ctx: Context, s: Session, key: str) -> Company:
+    found = find_company(s, ctx.hub.workspace_id, key)
+    if found is None:
+        raise EditError(f"no company {key!r} in the hub (a domain, a name or a hub id)")
+    return found
+
+
+NEXT = "the next push deletes it in the CRMs whose deletion sync is on, else unlinks it"
+
+
+@delete_app.command("person")
+@friendly
+def delete_person(key: PersonKey) -> None:
+    """Delete a person: kept as a tombstone, left out of plans, pushes, lists and the audit."""
+    ctx = Context()
+    with ctx.hub.session() as s:
+        person = _person(ctx, s, key)
+        if not delete_record(s, person, origin="user"):
+            console.print(f"person {person.id} is deleted already")
+            return
+        console.print(f"person {person.id} deleted; {NEXT}")
+
+
+@delete_app.command("company")
+@friendly
+def delete_company(key: CompanyKey) -> None:
+    """Delete a company: kept as a tombstone (its people stay, without it in plans)."""
+    ctx = Context()
+    with ctx.hub.session() as s:
+        company = _company(ctx, s, key)
+        if not delete_record(s, company, origin="user"):
+            console.print(f"company {company.id} is deleted already")
+            return
+        console.print(f"company {company.id} deleted; {NEXT}")
+
+
+def _merged(kind: str, keep: int, other: int, taken: dict[str, object]) -> None:
+    filled = f" (took {', '.join(sorted(taken))})" if taken else ""
+    console.print(
+        f"{kind} {other} merged into {kind} {keep}{filled}; {kind} {other}'s CRM records are "
+        "unlinked, the CRMs keep them: merge them there if they are one"
+    )
+
+
+@merge_app.command("person")
+@friendly
+def merge_people(keep: PersonKey, other: PersonKey) -> None:
+    """Merge OTHER into KEEP: KEEP keeps its links (and takes OTHER's values where it has
+    none), OTHER is unlinked and deleted."""
+    ctx = Context()
+    with ctx.hub.session() as s:
+        kept, gone = _person(ctx, s, keep), _person(ctx, s, other)
+        taken = merge_records(s, kept, gone, origin="user")
+        _merged("person", kept.id, gone.id, taken)
+
+
+@merge_app.command("company")
+@friendly
+def merge_companies(keep: CompanyKey, other: CompanyKey) -> None:
+    """Merge OTHER into KEEP: OTHER's people move to KEEP, OTHER is unlinked and deleted."""
+    ctx = Context()
+    with ctx.hub.session() as s:
+        kept, gone = _company(ctx, s, keep), _company(ctx, s, other)
+        taken = merge_records(s, kept, gone, origin="user")
+        _merged("company", kept.id, gone.id, taken)
