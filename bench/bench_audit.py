@@ -78,7 +78,7 @@ def febrl() -> None:
         return [None if v != v or v is None else str(v) for v in frame[name].tolist()]
 
     streets = [
-        " ".join(p for p in parts if p)
+        "\n".join(p for p in (" ".join(q for q in parts[:2] if q), parts[2]) if p)
         for parts in zip(col("street_number"), col("address_1"), col("address_2"), strict=True)
     ]
     records = Records(
