@@ -20,6 +20,7 @@ from leadbridge.engine.sync.push.decide import (
     decide_person,
 )
 from leadbridge.engine.sync.push.facts import gather
+from leadbridge.engine.sync.push.guard import hold_possible_duplicates
 from leadbridge.hub.tables import Company, Person, RecordLink
 from leadbridge.normalize import company_name_key
 
@@ -45,8 +46,11 @@ def plan(
     person_ids: Sequence[int] | None = None,
     company_ids: Sequence[int] | None = None,
     manual: bool = False,
+    allow_duplicates: bool = False,
 ) -> PushPlan:
-    """The push plan for the given records (all hub people and companies when none given)."""
+    """The push plan for the given records (all hub people and companies when none given).
+    A person the matcher finds in the CRM under another e-mail is held as a possible duplicate
+    unless `allow_duplicates` (a person's explicit word) or the policy turns the guard off."""
     shape = Shape.of(ctx)
     with ctx.hub.session() as s:
         pq = select(Person).where(Person.workspace_id == ctx.workspace_id)
@@ -85,6 +89,9 @@ def plan(
             if account.action == "skip":
                 kind = ctx.stream(account.stream).one() if account.stream else "company"
                 d.action, d.reason = "skip", f"its {kind} is held back: {account.reason}"
+    threshold = ctx.policy.push.possible_duplicate_threshold
+    if threshold is not None and not allow_duplicates:
+        hold_possible_duplicates(ctx, decisions_p, people_facts, threshold)
     _one_create_per_identity(decisions_c, decisions_p, people_facts, company_facts)
     for d in (*decisions_c, *decisions_p):
         facts = (company_facts if d.hub_object == "company" else people_facts).get(d.hub_id)

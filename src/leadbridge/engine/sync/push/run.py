@@ -51,6 +51,7 @@ async def push(
     person_ids: Sequence[int] | None = None,
     company_ids: Sequence[int] | None = None,
     manual: bool = False,
+    allow_duplicates: bool = False,
 ) -> PushReport:
     check_push(ctx, manual=manual)
     report = PushReport(ctx.start_run("crm_push_manual" if manual else "crm_push"))
@@ -59,7 +60,13 @@ async def push(
         # Jobs an earlier run left open first: what they created is linked, not created again
         # (their calls count for this run).
         counts.update(await settle_jobs(ctx))
-        the_plan = plan(ctx, person_ids=person_ids, company_ids=company_ids, manual=manual)
+        the_plan = plan(
+            ctx,
+            person_ids=person_ids,
+            company_ids=company_ids,
+            manual=manual,
+            allow_duplicates=allow_duplicates,
+        )
         report.plan = the_plan
         await _apply(ctx, report.run_id, the_plan, counts)
     except BaseException as exc:
