@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,9 @@ from leadbridge.secrets import SECRET_VALUES, SecretBox, load_keys
 from leadbridge.settings import get_settings
 
 PG_URL = os.environ.get("LEADBRIDGE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+# Set (a PostgreSQL server URL) to run every test's hub on PostgreSQL: each test gets a fresh
+# database on that server, dropped afterwards (`./dev test --postgres`, the CI's second pass).
+TEST_DATABASE = os.environ.get("LEADBRIDGE_TEST_DATABASE", "")
 
 
 def _pg_available() -> str | None:
@@ -33,16 +38,54 @@ def _pg_available() -> str | None:
 _PG_SKIP = _pg_available()
 
 
+@contextmanager
+def fresh_database(server: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database on `server` (a postgresql:// URL), dropped afterwards
+    (with the connections a killed process left)."""
+    import psycopg
+
+    base, _, _ = server.rstrip("/").rpartition("/")
+    name = f"lb_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(autouse=True)
 def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No test reads the developer's hub or key: each gets its own directory and key."""
+    """No test reads the developer's hub or key: each gets its own directory and key, and its
+    own hub (SQLite in its directory, or a fresh PostgreSQL database: LEADBRIDGE_TEST_DATABASE)."""
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("LEADBRIDGE_DATABASE_URL", f"sqlite:///{tmp_path / 'hub.db'}")
     monkeypatch.setenv("LEADBRIDGE_SECRET_KEY", Fernet.generate_key().decode())
-    get_settings.cache_clear()
     SECRET_VALUES.clear()  # each test's process knows only the secrets it opened itself
-    yield
-    get_settings.cache_clear()
+    with contextlib.ExitStack() as stack:
+        if TEST_DATABASE:
+            url = stack.enter_context(fresh_database(TEST_DATABASE))
+        else:
+            url = f"sqlite:///{tmp_path / 'hub.db'}"
+        monkeypatch.setenv("LEADBRIDGE_DATABASE_URL", url)
+        get_settings.cache_clear()
+        yield
+        get_settings.cache_clear()
+
+
+@pytest.fixture
+def postgres_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """This test's hub on a fresh PostgreSQL database (whatever the run's default), for what
+    only runs there (the procrastinate workers); skipped with the reason without a server."""
+    if _PG_SKIP:
+        pytest.skip(_PG_SKIP)
+    if TEST_DATABASE:
+        yield get_settings().database_url
+        return
+    with fresh_database(PG_URL) as url:
+        monkeypatch.setenv("LEADBRIDGE_DATABASE_URL", url)
+        get_settings.cache_clear()
+        yield url
 
 
 def _sqlite_hub(tmp_path: Path) -> Hub:
@@ -82,7 +125,7 @@ def any_hub(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Hub]:
 
 @pytest.fixture
 def hub(tmp_path: Path) -> Iterator[Hub]:
-    h = _sqlite_hub(tmp_path)
+    h = Hub.open(get_settings().database_url)  # SQLite unless the run (or test) chose PostgreSQL
     yield h
     h.dispose()
 

@@ -10,14 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from leadbridge.engine.leadpush.run import LeadPush, RunReport
 from leadbridge.engine.systems.apollo_connect import connect_with_key
 from leadbridge.hub.connections import ConnectionInfo, Connections
 from leadbridge.hub.db import Hub
 from leadbridge.hub.imports import import_companies, import_users
-from leadbridge.hub.tables import Company, utcnow
+from leadbridge.hub.tables import Company, RecordLink, utcnow
 from leadbridge.jobs.tasks import lead_push_task
 from leadbridge.sandbox.server import ServedApp
 
@@ -60,8 +60,13 @@ class World:
         self.age(age)
 
     def age(self, age: timedelta) -> None:
+        """Every lead was last modified `age` ago, and what was synced before that was synced
+        `age` earlier too (time moves for the links as well)."""
         with self.hub.session() as s:
             s.execute(update(Company).values(updated_at=utcnow() - age))
+            for link in s.scalars(select(RecordLink).where(RecordLink.last_synced_at.is_not(None))):
+                assert link.last_synced_at is not None
+                link.last_synced_at -= age
 
     def accounts(self) -> list[dict[str, Any]]:
         return list(self.sandbox.accounts())

@@ -10,7 +10,8 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from leadbridge.engine.leadpush.plan import Action
-from leadbridge.hub.tables import Company, ErrorLogEntry, RecordLink, User
+from leadbridge.hub.edits import edit
+from leadbridge.hub.tables import Company, ErrorLogEntry, RecordLink, User, utcnow
 
 from .conftest import REPS, STAGES, World, lead
 
@@ -223,3 +224,44 @@ def test_errors_retry_resends_a_permanent_failure_after_the_fix(world: World) ->
     report = world.run()
 
     assert report.counts["created"] == 1 and [a["domain"] for a in world.accounts()] == ["acme.com"]
+
+
+def test_a_plan_passes_by_leads_in_sync_until_a_rule_changes(world: World) -> None:
+    world.companies([lead("acme.com", name="Acme"), lead("beta.io", name="Beta")])
+    world.run()
+    world.run()  # confirms both unchanged under the rules it planned with
+
+    quiet = world.push().plan()
+    assert quiet.quiet == 2 and quiet.items == [] and quiet.counts()["unchanged"] == 2
+    (acme,) = world.push().plan(lead_ids=[quiet_id(world, "acme.com")]).items
+    assert acme.action is Action.UNCHANGED and acme.checks  # explain still evaluates it
+
+    with world.hub.session() as s:  # a rename is planned; beta stays quiet
+        s.execute(update(Company).where(Company.domain == "acme.com").values(name="Acme Corp"))
+    renamed = world.push().plan(everything=False)
+    assert renamed.quiet == 1 and [i.domain for i in renamed.items] == ["acme.com"]
+
+    # A name a CRM changed yesterday, pulled now, is news to Apollo: planned too.
+    with world.hub.session() as s:
+        beta = s.scalar(select(Company).where(Company.domain == "beta.io"))
+        assert beta is not None
+        edit(s, beta, {"name": "Beta Labs"}, origin="sync", at=utcnow() - timedelta(days=1))
+    assert {i.domain for i in world.push().plan().items} == {"acme.com", "beta.io"}
+
+    # A stricter threshold is a new fingerprint: every lead is evaluated again.
+    settings = dict(world.connection.settings)
+    settings["apollo_push"] = {**settings.get("apollo_push", {}), "stage_threshold": "ready_to_buy"}
+    world.connections.update_settings(world.connection.id, settings)
+    strict = world.push().plan()
+    assert strict.quiet == 0
+    assert {i.domain: i.action for i in strict.items} == {
+        "acme.com": Action.DETACH,
+        "beta.io": Action.DETACH,
+    }
+
+
+def quiet_id(world: World, domain: str) -> int:
+    with world.hub.session() as s:
+        company_id = s.scalar(select(Company.id).where(Company.domain == domain))
+    assert company_id is not None
+    return company_id

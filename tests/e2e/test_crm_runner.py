@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from leadbridge.engine.systems.salesforce import connect_salesforce
+from leadbridge.hub import schedules
 from leadbridge.hub.tables import Person, SyncRun, utcnow
 from leadbridge.jobs.crm import CrmRun, CrmSchedule
 from leadbridge.jobs.lease import Lease, LeaseHeld
@@ -402,3 +403,41 @@ async def test_records_that_never_changed_since_connecting_are_pushed_by_the_sch
         ("salesforce", "push", "succeeded"),
     ]
     assert crm.rows("Lead") == []
+
+
+async def test_the_schedule_lives_in_the_hub_so_a_restart_runs_only_what_is_due(
+    crm: CrmWorld,
+) -> None:
+    crm.activate()
+    policy = crm.policy.model_copy(update={"pull": PullPolicy(interval_minutes=10)})
+    first = runner(crm, {"salesforce": policy})
+    now = utcnow()
+    assert [job for _, job, _ in crm_runs(await first.run_due(now))] == ["initial_pull", "push"]
+    assert first.crm is not None
+    await first.crm.aclose()
+
+    # A new process (a restart of `serve`, or another worker) reads the same schedule.
+    again = runner(crm, {"salesforce": policy})
+    assert await again.run_due(now + timedelta(minutes=1)) == []
+    assert [job for _, job, _ in crm_runs(await again.run_due(now + timedelta(minutes=10)))] == [
+        "pull",
+        "push",
+    ]
+    slots = {s.name: s for s in schedules.all_slots(crm.hub)}
+    slot = slots["crm-sync:salesforce"]
+    assert slot.next_due_at == now + timedelta(minutes=20)
+    assert slot.last_status == "succeeded" and slot.failures == 0
+    assert again.crm is not None
+    await again.crm.aclose()
+
+
+async def test_a_back_off_survives_a_restart(crm: CrmWorld) -> None:
+    crm.activate()
+    r = runner(crm)
+    now = utcnow()
+    slot = schedules.load(crm.hub, "crm-sync:salesforce", "crm-sync")
+    slot.failures, slot.retry_at = 3, now + timedelta(minutes=4)
+    schedules.save(crm.hub, slot)
+    assert await r.run_due(now + timedelta(minutes=3)) == []  # still backing off, after a restart
+    assert crm_runs(await r.run_due(now + timedelta(minutes=4)))[0][1] == "initial_pull"
+    assert schedules.load(crm.hub, "crm-sync:salesforce", "crm-sync").failures == 0

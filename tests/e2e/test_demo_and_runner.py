@@ -8,6 +8,7 @@ from datetime import timedelta
 from rich.console import Console
 
 from leadbridge.demo import run_demo
+from leadbridge.hub import schedules
 from leadbridge.hub.tables import utcnow
 from leadbridge.jobs.runner import EmbeddedRunner
 
@@ -76,3 +77,17 @@ def test_runner_runs_each_connection_on_its_interval(world: World) -> None:
     assert again.counts["unchanged"] == 1
     world.connections.update_settings(world.connection.id, {"apollo_push": {"enabled": False}})
     assert asyncio.run(runner.run_due(now + timedelta(hours=1))) == []
+
+
+def test_a_restarted_runner_keeps_the_lead_push_schedule_from_the_hub(world: World) -> None:
+    world.companies([lead("acme.com")])
+    now = utcnow()
+    (report,) = asyncio.run(EmbeddedRunner(world.connections).run_due(now))
+    assert report.status == "succeeded" and report.counts["created"] == 1
+    (slot,) = [s for s in schedules.all_slots(world.hub) if s.job == "apollo-push"]
+    assert slot.next_due_at == now + timedelta(minutes=15) and slot.last_status == "succeeded"
+
+    restarted = EmbeddedRunner(world.connections)  # a new process: nothing is due at once
+    assert asyncio.run(restarted.run_due(now + timedelta(minutes=1))) == []
+    (again,) = asyncio.run(restarted.run_due(now + timedelta(minutes=15)))
+    assert again.counts["unchanged"] == 1

@@ -87,8 +87,8 @@ def friendly(func: F) -> F:
 class Context:
     """Opened lazily, once per command."""
 
-    def __init__(self) -> None:
-        self._hub: Hub | None = None
+    def __init__(self, hub: Hub | None = None) -> None:
+        self._hub: Hub | None = hub
         self._connections: Connections | None = None
         self.credential_problems: dict[int, str] = {}
 

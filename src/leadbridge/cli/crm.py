@@ -341,7 +341,7 @@ def crm_plan_view(
     reason); those in sync only with `everything`. A cut list says how many rows it left out."""
     from leadbridge.engine.sync.push import plan
 
-    the_plan = plan(crm_ctx(policy_path, sync))
+    the_plan = plan(crm_ctx(policy_path, sync), everything=everything)
     decisions = [*the_plan.companies, *the_plan.people]
     listed = sorted(
         (d for d in decisions if everything or not d.in_sync),
@@ -351,7 +351,7 @@ def crm_plan_view(
     if 0 < show < len(listed):
         lines.append(f"… {len(listed) - show} more (use --show {len(listed)})")
     lines.append(", ".join(f"{k} {v}" for k, v in sorted(the_plan.counts().items())))
-    in_sync = sum(d.in_sync for d in decisions)
+    in_sync = the_plan.in_sync()
     if in_sync and not everything and show:
         lines.append(f"{in_sync} in sync, not listed (--all lists them)")
     return lines

@@ -37,7 +37,7 @@ def plan(
     ctx = Context()
     push = apollo_push(ctx, connection)
     domains = asyncio.run(push.remote_domains()) if remote else None
-    _render_plan(push.plan(domains), show, everything)
+    _render_plan(push.plan(domains, everything=everything), show, everything)
 
 
 @app.command()

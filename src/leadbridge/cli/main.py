@@ -17,6 +17,7 @@ for _group in (
     "explain",
     "audit",
     "ops",
+    "scale",
     "admin",
 ):
     importlib.import_module(f"leadbridge.cli.{_group}")

@@ -267,6 +267,13 @@ def serve(
         ),
     ] = None,
     log_json: Annotated[bool, typer.Option("--log-json", help="log lines as JSON")] = False,
+    jobs: Annotated[
+        bool,
+        typer.Option(
+            "--jobs/--no-jobs",
+            help="run the jobs here (default), or leave them to `leadbridge worker` processes",
+        ),
+    ] = True,
 ) -> None:
     """Run the scheduler (every connection's jobs on their intervals) and the web app."""
     import uvicorn
@@ -302,8 +309,10 @@ def serve(
     else:
         policy_file = read_policy(policy)
         crm = CrmSchedule(ctx.hub, ctx.connections, policy_file)
-    runner = EmbeddedRunner(ctx.connections, tick=tick, crm=crm)
-    for line in runner.describe():
+    runner = EmbeddedRunner(ctx.connections, tick=tick, crm=crm) if jobs else None
+    if runner is None:
+        console.print("jobs: left to `leadbridge worker` processes (--no-jobs)")
+    for line in runner.describe() if runner is not None else []:
         console.print(line)
     for c in ctx.connections.all():
         if c.id in ctx.credential_problems:
@@ -315,19 +324,24 @@ def serve(
         )
     handler = configure_logging(json=log_json)
     state = WebState(
-        ctx.connections, policy=policy_file, policy_path=policy or DEFAULT_PATH, runner=runner
+        ctx.connections,
+        policy=policy_file,
+        policy_path=policy or DEFAULT_PATH,
+        runner=runner,
+        workers=not jobs,
     )
     web = create_app(state, bind_host=host, extra_hosts=allowed_host or [])
 
     async def main() -> None:
         config = uvicorn.Config(web, host=host, port=port, log_config=None, access_log=False)
         server = uvicorn.Server(config)
-        job = asyncio.create_task(runner.serve_forever())
+        job = asyncio.create_task(runner.serve_forever()) if runner is not None else None
         try:
             await server.serve()
         finally:
-            runner.stop()
-            await job
+            if runner is not None and job is not None:
+                runner.stop()
+                await job
 
     shown = f"[{host}]" if ":" in host else host
     console.print(f"leadbridge serving on http://{shown}:{port}; jobs run on their schedules")

@@ -65,7 +65,9 @@ def edit(
         return []
     record.custom = custom or None
     record.field_changed_at = stamps
-    record.updated_at = when
+    # When the hub row changed, which is now even for a value another system changed earlier
+    # (`at`): what decides that a sync has not seen it yet (engine/sync/push/select.py).
+    record.updated_at = max(when, utcnow())
     if origin != "sync":
         s.flush()
         s.add(

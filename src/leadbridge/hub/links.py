@@ -3,7 +3,7 @@ remote records, looked up in chunks (one query per 500 ids, never one per record
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +12,10 @@ from sqlalchemy.orm import Session
 
 from leadbridge.hub.store import chunks
 from leadbridge.hub.tables import RecordLink, utcnow
+
+# Link statuses of a record that is in the remote system as the hub last wrote or found it
+# (not pending, failed, detached or undone).
+SETTLED = ("created", "adopted", "updated")
 
 
 @dataclass(frozen=True)
@@ -89,19 +93,42 @@ class LinkStore:
         s.add(link)
         return link
 
-    def with_status(self, s: Session, statuses: Sequence[str]) -> list[RecordLink]:
-        return list(
-            s.scalars(select(RecordLink).where(*self.where(), RecordLink.status.in_(statuses)))
-        )
+    def with_status(
+        self, s: Session, statuses: Sequence[str], of: Mapping[str, Iterable[int]] | None = None
+    ) -> list[RecordLink]:
+        """Links in one of `statuses`; of the given hub records only (by hub object) when `of`
+        is given, so that a page of a plan reads its own, not every link of the scope."""
+        where = (*self.where(), RecordLink.status.in_(statuses))
+        return [
+            link
+            for cond in self._of(of)
+            for link in s.scalars(select(RecordLink).where(*where, *cond))
+        ]
 
-    def waiting_for_jobs(self, s: Session) -> dict[tuple[str, int], str]:
+    def waiting_for_jobs(
+        self, s: Session, of: Mapping[str, Iterable[int]] | None = None
+    ) -> dict[tuple[str, int], str]:
         """(hub object, hub id) -> the open remote job that may still create its record."""
-        rows = s.execute(
-            select(RecordLink.hub_object, RecordLink.hub_id, RecordLink.remote_job_id).where(
-                *self.where(), RecordLink.remote_job_id.is_not(None)
+        out: dict[tuple[str, int], str] = {}
+        for cond in self._of(of):
+            rows = s.execute(
+                select(RecordLink.hub_object, RecordLink.hub_id, RecordLink.remote_job_id).where(
+                    *self.where(), RecordLink.remote_job_id.is_not(None), *cond
+                )
             )
-        )
-        return {(obj, hub_id): str(job) for obj, hub_id, job in rows}
+            out.update({(obj, hub_id): str(job) for obj, hub_id, job in rows})
+        return out
+
+    @staticmethod
+    def _of(of: Mapping[str, Iterable[int]] | None) -> list[tuple[ColumnElement[bool], ...]]:
+        """Conditions that together select the links of `of` (one per chunk of ids)."""
+        if of is None:
+            return [()]
+        return [
+            (RecordLink.hub_object == obj, RecordLink.hub_id.in_(chunk))
+            for obj, ids in of.items()
+            for chunk in chunks(sorted(set(ids)))
+        ]
 
     def intents(self, s: Session, remote_object: str) -> list[RecordLink]:
         """Creates sent whose answer was never recorded (a run killed in between, or a failure

@@ -18,7 +18,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from leadbridge.hub.store import chunks
-from leadbridge.hub.tables import CrmRecord
+from leadbridge.hub.tables import CrmRecord, utcnow
 
 _ABSENT = object()
 Keys = Callable[[str, dict[str, Any]], tuple[str | None, str | None, str | None]]
@@ -131,6 +131,7 @@ class MirrorStore:
                     )
                 ):
                     row.pending = True
+                    row.changed_at = utcnow()
                 row.fields = {**row.fields, **values}
                 row.email_key, row.domain_key, row.name_key = keys(obj, row.fields)
                 row.modified_at = r.modified_at or row.modified_at

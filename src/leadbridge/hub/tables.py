@@ -134,7 +134,7 @@ class Company(Base):
     field_changed_at: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     potential_duplicate: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class Person(Base):
@@ -144,6 +144,7 @@ class Person(Base):
     __table_args__ = (
         CheckConstraint(_in("email_status", EMAIL_STATUSES), name="email_status"),
         Index("ix_people_ws_email", "workspace_id", "email_key"),
+        Index("ix_people_ws_updated", "workspace_id", "updated_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"), index=True)
@@ -164,7 +165,7 @@ class Person(Base):
     field_changed_at: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     potential_duplicate: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class CrmRecord(Base):
@@ -196,6 +197,9 @@ class CrmRecord(Base):
     event: Mapped[str | None] = mapped_column(String(20))
     event_into: Mapped[list[list[str]] | None] = mapped_column(JSON)
     seen_run_id: Mapped[int | None] = mapped_column(Integer)
+    # When a read last found its values changed (hub clock): later than its link's
+    # last_synced_at, the record is planned by the next full push.
+    changed_at: Mapped[datetime | None] = mapped_column()
     # Read with a change the hub has not taken in yet; cleared by reconcile, so a run killed
     # between committing a page and reconciling it leaves the work for the next run.
     pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
@@ -332,6 +336,14 @@ class RecordLink(Base):
         ),
         CheckConstraint(_in("status", LINK_STATUSES), name="status"),
         Index("ix_record_links_retry", "workspace_id", "status", "next_attempt_at"),
+        Index(
+            "ix_record_links_hub",
+            "workspace_id",
+            "remote_system",
+            "remote_scope",
+            "hub_object",
+            "hub_id",
+        ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"), index=True)
@@ -437,6 +449,23 @@ class JobLease(Base):
     holder: Mapped[str | None] = mapped_column(String(100))
     expires_at: Mapped[datetime | None] = mapped_column()
     last_run_at: Mapped[datetime | None] = mapped_column()
+
+
+class JobSchedule(Base):
+    """When a scheduled job is next due, per sync (CRM) or per connection (lead push): the
+    schedule lives in the hub, so a restarted runner (or another worker) goes on where the last
+    one stopped instead of running everything at once."""
+
+    __tablename__ = "job_schedules"
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    job: Mapped[str] = mapped_column(String(60))
+    connection_id: Mapped[int | None] = mapped_column(ForeignKey("connections.id"))
+    next_due_at: Mapped[datetime | None] = mapped_column()
+    last_run_at: Mapped[datetime | None] = mapped_column()
+    last_status: Mapped[str | None] = mapped_column(String(20))
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    retry_at: Mapped[datetime | None] = mapped_column()
 
 
 class Audit(Base):

@@ -21,7 +21,7 @@ import asyncio
 import logging
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -31,8 +31,10 @@ from leadbridge.engine.sync import outbox
 from leadbridge.engine.sync.context import SyncContext
 from leadbridge.engine.sync.session import sync_context
 from leadbridge.engine.systems import CRM_SYSTEMS
+from leadbridge.hub import schedules
 from leadbridge.hub.connections import ConnectionInfo, Connections
 from leadbridge.hub.db import Hub
+from leadbridge.hub.schedules import Slot, crm_slot_name
 from leadbridge.jobs.crm_lease import crm_lease
 from leadbridge.jobs.lease import LeaseHeld
 from leadbridge.jobs.tasks import drain_task, pull_task, push_all_task
@@ -42,6 +44,7 @@ from leadbridge.secrets import redact
 log = logging.getLogger("leadbridge.runner")
 
 CrmJob = Literal["initial_pull", "pull", "push"]
+CRM_JOB = "crm-sync"
 PAUSED = ("auth_failed", "access_denied", "paused")  # until `leadbridge connect` sets it ok
 MAX_BACKOFF = timedelta(minutes=30)
 
@@ -61,11 +64,11 @@ class CrmRun:
 
 @dataclass
 class _SyncState:
+    """What a process keeps between ticks (an open client); when a sync is due lives in the
+    hub (hub/schedules.py), so a restart or another worker goes on with the same schedule."""
+
     ctx: SyncContext | None = None
     key: tuple[object, ...] = ()
-    next_pull: datetime | None = None
-    retry_at: datetime | None = None
-    failures: int = 0
     said: str | None = None  # the last "waiting" line logged, not to repeat it every tick
 
 
@@ -135,7 +138,16 @@ class CrmSchedule:
         the old one are closed, schedules and back-offs start afresh."""
         await self.aclose()
         self._states.clear()
+        await asyncio.to_thread(schedules.forget, self.hub, CRM_JOB)
         self.policy = policy
+
+    async def run_one(self, name: str, now: datetime) -> list[CrmRun]:
+        """The tick of one sync (what a worker's task runs): nothing when it is not due."""
+        sync = self.policy.syncs.get(name)
+        if sync is None:
+            return []
+        info = self._connections().get(sync.connection)
+        return [] if info is None else await self._run_sync(name, sync, info, now)
 
     # --- one sync ------------------------------------------------------------------------------
 
@@ -149,8 +161,28 @@ class CrmSchedule:
         if info.health in PAUSED:
             self._say(state, name, f"paused ({info.health}): {info.health_detail or 'reconnect'}")
             return []
-        if state.retry_at is not None and now < state.retry_at:
+        slot = await asyncio.to_thread(
+            schedules.load, self.hub, crm_slot_name(name), CRM_JOB, info.id
+        )
+        if slot.waiting(now):
             return []
+        before = replace(slot)
+        runs = await self._tick(state, slot, name, sync, info, now)
+        if runs:
+            slot.last_run_at, slot.last_status = now, runs[-1].status
+        if slot != before:
+            await asyncio.to_thread(schedules.save, self.hub, slot)
+        return runs
+
+    async def _tick(
+        self,
+        state: _SyncState,
+        slot: Slot,
+        name: str,
+        sync: CrmSync,
+        info: ConnectionInfo,
+        now: datetime,
+    ) -> list[CrmRun]:
         runs: list[CrmRun] = []
         job: CrmJob = "pull"
         try:
@@ -163,7 +195,7 @@ class CrmSchedule:
                 )
                 return []
             initial = not ctx.initial_pull_done()
-            pull_due = initial or state.next_pull is None or now >= state.next_pull
+            pull_due = initial or slot.due(now)
             if not pull_due and not outbox.waiting(ctx):
                 return []
             job = "initial_pull" if initial else "pull" if pull_due else "push"
@@ -175,7 +207,7 @@ class CrmSchedule:
                     pulled = await pull_task(ctx)
                     ctx.progress = None
                     runs.append(_run(name, job, pulled.run_id, pulled.counts))
-                    state.next_pull = now + timedelta(minutes=sync.pull.interval_minutes)
+                    slot.next_due_at = now + timedelta(minutes=sync.pull.interval_minutes)
                     log.info("sync %s: %s run %d: %s", name, job, pulled.run_id, pulled.counts)
                     # The backstop: every hub record under the rules (those that never changed
                     # since connecting, and what a crashed run left); no calls when in sync.
@@ -194,11 +226,11 @@ class CrmSchedule:
             return [*runs, CrmRun(name, job, "skipped", message=str(exc))]
         except Exception as exc:  # one sync's failure must not stop the others' schedules
             runs.append(
-                CrmRun(name, job, "failed", message=self._failed(state, name, info, exc, now))
+                CrmRun(name, job, "failed", message=self._failed(state, slot, name, info, exc, now))
             )
             await self._drop(state)
             return runs
-        state.failures, state.retry_at, state.said = 0, None, None
+        slot.failures, slot.retry_at, state.said = 0, None, None
         return runs
 
     async def _context(self, state: _SyncState, sync: CrmSync, info: ConnectionInfo) -> SyncContext:
@@ -228,7 +260,13 @@ class CrmSchedule:
                 log.debug("closing a connector failed: %s", type(exc).__name__)
 
     def _failed(
-        self, state: _SyncState, name: str, info: ConnectionInfo, exc: Exception, now: datetime
+        self,
+        state: _SyncState,
+        slot: Slot,
+        name: str,
+        info: ConnectionInfo,
+        exc: Exception,
+        now: datetime,
     ) -> str:
         message = redact(str(exc)) or type(exc).__name__
         if isinstance(exc, AuthError | AccessDeniedError):
@@ -243,9 +281,9 @@ class CrmSchedule:
             log.error("sync %s: %s", name, detail)
             state.said = None
             return detail
-        state.failures += 1
-        wait = min(MAX_BACKOFF, timedelta(minutes=2 ** (state.failures - 1)))
-        state.retry_at = now + wait
+        slot.failures += 1
+        wait = min(MAX_BACKOFF, timedelta(minutes=2 ** (slot.failures - 1)))
+        slot.retry_at = now + wait
         if isinstance(exc, ConnectorError):
             log.error("sync %s failed: %s; next try in %s", name, message, wait)
         else:

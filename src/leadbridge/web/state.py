@@ -42,6 +42,7 @@ class WebState:
     policy: PolicyFile | None = None
     policy_path: Path | None = None
     runner: EmbeddedRunner | None = None
+    workers: bool = False  # jobs run on `leadbridge worker` processes (serve --no-jobs)
     secure_cookies: bool = False
     flows: dict[str, OAuthFlow] = field(default_factory=dict)  # state -> flow
     jobs: set[asyncio.Task[Any]] = field(default_factory=set)  # kept so they are not collected

@@ -62,6 +62,11 @@ def connections_json(state: WebState) -> list[dict[str, Any]]:
 
 def scheduler_json(state: WebState) -> dict[str, Any]:
     runner = state.runner
+    if runner is None and state.workers:
+        from leadbridge.jobs.worker import live_workers
+
+        n = live_workers(state.hub)  # `leadbridge worker` processes with a recent heartbeat
+        return {"running": n > 0, "alive": n > 0, "workers": n, "last_tick": None}
     if runner is None:
         return {"running": False, "alive": False, "last_tick": None, "in_tick_since": None}
     beat = runner.beat

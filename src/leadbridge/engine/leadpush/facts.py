@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Sequence
+
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from leadbridge.engine.leadpush.plan import LinkState
@@ -10,53 +12,73 @@ from leadbridge.engine.leadpush.qualify import CompanyLead, OwnerDirectory
 from leadbridge.hub.store import link_filter
 from leadbridge.hub.tables import Company, RecordLink, UserLink
 
+_LEAD = (
+    Company.id,
+    Company.name,
+    Company.domain,
+    Company.website,
+    Company.icp_fit,
+    Company.stage,
+    Company.is_lead,
+    Company.is_customer,
+    Company.quarantine,
+    Company.owner_id,
+    Company.updated_at,
+)
+_LINK = (
+    RecordLink.hub_id,
+    RecordLink.remote_id,
+    RecordLink.status,
+    RecordLink.payload_hash,
+    RecordLink.pushed,
+    RecordLink.attempts,
+    RecordLink.next_attempt_at,
+    RecordLink.last_error,
+    RecordLink.error_class,
+    RecordLink.failed_hash,
+    RecordLink.stale_reason,
+)
 
-def load_leads(s: Session, workspace_id: int, ids: list[int] | None = None) -> list[CompanyLead]:
-    query = select(Company).where(Company.workspace_id == workspace_id)
-    if ids is not None:
-        query = query.where(Company.id.in_(ids))
-    return [
-        CompanyLead(
-            id=c.id,
-            name=c.name,
-            domain=c.domain,
-            website=c.website,
-            icp_fit=c.icp_fit,
-            stage=c.stage,
-            is_lead=c.is_lead,
-            is_customer=c.is_customer,
-            quarantine=c.quarantine,
-            owner_id=c.owner_id,
-            updated_at=c.updated_at,
-        )
-        for c in s.scalars(query.order_by(Company.updated_at, Company.id))
-    ]
+
+def lead_filter(
+    workspace_id: int, ids: list[int] | None = None, where: Sequence[ColumnElement[bool]] = ()
+) -> tuple[ColumnElement[bool], ...]:
+    out = (Company.workspace_id == workspace_id, *where)
+    return out if ids is None else (*out, Company.id.in_(ids))
+
+
+def load_leads(
+    s: Session,
+    workspace_id: int,
+    ids: list[int] | None = None,
+    where: Sequence[ColumnElement[bool]] = (),
+) -> list[CompanyLead]:
+    """The leads (all, `ids`, or those matching `where`), read as columns: no ORM objects."""
+    query = select(*_LEAD).where(*lead_filter(workspace_id, ids, where))
+    rows = s.execute(query.order_by(Company.updated_at, Company.id))
+    return [CompanyLead(**row._mapping) for row in rows]
+
+
+def count_leads(s: Session, workspace_id: int) -> int:
+    return s.scalar(select(func.count(Company.id)).where(Company.workspace_id == workspace_id)) or 0
 
 
 def load_links(
-    s: Session, workspace_id: int, system: str, scope: str, remote_object: str, hub_object: str
+    s: Session,
+    workspace_id: int,
+    system: str,
+    scope: str,
+    remote_object: str,
+    hub_object: str,
+    leads: Sequence[ColumnElement[bool]] = (),
 ) -> dict[int, LinkState]:
-    rows = s.scalars(
-        select(RecordLink).where(
-            *link_filter(workspace_id, system, scope, remote_object, hub_object)
-        )
+    """The links of the leads that match `leads` (a lead filter; every link without one)."""
+    query = select(*_LINK).where(
+        *link_filter(workspace_id, system, scope, remote_object, hub_object)
     )
-    return {
-        r.hub_id: LinkState(
-            hub_id=r.hub_id,
-            remote_id=r.remote_id,
-            status=r.status,
-            payload_hash=r.payload_hash,
-            pushed=r.pushed,
-            attempts=r.attempts,
-            next_attempt_at=r.next_attempt_at,
-            last_error=r.last_error,
-            error_class=r.error_class,
-            failed_hash=r.failed_hash,
-            stale_reason=r.stale_reason,
-        )
-        for r in rows
-    }
+    if leads:
+        query = query.where(RecordLink.hub_id.in_(select(Company.id).where(*leads)))
+    return {row.hub_id: LinkState(**row._mapping) for row in s.execute(query)}
 
 
 def owner_directory(

@@ -95,12 +95,18 @@ class PlanItem:
 @dataclass(frozen=True)
 class Plan:
     items: list[PlanItem]
+    quiet: int = 0  # leads unchanged since they were last in sync: counted, not evaluated
+    fingerprint: str | None = None  # what it was planned under (quiet.py)
+    planned_at: datetime | None = None  # when the hub was read
 
     def by_action(self, *actions: Action) -> list[PlanItem]:
         return [i for i in self.items if i.action in actions]
 
     def counts(self) -> Counter[str]:
-        return Counter(i.action.value for i in self.items)
+        out = Counter(i.action.value for i in self.items)
+        if self.quiet:
+            out[Action.UNCHANGED.value] += self.quiet
+        return out
 
     def skip_reasons(self) -> Counter[str]:
         return Counter(i.reason_key for i in self.items if i.action in (Action.SKIP, Action.WAIT))

@@ -22,8 +22,10 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import httpx
+from sqlalchemy import not_
 
 from leadbridge.connectors.base import Cursor
 from leadbridge.connectors.errors import (
@@ -35,7 +37,7 @@ from leadbridge.connectors.errors import (
     TransientError,
 )
 from leadbridge.connectors.http import RetryPolicy, Sleep
-from leadbridge.engine.leadpush import facts
+from leadbridge.engine.leadpush import facts, quiet
 from leadbridge.engine.leadpush.plan import Action, Plan, PushRules, build_plan
 from leadbridge.engine.sync.apply import Write, write
 from leadbridge.engine.sync.context import SyncContext
@@ -110,15 +112,45 @@ class LeadPush:
     # --- plan -----------------------------------------------------------------------------------
 
     def plan(
-        self, remote_domains: frozenset[str] | None = None, lead_ids: list[int] | None = None
+        self,
+        remote_domains: frozenset[str] | None = None,
+        lead_ids: list[int] | None = None,
+        *,
+        everything: bool = False,
     ) -> Plan:
+        """Every lead's plan item (or `lead_ids`'); leads quiet since they were last in sync under
+        the same fingerprint are counted as unchanged, not evaluated, unless `everything`."""
         ws, system = self.hub.workspace_id, self.system.catalog.system
         mapping = self.system.preset.object_map(self.system.catalog.first("company").section)
+        planned_at = utcnow()
         with self.hub.session() as s:
-            leads = facts.load_leads(s, ws, lead_ids)
-            links = facts.load_links(s, ws, system, self.scope, self.stream, HUB_OBJECT)
             owners = facts.owner_directory(s, ws, system, self.scope, self.label)
-        return build_plan(leads, links, self.rules, mapping, owners, self.clock(), remote_domains)
+            mark = quiet.fingerprint(self.rules, mapping, owners)
+            where = []
+            if lead_ids is None and not everything and mark == self._state().get("fingerprint"):
+                where.append(not_(quiet.quiet(ws, system, self.scope, self.stream)))
+            leads = facts.load_leads(s, ws, lead_ids, where)
+            scope = facts.lead_filter(ws, lead_ids, where) if where or lead_ids else ()
+            links = facts.load_links(s, ws, system, self.scope, self.stream, HUB_OBJECT, scope)
+            skipped = facts.count_leads(s, ws) - len(leads) if where else 0
+        plan = build_plan(leads, links, self.rules, mapping, owners, self.clock(), remote_domains)
+        return Plan(plan.items, quiet=skipped, fingerprint=mark, planned_at=planned_at)
+
+    def _state(self) -> dict[str, Any]:
+        fresh = self.connections.get(self.connection.name)
+        return dict(fresh.settings.get("lead_push_state") or {})
+
+    def _planned_all(self, plan: Plan) -> None:
+        """A run evaluated every lead not quiet under `plan.fingerprint`: those it found
+        unchanged are in sync as of its read, and the next plan may pass them by."""
+        assert plan.planned_at is not None
+        system = self.system.catalog.system
+        unchanged = [i.lead_id for i in plan.by_action(Action.UNCHANGED)]
+        quiet.confirm(self.hub, system, self.scope, self.stream, unchanged, plan.planned_at)
+        if self._state().get("fingerprint") != plan.fingerprint:
+            fresh = self.connections.get(self.connection.name)
+            settings = {**fresh.settings, "lead_push_state": {"fingerprint": plan.fingerprint}}
+            self.connections.update_settings(self.connection.id, settings)
 
     async def remote_domains(self) -> frozenset[str]:
         """The domains the system holds accounts for (a read of every account: API calls)."""
@@ -219,7 +251,7 @@ class LeadPush:
         for item in plan.items:
             if item.action in (Action.SKIP, Action.WAIT):
                 report.skipped[item.reason_key] += 1
-        report.counts["unchanged"] = len(plan.by_action(Action.UNCHANGED))
+        report.counts["unchanged"] = plan.counts()[Action.UNCHANGED.value]
         report.counts["detached"] = len(plan.by_action(Action.DETACH))
         self._mark_links(ctx, plan, report.run_id)
         creates = plan.by_action(Action.CREATE, Action.ADOPT)
@@ -242,6 +274,7 @@ class LeadPush:
                     else {k: new for k, (_, new) in item.changes.items()},
                     remote_id=item.remote_id if kind == "update" else None,
                     before=dict(item.previous or {}),
+                    as_of=plan.planned_at,
                 )
                 for item in batch
                 if item.values
@@ -254,6 +287,7 @@ class LeadPush:
             done += len(batch)
             if progress:
                 progress("push", done, total)
+        self._planned_all(plan)  # last: a run cut short leaves its fingerprint unrecorded
 
     def _mark_links(self, ctx: SyncContext, plan: Plan, run_id: int) -> None:
         detach = {i.lead_id: i.reason for i in plan.by_action(Action.DETACH)}

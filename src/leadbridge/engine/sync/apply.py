@@ -41,6 +41,9 @@ class Write:
     before: dict[str, Any] = field(default_factory=dict)
     adopt: bool = False  # the link is new: the record was found, not created
     snapshot: dict[str, Any] = field(default_factory=dict)  # comparable remote values, if known
+    # When the values were read from the hub: the link is in sync as of then, not as of the
+    # write, so an edit made while the run was on its way is not taken for synced.
+    as_of: datetime | None = None
 
 
 @dataclass
@@ -232,7 +235,7 @@ def linked(run_id: int, w: Write, link: RecordLink, remote_id: str, status: str)
     link.next_attempt_at = None
     link.remote_job_id = None
     link.last_run_id = run_id
-    link.last_synced_at = utcnow()
+    link.last_synced_at = w.as_of or utcnow()
 
 
 def write_hub(

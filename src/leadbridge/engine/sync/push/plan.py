@@ -1,14 +1,21 @@
 """The push plan: every record's decision, then what holds some back (a failure that would
 repeat, an undo that sticks, a batch job that may still be creating it, a second create of one
-identity), with the reason. `plan`, `explain` and the run all use it."""
+identity), with the reason. `plan`, `explain` and the run all use it.
+
+A full plan (no records named) plans only what may have changed since it was last in sync
+(select.py), a page at a time; records found quiet are counted, not planned. When the policy or
+the owner mapping changed since the last full push (the plan's fingerprint), it plans all."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import hashlib
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from leadbridge.engine.sync.context import SyncContext
 from leadbridge.engine.sync.failures import RetryRules, hold, payload_hash
@@ -21,23 +28,61 @@ from leadbridge.engine.sync.push.decide import (
 )
 from leadbridge.engine.sync.push.facts import gather
 from leadbridge.engine.sync.push.guard import hold_possible_duplicates
-from leadbridge.hub.tables import Company, Person, RecordLink
+from leadbridge.engine.sync.push.select import pages
+from leadbridge.hub.tables import Company, Person, RecordLink, utcnow
 from leadbridge.normalize import company_name_key
 
 CRM_RETRY = RetryRules(backoff=False)  # a transient failure is retried on the next run
+# Part of the fingerprint: a release that decides differently plans everything once.
+PLAN_VERSION = 2  # 2: the duplicate guard on creates
 
 
 @dataclass
 class PushPlan:
     people: list[Decision]
     companies: list[Decision]
+    # Records a full plan did not plan: in sync when last written or confirmed, and nothing
+    # moved since (hub object -> count). They count as in sync.
+    quiet: dict[str, int] = field(default_factory=dict)
+    # Links of planned records found in sync: the run marks them so (confirmed_at), and the
+    # next full plan passes them by.
+    confirm: list[int] = field(default_factory=list)
+    planned_at: datetime | None = None
+    fingerprint: str | None = None  # a full plan under a new fingerprint: the one to record
 
     def counts(self) -> dict[str, int]:
-        out: dict[str, int] = {}
+        out: dict[str, int] = {f"{kind}_skip": n for kind, n in self.quiet.items() if n}
         for d in (*self.companies, *self.people):
             key = f"{d.hub_object}_{d.action}"
             out[key] = out.get(key, 0) + 1
         return out
+
+    def in_sync(self) -> int:
+        return sum(d.in_sync for d in (*self.companies, *self.people)) + sum(self.quiet.values())
+
+    def add(self, page: PushPlan, *, keep_in_sync: bool = True) -> None:
+        """A page's decisions (those in sync only when `keep_in_sync`: a run need not hold
+        them) and counts into this plan."""
+        for mine, theirs in ((self.people, page.people), (self.companies, page.companies)):
+            mine.extend(d for d in theirs if keep_in_sync or not d.in_sync)
+            if not keep_in_sync:
+                for d in theirs:
+                    if d.in_sync:
+                        self.quiet[d.hub_object] = self.quiet.get(d.hub_object, 0) + 1
+        for kind, n in page.quiet.items():
+            self.quiet[kind] = self.quiet.get(kind, 0) + n
+        self.fingerprint = page.fingerprint or self.fingerprint
+
+
+def fingerprint(ctx: SyncContext, to_remote: dict[int, str]) -> str:
+    """What a record's decision depends on besides the record, its links and the mirror: the
+    policy, the owner mapping, and the planner's version."""
+    data = {
+        "version": PLAN_VERSION,
+        "policy": ctx.policy.model_dump(mode="json"),
+        "owners": sorted(to_remote.items()),
+    }
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def plan(
@@ -46,20 +91,100 @@ def plan(
     person_ids: Sequence[int] | None = None,
     company_ids: Sequence[int] | None = None,
     manual: bool = False,
+    everything: bool = False,
     allow_duplicates: bool = False,
 ) -> PushPlan:
-    """The push plan for the given records (all hub people and companies when none given).
-    A person the matcher finds in the CRM under another e-mail is held as a possible duplicate
-    unless `allow_duplicates` (a person's explicit word) or the policy turns the guard off."""
+    """The push plan for the given records; with none given, of the hub: what may have
+    changed (all of it with `everything`), the rest counted as quiet. A person the matcher
+    finds in the CRM under another e-mail is held as a possible duplicate unless
+    `allow_duplicates` (a person's explicit word) or the policy turns the guard off."""
+    out = PushPlan([], [])
+    for page in plan_pages(
+        ctx,
+        person_ids=person_ids,
+        company_ids=company_ids,
+        manual=manual,
+        everything=everything,
+        allow_duplicates=allow_duplicates,
+    ):
+        out.add(page)
+        out.confirm.extend(page.confirm)
+    return out
+
+
+def plan_pages(
+    ctx: SyncContext,
+    *,
+    person_ids: Sequence[int] | None = None,
+    company_ids: Sequence[int] | None = None,
+    manual: bool = False,
+    everything: bool = False,
+    allow_duplicates: bool = False,
+) -> Iterator[PushPlan]:
+    """The plan a page at a time (companies first): what a run applies before it plans the
+    next page, so that a page's people find the companies an earlier page created."""
     shape = Shape.of(ctx)
+    claimed: dict[tuple[str, str], int] = {}
+    if person_ids is not None or company_ids is not None:
+        yield _plan_page(
+            ctx,
+            shape,
+            list(person_ids or []),
+            list(company_ids or []),
+            manual,
+            claimed,
+            allow_duplicates,
+        )
+        return
     with ctx.hub.session() as s:
-        pq = select(Person).where(Person.workspace_id == ctx.workspace_id)
-        cq = select(Company).where(Company.workspace_id == ctx.workspace_id)
-        if person_ids is not None or company_ids is not None:
-            pq = pq.where(Person.id.in_(list(person_ids or [])))
-            cq = cq.where(Company.id.in_(list(company_ids or [])))
-        people = list(s.scalars(pq.order_by(Person.id)))
-        companies = list(s.scalars(cq.order_by(Company.id)))
+        to_remote, _ = ctx.users.owners(s)
+        totals = {
+            "company": s.scalar(_count(Company, ctx)) or 0,
+            "person": s.scalar(_count(Person, ctx)) or 0,
+        }
+    mark: str | None = fingerprint(ctx, to_remote)
+    if ctx.state().get("plan_fingerprint") == mark:
+        mark = None  # nothing new to record once planned
+    else:
+        everything = True
+    for kind in ("company", "person"):
+        planned = 0
+        for ids in pages(ctx, kind, everything=everything):
+            planned += len(ids)
+            people, companies = (ids, []) if kind == "person" else ([], ids)
+            page = _plan_page(ctx, shape, people, companies, manual, claimed, allow_duplicates)
+            page.fingerprint = mark
+            yield page
+        quiet = max(0, totals[kind] - planned)
+        if quiet:
+            yield PushPlan([], [], quiet={kind: quiet}, fingerprint=mark)
+
+
+def _count(model: type[Person] | type[Company], ctx: SyncContext) -> Any:
+    return select(func.count()).select_from(model).where(model.workspace_id == ctx.workspace_id)
+
+
+def _plan_page(
+    ctx: SyncContext,
+    shape: Shape,
+    person_ids: list[int],
+    company_ids: list[int],
+    manual: bool,
+    claimed: dict[tuple[str, str], int],
+    allow_duplicates: bool = False,
+) -> PushPlan:
+    planned_at = utcnow()
+    with ctx.hub.session() as s:
+        people = (
+            list(s.scalars(select(Person).where(Person.id.in_(person_ids)).order_by(Person.id)))
+            if person_ids
+            else []
+        )
+        companies = (
+            list(s.scalars(select(Company).where(Company.id.in_(company_ids)).order_by(Company.id)))
+            if company_ids
+            else []
+        )
         people_facts, company_facts = gather(s, ctx, shape, people, companies)
         asked = {c.id for c in companies}
         decisions_c = [
@@ -68,11 +193,16 @@ def plan(
             if c in asked
         ]
         decisions_p = [decide_person(people_facts[p.id], shape, manual=manual) for p in people]
+        # The page's own records and the companies its new people bring.
+        of = {
+            "person": person_ids,
+            "company": [*company_ids, *(d.account.hub_id for d in decisions_p if d.account)],
+        }
         held = {
             (link.hub_object, link.hub_id): link
-            for link in ctx.links.with_status(s, ("error", "undone", "pending"))
+            for link in ctx.links.with_status(s, ("error", "undone", "pending"), of)
         }
-        waiting = ctx.links.waiting_for_jobs(s)
+        waiting = ctx.links.waiting_for_jobs(s, of)
     now = ctx.clock()
     read_through = ctx.read_through()
     for d in (*decisions_c, *decisions_p):
@@ -92,13 +222,17 @@ def plan(
     threshold = ctx.policy.push.possible_duplicate_threshold
     if threshold is not None and not allow_duplicates:
         hold_possible_duplicates(ctx, decisions_p, people_facts, threshold)
-    _one_create_per_identity(decisions_c, decisions_p, people_facts, company_facts)
+    _one_create_per_identity(decisions_c, decisions_p, people_facts, company_facts, claimed)
+    confirm: list[int] = []
     for d in (*decisions_c, *decisions_p):
         facts = (company_facts if d.hub_object == "company" else people_facts).get(d.hub_id)
         note = _owner_note(facts, shape, d) if facts is not None else None
         if note:
             d.reason = f"{d.reason}; {note}" if d.reason else note
-    return PushPlan(decisions_p, decisions_c)
+        if d.in_sync and facts is not None:
+            links = facts.company_links if d.hub_object == "company" else facts.links
+            confirm.extend(link.id for link in links.values() if link.remote_id)
+    return PushPlan(decisions_p, decisions_c, confirm=confirm, planned_at=planned_at)
 
 
 def _hold_back(d: Decision, link: RecordLink | None, now: datetime) -> None:
@@ -189,11 +323,12 @@ def _one_create_per_identity(
     people: Sequence[Decision],
     people_facts: dict[int, Facts],
     company_facts: dict[int, Facts],
+    claimed: dict[tuple[str, str], int],
 ) -> None:
     """Two hub records that are one CRM record (people with one e-mail, companies with one
     name and no domain) would be created twice in one run: the first (oldest) goes, the others
-    wait with the reason — duplicates in the hub are for a person to merge, not for the CRM."""
-    claimed: dict[tuple[str, str], int] = {}
+    wait with the reason — duplicates in the hub are for a person to merge, not for the CRM.
+    `claimed` carries the identities across a run's pages."""
 
     def claim(kind: str, key: str | None, hub_id: int) -> int | None:
         if not key:
@@ -228,4 +363,4 @@ def _one_create_per_identity(
                 )
 
 
-__all__ = ["PushPlan", "plan"]
+__all__ = ["PushPlan", "fingerprint", "plan", "plan_pages"]

@@ -9,16 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
+
+from sqlalchemy import update
 
 from leadbridge.engine.sync.apply import JOB, Write, write, write_hub
 from leadbridge.engine.sync.context import SyncContext, SyncRefused
 from leadbridge.engine.sync.inflight import settle_jobs
 from leadbridge.engine.sync.push.decide import Decision
-from leadbridge.engine.sync.push.plan import PushPlan, plan
+from leadbridge.engine.sync.push.plan import PushPlan, plan_pages
 from leadbridge.engine.sync.values import to_hub
-from leadbridge.hub.store import by_ids, log_error, open_error_records, resolve_errors
-from leadbridge.hub.tables import Company, Person
+from leadbridge.hub.links import SETTLED
+from leadbridge.hub.store import by_ids, chunks, log_error, open_error_records, resolve_errors
+from leadbridge.hub.tables import Company, Person, RecordLink
 
 
 @dataclass
@@ -60,15 +64,19 @@ async def push(
         # Jobs an earlier run left open first: what they created is linked, not created again
         # (their calls count for this run).
         counts.update(await settle_jobs(ctx))
-        the_plan = plan(
+        report.plan = PushPlan([], [])
+        for page in plan_pages(
             ctx,
             person_ids=person_ids,
             company_ids=company_ids,
             manual=manual,
             allow_duplicates=allow_duplicates,
-        )
-        report.plan = the_plan
-        await _apply(ctx, report.run_id, the_plan, counts)
+        ):
+            await _apply(ctx, report.run_id, page, counts)
+            confirm(ctx, page)
+            report.plan.add(page, keep_in_sync=False)  # a run's memory: what it did, not all
+        if report.plan.fingerprint and not manual:  # a new one, and all planned under it
+            ctx.save_state(plan_fingerprint=report.plan.fingerprint)
     except BaseException as exc:
         ctx.finish_run(report.run_id, "failed", counts, str(exc) or type(exc).__name__)
         raise
@@ -78,12 +86,26 @@ async def push(
     return report
 
 
+def confirm(ctx: SyncContext, page: PushPlan) -> None:
+    """Links of records the page found in sync are marked so as of when it was planned: the
+    next full plan passes them by until the record, its company or the mirror moves."""
+    if not page.confirm or page.planned_at is None:
+        return
+    with ctx.hub.session() as s:
+        for ids in chunks(page.confirm):
+            s.execute(
+                update(RecordLink)
+                .where(RecordLink.id.in_(ids), RecordLink.status.in_(SETTLED))
+                .values(last_synced_at=page.planned_at)
+            )
+
+
 def _bump(counts: dict[str, int], key: str, n: int) -> None:
     if n:
         counts[key] = counts.get(key, 0) + n
 
 
-def _write_of(d: Decision) -> Write:
+def _write_of(d: Decision, as_of: datetime | None) -> Write:
     assert d.stream is not None
     return Write(
         d.hub_object,
@@ -93,6 +115,7 @@ def _write_of(d: Decision) -> Write:
         remote_id=d.remote_id,
         adopt=d.action == "link",
         snapshot=d.snapshot,
+        as_of=as_of,
     )
 
 
@@ -135,7 +158,7 @@ async def _apply(ctx: SyncContext, run_id: int, the_plan: PushPlan, counts: dict
     company_ids: dict[int, str] = {}
     label = company.many()
     if companies:
-        writes = [_write_of(d) for d in companies.values()]
+        writes = [_write_of(d, the_plan.planned_at) for d in companies.values()]
         for w in writes:
             w.before = befores.get((company.name, w.remote_id or ""), {})
         outcome = await write(ctx, run_id, company.name, writes)
@@ -149,7 +172,7 @@ async def _apply(ctx: SyncContext, run_id: int, the_plan: PushPlan, counts: dict
         for d in the_plan.people:
             if d.stream != stream.name or d.action not in ("create", "link", "update"):
                 continue
-            w = _write_of(d)
+            w = _write_of(d, the_plan.planned_at)
             w.before = befores.get((stream.name, w.remote_id or ""), {})
             if d.action == "create" and relation is not None and relation.field and d.account:
                 remote_company = company_ids.get(d.account.hub_id) or d.account.remote_id
