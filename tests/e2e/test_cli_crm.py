@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from leadbridge.hub.connections import Connections
 from leadbridge.hub.db import Hub
@@ -208,6 +209,26 @@ def test_the_whole_crm_flow_from_the_command_line(
     assert result.exit_code == 0 and "reconnected salesforce" in result.output, result.output
     assert "setup window closed, initial pull done" in run("status").output
     assert run("pull").exit_code == 0
+
+    # The org's Ada Lovelace under another e-mail: held as a possible duplicate, not created,
+    # until a person says it is someone else.
+    ada = add_person(
+        hub, first_name="Ada", last_name="Lovelace", email="a.lovelace@acme.io", stage="Interested"
+    )
+    with hub.session() as s:
+        acme = s.scalar(select(Company.id).where(Company.domain == "acme.io"))
+        person = s.get(Person, ada)
+        assert person is not None and acme is not None
+        person.company_id = acme  # the org's Acme, pulled in
+    result = run("push", "a.lovelace@acme.io")
+    assert "failed 1" in result.output and "leadbridge errors" in result.output, result.output
+    assert not [r for r in live(sandbox, "Lead") if r["Email"] == "a.lovelace@acme.io"]
+    result = run("explain", "a.lovelace@acme.io")
+    assert "possible duplicate of Salesforce contact" in result.output, result.output
+    assert "first name same (Ada)" in result.output and "--allow-duplicate" in result.output
+    failed_clearly(run("push", "--allow-duplicate"), "--allow-duplicate is for named people")
+    result = run("push", "a.lovelace@acme.io", "--allow-duplicate")
+    assert "leads_created 1" in result.output, result.output
 
     for output in outputs:
         for secret_value in secrets:

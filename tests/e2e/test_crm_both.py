@@ -261,3 +261,69 @@ def test_a_merge_in_the_crm_is_followed_never_pulled_in_as_someone_new(twin: Twi
     twin.push()
     assert [p["id"] for p in twin.people()] == [survivor]  # nobody created again
     assert (twin.person_row(stream, survivor) or {})[twin.F["title"]] == "Chief"
+
+
+def test_a_new_person_who_is_a_crm_record_under_another_email_is_held_not_created(
+    twin: Twin,
+) -> None:
+    from leadbridge.engine.sync.push import plan
+
+    company = twin.remote_company("Globex Corporation", "globex.com")
+    remote = twin.remote_person("robert.smith@globex.com", "Smith", company)
+    stream = "Contact" if twin.system == "salesforce" else "contacts"
+    twin.edit_remote(stream, remote, {twin.F["first_name"]: "Robert"})
+    ready(twin)
+    before = {p["id"] for p in twin.people()}
+    globex = {"name": "Globex", "domain": "globex.com"}
+    # Bob Smith at globex.com under another e-mail: the CRM's Robert Smith. His colleague
+    # Jane Smith (same company, same last name) is someone else, and is created.
+    bob = twin.person(
+        first_name="Bob", last_name="Smith", email="bsmith@globex.com", company=globex
+    )
+    jane = twin.person(
+        first_name="Jane", last_name="Smith", email="jane@globex.com", company=globex
+    )
+    report = twin.push()
+    created = {p["id"] for p in twin.people()} - before
+    assert twin.link("person", jane) and len(created) == 1  # Jane only
+    assert twin.link("person", bob) == {}
+    assert report.plan is not None
+    (held,) = [d for d in report.plan.people if d.hub_id == bob]
+    assert held.action == "error" and held.remote_id == remote
+    text = held.describe()
+    assert f"possible duplicate of {twin.ctx().label} " in text and remote in text
+    assert "first name nickname" in text and "last name same" in text
+    (entry,) = [e for e in twin.errors() if e.hub_object == "person" and e.hub_id == bob]
+    assert remote in entry.message and "--allow-duplicate" in (entry.hint or "")
+    # `explain` (the plan of one person) says the same; the next run holds it again.
+    (again,) = plan(twin.ctx(), person_ids=[bob], company_ids=[]).people
+    assert again.action == "error" and remote in again.reason
+    second = twin.push()
+    assert second.counts.get("held") == 1
+    assert {p["id"] for p in twin.people()} - before == created
+    # A person who knows better pushes it anyway.
+    twin.push(person_ids=[bob], company_ids=[], manual=True, allow_duplicates=True)
+    _, bob_remote = twin.person_link(bob)
+    assert bob_remote not in before and bob_remote != remote
+    assert not [e for e in twin.errors() if e.hub_object == "person" and e.hub_id == bob]
+
+
+def test_the_duplicate_guard_follows_its_policy_threshold(twin: Twin) -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="possible_duplicate_threshold"):
+        CrmSync.model_validate({"push": {"possible_duplicate_threshold": 0.2}})
+    company = twin.remote_company("Initech", "initech.com")
+    twin.remote_person("peter@initech.com", "Gibbons", company)
+    ready(twin)
+    pid = twin.person(
+        first_name="Peter",
+        last_name="Gibbons",
+        email="pgibbons@initech.com",
+        company={"name": "Initech", "domain": "initech.com"},
+    )
+    off = twin.policy.model_copy(deep=True)
+    off.push.possible_duplicate_threshold = None
+    twin.push(off)
+    assert twin.link("person", pid)  # the guard off: created as asked

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import phonenumbers
 import pytest
 from email_validator import EmailNotValidError, validate_email
@@ -183,3 +184,43 @@ def test_hygiene_checks() -> None:
         ("test_contact", 3),
         ("stale", 4),
     }
+
+
+def test_a_home_address_is_evidence_where_no_employer_explains_it() -> None:
+    """People without e-mail or company (a mailing list, FEBRL): the same house on one street,
+    with spacing typos, is one person even with swapped or retyped names; colleagues at one
+    office address with other names are not."""
+    home = Entity("a", "bryce", "rees", street="16 meldrum street\nrp 155232", postcode="3128",
+                  city="arana hills")  # fmt: skip
+    swapped = Entity("b", "rees", "bryce", street="16 meldrumstreet", postcode="3128",
+                     city="arana hulls")  # fmt: skip
+    assert [m.ref for m in possible_duplicates(home, [swapped], 0.99)] == ["b"]
+    (match,) = possible_duplicates(home, [swapped], 0.99)
+    assert "street similar" in match.explain()
+    neighbour = Entity("c", "alice", "walsh", street="18 meldrum street", postcode="3128")
+    assert possible_duplicates(home, [neighbour], 0.5) == []  # another house, other names
+    office = dict(street="1 Market Street", city="San Francisco", postcode="94105",
+                  company="Acme Inc.", domain="acme.com")  # fmt: skip
+    alice = Entity("d", "Alice", "Jones", **office)
+    assert possible_duplicates(Entity("e", "Carol", "Jones", **office), [alice], 0.5) == []
+
+
+def test_the_name_change_rate_is_taken_from_the_data() -> None:
+    """Where many pairs share a personal mailbox and still differ in name, a differing name
+    weighs less against a match than in data where names hold."""
+    from leadbridge.match.keys import Keys
+    from leadbridge.match.scoring import score
+
+    def weight(renamed: int) -> float:
+        people = []
+        for i in range(300):
+            people.append(Entity(f"{i}a", "Ann", f"Lee{i}", f"p{i}@mail.example"))
+            first = "Zoe" if i < renamed else "Ann"
+            people.append(Entity(f"{i}b", first, f"Lee{i}", f"p{i}@mail.example"))
+        records = Records.of("person", people)
+        keys = Keys.of(records)
+        a, b = np.arange(0, 600, 2), np.arange(1, 600, 2)
+        scored = score(keys, a, b, "person")
+        return float(scored.weights["first_name"][0])
+
+    assert weight(150) > weight(3) + 3  # -1.7 bits against about -6.6

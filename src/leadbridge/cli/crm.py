@@ -198,16 +198,32 @@ def push_cmd(
     records: Annotated[list[str] | None, typer.Argument(help="person e-mails or ids")] = None,
     policy: PolicyOpt = None,
     sync: SyncOpt = None,
+    allow_duplicate: Annotated[
+        bool,
+        typer.Option(
+            "--allow-duplicate",
+            help="create the named people even where they look like a CRM record (another "
+            "e-mail, same name and company)",
+        ),
+    ] = False,
 ) -> None:
     """Push now; named records are a manual push (stage rules do not apply)."""
     from leadbridge.jobs.tasks import push_task
 
+    if allow_duplicate and not records:
+        fail("--allow-duplicate is for named people: `leadbridge push EMAIL --allow-duplicate`")
     ctx = crm_ctx(policy, sync)
     ids = _people(ctx, records) if records else None
     report = asyncio.run(
         _closing(
             ctx,
-            push_task(ctx, person_ids=ids, company_ids=[] if ids else None, manual=bool(records)),
+            push_task(
+                ctx,
+                person_ids=ids,
+                company_ids=[] if ids else None,
+                manual=bool(records),
+                allow_duplicates=allow_duplicate,
+            ),
         )
     )
     counts = dict(report.counts)

@@ -32,12 +32,19 @@ async def push_task(
     company_ids: Sequence[int] | None = None,
     manual: bool = False,
     refresh: bool = True,
+    allow_duplicates: bool = False,
 ) -> PushReport:
     async with crm_lease(ctx):
         check_push(ctx, manual=manual)
         if refresh:  # fresh match keys for dedup, and repair of interrupted creates
             await pull(ctx, write_back=False)
-        return await push(ctx, person_ids=person_ids, company_ids=company_ids, manual=manual)
+        return await push(
+            ctx,
+            person_ids=person_ids,
+            company_ids=company_ids,
+            manual=manual,
+            allow_duplicates=allow_duplicates,
+        )
 
 
 async def drain_task(ctx: SyncContext) -> PushReport | None:

@@ -41,6 +41,16 @@ PERSON_BLOCKS: tuple[tuple[tuple[str, ...], int], ...] = (
     (("first", "city"), DEFAULT_CAP),
     (("last", "city"), DEFAULT_CAP),
     (("street",), NAME_CAP),
+    # Addresses with typos: the house number with the postcode, the town, the street's letters
+    # or a name (people without e-mail or company, as in mailing lists and FEBRL).
+    (("house", "postcode"), DEFAULT_CAP),
+    (("house", "city"), DEFAULT_CAP),
+    (("house", "street_name"), DEFAULT_CAP),
+    (("street_name", "postcode"), DEFAULT_CAP),
+    (("street_name", "city"), DEFAULT_CAP),
+    (("house", "last_sound"), DEFAULT_CAP),
+    (("house", "first*"), DEFAULT_CAP),
+    (("first", "last_sound"), NAME_CAP),
 )
 COMPANY_BLOCKS: tuple[tuple[tuple[str, ...], int], ...] = (
     (("domain",), DEFAULT_CAP),
@@ -78,6 +88,8 @@ def _rows(keys: Keys, name: str) -> tuple[Codes, Codes]:
         "street": keys.street,
         "postcode": keys.postcode,
         "city": keys.city,
+        "house": keys.house,
+        "street_name": keys.street_name,
     }[name]
     return np.arange(n), column.codes.astype(np.int64)
 

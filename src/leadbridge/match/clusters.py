@@ -19,8 +19,54 @@ class Cluster:
     confidence: float
 
 
+def components(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The connected component of each pair (a[i], b[i]), as the least record in it: labels
+    propagated along the pairs with pointer jumping (numpy; duplicate groups are shallow)."""
+    nodes, inverse = np.unique(np.concatenate((a, b)), return_inverse=True)
+    x, y = inverse[: len(a)], inverse[len(a) :]
+    label = np.arange(len(nodes))
+    while True:
+        low = np.minimum(label[x], label[y])
+        before = label.copy()
+        np.minimum.at(label, x, low)
+        np.minimum.at(label, y, low)
+        label = label[label]
+        if np.array_equal(label, before):
+            break
+    return np.asarray(nodes[label[x]])
+
+
 def cluster(a: np.ndarray, b: np.ndarray, probability: np.ndarray) -> list[Cluster]:
-    """Clusters of the pairs (a[i], b[i]) with their match probabilities, largest first."""
+    """Clusters of the pairs (a[i], b[i]) with their match probabilities, largest first. Most
+    clusters are one pair: those are read off the components; only larger ones are joined
+    strongest match first (Kruskal), in Python."""
+    a, b = np.asarray(a), np.asarray(b)
+    if not len(a):
+        return []
+    component = components(a, b)
+    _, index, counts = np.unique(component, return_inverse=True, return_counts=True)
+    single = counts[index] == 1  # the component's only pair
+    out = [
+        Cluster((min(x, y), max(x, y)), (i,), p)
+        for i, x, y, p in zip(
+            np.flatnonzero(single).tolist(),
+            a[single].tolist(),
+            b[single].tolist(),
+            probability[single].tolist(),
+            strict=True,
+        )
+    ]
+    rest = np.flatnonzero(~single)
+    if len(rest):
+        out += [
+            Cluster(c.members, tuple(int(rest[e]) for e in c.edges), c.confidence)
+            for c in _kruskal(a[rest], b[rest], probability[rest])
+        ]
+    out.sort(key=lambda c: (-len(c.members), -c.confidence, c.members[0]))
+    return out
+
+
+def _kruskal(a: np.ndarray, b: np.ndarray, probability: np.ndarray) -> list[Cluster]:
     parent: dict[int, int] = {}
 
     def root(x: int) -> int:
@@ -50,5 +96,4 @@ def cluster(a: np.ndarray, b: np.ndarray, probability: np.ndarray) -> list[Clust
         )
         for r, group in members.items()
     ]
-    out.sort(key=lambda c: (-len(c.members), -c.confidence, c.members[0]))
     return out

@@ -101,6 +101,26 @@ def _words(raw: str) -> str | None:
     return " ".join("".join(c if c.isalnum() else " " for c in anyascii(raw).lower()).split())
 
 
+def _house(raw: str) -> str | None:
+    """A street address's house number: the first run of digits of its first line."""
+    line = raw.strip().splitlines()[0] if raw.strip() else ""
+    digits = ""
+    for c in line:
+        if c.isdigit():
+            digits += c
+        elif digits:
+            break
+    return digits or None
+
+
+def _street_name(raw: str) -> str | None:
+    """A street address's first line as letters only, without spaces ("Kingsmil lStreet" and
+    "kingsmill street" are one key): what blocking pairs typos of one street on."""
+    line = raw.strip().splitlines()[0] if raw.strip() else ""
+    letters = "".join(c for c in anyascii(line).lower() if c.isalpha())
+    return letters if len(letters) >= 4 else None
+
+
 def _postcode(raw: str) -> str | None:
     return "".join(c for c in raw.upper() if c.isalnum()) or None
 
@@ -124,6 +144,8 @@ class Keys:
     phone: Column  # phone and mobile in one value space: record i's are [i] and [n + i]
     company: Column
     street: Column
+    house: Column  # the street's house number
+    street_name: Column  # the street's first line, letters only
     city: Column
     postcode: Column
     groups: np.ndarray | None
@@ -140,6 +162,8 @@ class Keys:
         phones = Column.encode([*col["phone"], *col["mobile"]], 2 * n, phone_key)
         first = Column.encode(col["first_name"], n, first_name_key)
         last = Column.encode(col["last_name"], n, last_name_key)
+        # Lines kept (the house number and street name are the first line's).
+        lines = Column.encode(col["street"], n, lambda v: v.strip() or None)
         groups = None if records.groups is None else np.asarray(records.groups, dtype=np.int32)
         return cls(
             n=n,
@@ -152,7 +176,9 @@ class Keys:
             domain=coalesce(website, email.derive(_work_domain)),
             phone=phones,
             company=Column.encode(col["company"], n, company_core),
-            street=Column.encode(col["street"], n, _words),
+            street=lines.derive(_words),
+            house=lines.derive(_house),
+            street_name=lines.derive(_street_name),
             city=Column.encode(col["city"], n, _words),
             postcode=Column.encode(col["postcode"], n, _postcode),
             groups=groups,

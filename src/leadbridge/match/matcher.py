@@ -21,7 +21,7 @@ from leadbridge.match.scoring import (
     score,
 )
 
-DEFAULT_THRESHOLD = 0.9
+DEFAULT_THRESHOLD = 0.99
 # Which record field each scored field shows in evidence.
 SHOWN = {
     "first_name": ("first name", "first_name"),

@@ -25,7 +25,15 @@ from leadbridge.normalize.person import nickname_equal
 MISSING, EXACT, NICKNAME, SIMILAR, CLOSE, LOCAL, DIFFERENT = range(7)
 LEVEL_NAMES = ("missing", "exact", "nickname", "similar", "close", "same local part", "different")
 
-PRIOR = -19.0  # log2 odds that two records of a CRM are one entity before any evidence
+# The prior: log2 odds that two records are one entity before any evidence. A data set has
+# about DUPLICATE_RATE duplicates per record (one in ten: a common figure for data never
+# deduplicated), so of its n²/2 pairs a share 2·rate/n are one entity: the larger the set, the
+# less likely any one pair is a duplicate to begin with (about -19 bits at 100,000 records).
+DUPLICATE_RATE = 0.1
+
+
+def prior(n: int) -> float:
+    return float(np.log2(2 * DUPLICATE_RATE / max(n, MIN_POPULATION)))
 
 
 @dataclass(frozen=True)
@@ -61,8 +69,12 @@ MODELS: dict[str, FieldModel] = {
     "company": FieldModel(
         {EXACT: 0.60, SIMILAR: 0.30, DIFFERENT: 0.05}, {SIMILAR: 1e-4, DIFFERENT: 1.0}, floor=1e-6
     ),
+    # Similar: the same house number on a street spelt alike (or one without the number);
+    # close: the street alike, another number (a typo, or a neighbour).
     "street": FieldModel(
-        {EXACT: 0.70, SIMILAR: 0.20, DIFFERENT: 0.10}, {SIMILAR: 1e-3, DIFFERENT: 1.0}, floor=1e-6
+        {EXACT: 0.60, SIMILAR: 0.25, CLOSE: 0.08, DIFFERENT: 0.07},
+        {SIMILAR: 1e-4, CLOSE: 2e-3, DIFFERENT: 1.0},
+        floor=1e-6,
     ),
     "city": FieldModel(
         {EXACT: 0.80, SIMILAR: 0.10, DIFFERENT: 0.10}, {SIMILAR: 0.005, DIFFERENT: 1.0}, floor=1e-4
@@ -82,6 +94,8 @@ ROLE_MAILBOX_WEIGHT = 3.0  # the same info@ address: weak, two people may share 
 # counts in full, the others at this share, and only the strongest disagreement counts.
 CORRELATED = ("e-mail", "domain", "company", "phone")
 CORRELATED_SHARE = 0.25
+MIN_ANCHORED = 200  # pairs sharing an identifier, to estimate how often names change
+MAX_NAME_CHANGE = 0.3
 ANCHORS = ("e-mail", "phone", "domain", "company", "street", "city", "postcode")
 
 
@@ -169,14 +183,13 @@ def score(keys: Keys, a: Codes, b: Codes, kind: Kind) -> Scored:
         levels["first_name"], similarity["first_name"] = level, sim
         level, sim = _compare(keys.last, a, b, similar=0.92, close=0.85)
         levels["last_name"], similarity["last_name"] = level, sim
+        _swapped_names(keys, a, b, levels["first_name"], levels["last_name"])
         levels["e-mail"] = _emails(keys, a, b)
     levels["phone"] = _phones(keys, a, b)
     levels["domain"] = _compare(keys.domain, a, b, similar=2.0)[0]
     level, sim = _compare(keys.company, a, b, similar=90.0, scorer=fuzz.token_sort_ratio)
     levels["company"], similarity["company"] = level, sim / 100.0
-    levels["street"], similarity["street"] = _compare(
-        keys.street, a, b, similar=90.0, scorer=fuzz.token_sort_ratio
-    )
+    levels["street"], similarity["street"] = _streets(keys, a, b)
     levels["city"], similarity["city"] = _compare(keys.city, a, b, similar=0.9)
     levels["postcode"] = _compare(keys.postcode, a, b, similar=2.0, close=0.85)[0]
 
@@ -196,6 +209,8 @@ def score(keys: Keys, a: Codes, b: Codes, kind: Kind) -> Scored:
         else:
             exact = exact_of(name, columns[name])
         weights[name] = _weights(name, level, exact)
+    if kind == "person":
+        _name_disagreement(levels, weights, keys.role[a])
     if "e-mail" in weights:
         role = (levels["e-mail"] == EXACT) & keys.role[a]
         weights["e-mail"][role] = np.minimum(weights["e-mail"][role], ROLE_MAILBOX_WEIGHT)
@@ -206,22 +221,54 @@ def score(keys: Keys, a: Codes, b: Codes, kind: Kind) -> Scored:
         local = named & np.isin(levels["e-mail"], (LOCAL, SIMILAR))
         weights["e-mail"][local] = 0.0
     _discount_correlated(weights)
-    total = PRIOR + sum(weights.values())
+    total = prior(n) + sum(weights.values())
     probability = 1.0 / (1.0 + np.exp2(-np.clip(total, -60, 60)))
     if kind == "person":
         # Two different people can share everything but their name (colleagues on one
         # switchboard, a couple at one address): a name that disagrees outright (not a typo,
         # nickname or initial) blocks a match, unless the records share their mailbox (a
         # name changed, a typo beyond recognition).
+        # The same street address counts as the person's own only where no shared employer
+        # explains it (colleagues share their office's): then the weights decide.
         first, last = levels["first_name"], levels["last_name"]
         unlike = (first == DIFFERENT) | (last == DIFFERENT)
-        probability[unlike & (levels["e-mail"] != EXACT)] = 0.0
+        employer = np.zeros(len(a), dtype=bool)
+        for name in ("company", "domain"):
+            employer |= np.isin(levels[name], (EXACT, SIMILAR))
+        home = np.isin(levels["street"], (EXACT, SIMILAR, CLOSE)) & ~employer
+        probability[unlike & (levels["e-mail"] != EXACT) & ~home] = 0.0
         # And a name alone is never enough: some other field has to agree.
         anchored = np.zeros(len(a), dtype=bool)
         for name in ANCHORS:
             anchored |= np.isin(levels[name], (EXACT, SIMILAR, CLOSE, LOCAL))
         probability[~anchored] = 0.0
     return Scored(a, b, levels, weights, similarity, probability)
+
+
+def _name_disagreement(
+    levels: dict[str, np.ndarray], weights: dict[str, np.ndarray], role: np.ndarray
+) -> None:
+    """m of a name that disagrees outright, estimated from the data rather than assumed: how
+    often the names differ among pairs that share an identifier telling nothing of the names
+    (one personal mailbox, or one full street address with its town or postcode and no shared
+    employer) — nearly all one person. Data entered by hand or merged from lists renames far
+    more often than a CRM whose people type their own e-mails. Taken only from enough pairs,
+    and kept within [the model's m, MAX_NAME_CHANGE]."""
+    employer = np.isin(levels["company"], (EXACT, SIMILAR)) | np.isin(
+        levels["domain"], (EXACT, SIMILAR)
+    )
+    address = (levels["street"] == EXACT) & (
+        (levels["postcode"] == EXACT) | (levels["city"] == EXACT)
+    )
+    anchored = ((levels["e-mail"] == EXACT) & ~role) | (address & ~employer)
+    if anchored.sum() < MIN_ANCHORED:
+        return
+    for name in ("first_name", "last_name"):
+        model = MODELS[name]
+        share = float(np.mean(levels[name][anchored] == DIFFERENT))
+        m = min(max(share, model.m[DIFFERENT]), MAX_NAME_CHANGE)
+        differ = levels[name] == DIFFERENT
+        weights[name][differ] = np.log2(m / model.u[DIFFERENT])
 
 
 def _discount_correlated(weights: dict[str, np.ndarray]) -> None:
@@ -257,6 +304,52 @@ def _first_names(keys: Keys, a: Codes, b: Codes, level: np.ndarray) -> None:
         found = verdict.get((x, y))
         if found is not None:
             level[i] = found
+
+
+def _streets(keys: Keys, a: Codes, b: Codes) -> tuple[np.ndarray, np.ndarray]:
+    """Street addresses by their parts: the first line's letters (spacing typos do not count)
+    and the house number."""
+    level, sim = _compare(keys.street, a, b, similar=101.0, scorer=fuzz.token_sort_ratio)
+    open_ = np.flatnonzero(level == DIFFERENT)
+    na, nb = keys.street_name.codes[a[open_]], keys.street_name.codes[b[open_]]
+    named = (na >= 0) & (nb >= 0)
+    alike = np.zeros(len(open_))
+    alike[named & (na == nb)] = 1.0
+    rest = np.flatnonzero(named & (na != nb))
+    alike[rest] = _similarity(
+        keys.street_name, na[rest], nb[rest], distance.Levenshtein.normalized_similarity
+    )
+    ha, hb = keys.house.codes[a[open_]], keys.house.codes[b[open_]]
+    same_house = (ha == hb) | (ha < 0) | (hb < 0)
+    street_alike = alike >= 0.8
+    tiers = np.full(len(open_), DIFFERENT, dtype=np.int8)
+    tiers[street_alike] = CLOSE
+    tiers[street_alike & same_house] = SIMILAR
+    level[open_] = tiers
+    sim[open_] = np.maximum(sim[open_] / 100.0, alike)
+    return level, sim
+
+
+def _swapped_names(keys: Keys, a: Codes, b: Codes, first: np.ndarray, last: np.ndarray) -> None:
+    """A first name entered as the last and the other way round (Rees Bryce ~ Bryce Rees):
+    both names agree crosswise, each counts as similar."""
+    fa, la = keys.first.codes[a], keys.last.codes[a]
+    fb, lb = keys.first.codes[b], keys.last.codes[b]
+    open_ = np.flatnonzero(
+        ((first == DIFFERENT) | (last == DIFFERENT)) & (fa >= 0) & (la >= 0) & (fb >= 0) & (lb >= 0)
+    )
+    if not len(open_):
+        return
+    scorer = distance.JaroWinkler.normalized_similarity
+    one = process.cpdist(
+        keys.first.strings(fa[open_]), keys.last.strings(lb[open_]), scorer=scorer, workers=2
+    )
+    two = process.cpdist(
+        keys.last.strings(la[open_]), keys.first.strings(fb[open_]), scorer=scorer, workers=2
+    )
+    swapped = open_[(np.asarray(one) >= 0.92) & (np.asarray(two) >= 0.92)]
+    first[swapped] = SIMILAR
+    last[swapped] = SIMILAR
 
 
 def _emails(keys: Keys, a: Codes, b: Codes) -> np.ndarray:

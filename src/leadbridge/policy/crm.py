@@ -62,6 +62,10 @@ class PushPolicy(Strict):
     people_source: SourceSetting | None = None
     account_source: SourceSetting | None = None
     push_unverified_emails: bool = False
+    # A new person whose name matches a CRM person at their company's domain (another e-mail)
+    # is held as a possible duplicate at this match probability (the duplicate audit's
+    # matcher); null turns the guard off. Below 0.5 it would hold more strangers than twins.
+    possible_duplicate_threshold: float | None = Field(0.99, ge=0.5, le=1.0)
     # A write of more records than this goes through the CRM's bulk API (one job, a handful of
     # calls) instead of batches of 200; below it the batches cost fewer calls.
     bulk_threshold: int = Field(2000, ge=1, le=150_000_000)  # Bulk 2.0's daily record limit

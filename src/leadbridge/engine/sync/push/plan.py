@@ -29,13 +29,14 @@ from leadbridge.engine.sync.push.decide import (
     decide_person,
 )
 from leadbridge.engine.sync.push.facts import gather
+from leadbridge.engine.sync.push.guard import hold_possible_duplicates
 from leadbridge.engine.sync.push.select import pages
 from leadbridge.hub.tables import DETACHED, Company, Person, RecordLink, utcnow
 from leadbridge.normalize import company_name_key
 
 CRM_RETRY = RetryRules(backoff=False)  # a transient failure is retried on the next run
 # Part of the fingerprint: a release that decides differently plans everything once.
-PLAN_VERSION = 1
+PLAN_VERSION = 2  # 2: the duplicate guard on creates
 
 
 @dataclass
@@ -93,12 +94,20 @@ def plan(
     company_ids: Sequence[int] | None = None,
     manual: bool = False,
     everything: bool = False,
+    allow_duplicates: bool = False,
 ) -> PushPlan:
     """The push plan for the given records; with none given, of the hub: what may have
-    changed (all of it with `everything`), the rest counted as quiet."""
+    changed (all of it with `everything`), the rest counted as quiet. A person the matcher
+    finds in the CRM under another e-mail is held as a possible duplicate unless
+    `allow_duplicates` (a person's explicit word) or the policy turns the guard off."""
     out = PushPlan([], [])
     for page in plan_pages(
-        ctx, person_ids=person_ids, company_ids=company_ids, manual=manual, everything=everything
+        ctx,
+        person_ids=person_ids,
+        company_ids=company_ids,
+        manual=manual,
+        everything=everything,
+        allow_duplicates=allow_duplicates,
     ):
         out.add(page)
         out.confirm.extend(page.confirm)
@@ -112,6 +121,7 @@ def plan_pages(
     company_ids: Sequence[int] | None = None,
     manual: bool = False,
     everything: bool = False,
+    allow_duplicates: bool = False,
 ) -> Iterator[PushPlan]:
     """The plan a page at a time (companies first): what a run applies before it plans the
     next page, so that a page's people find the companies an earlier page created."""
@@ -119,7 +129,13 @@ def plan_pages(
     claimed: dict[tuple[str, str], int] = {}
     if person_ids is not None or company_ids is not None:
         yield _plan_page(
-            ctx, shape, list(person_ids or []), list(company_ids or []), manual, claimed
+            ctx,
+            shape,
+            list(person_ids or []),
+            list(company_ids or []),
+            manual,
+            claimed,
+            allow_duplicates,
         )
         return
     with ctx.hub.session() as s:
@@ -138,7 +154,7 @@ def plan_pages(
         for ids in pages(ctx, kind, everything=everything):
             planned += len(ids)
             people, companies = (ids, []) if kind == "person" else ([], ids)
-            page = _plan_page(ctx, shape, people, companies, manual, claimed)
+            page = _plan_page(ctx, shape, people, companies, manual, claimed, allow_duplicates)
             page.fingerprint = mark
             yield page
         quiet = max(0, totals[kind] - planned)
@@ -157,6 +173,7 @@ def _plan_page(
     company_ids: list[int],
     manual: bool,
     claimed: dict[tuple[str, str], int],
+    allow_duplicates: bool = False,
 ) -> PushPlan:
     planned_at = utcnow()
     with ctx.hub.session() as s:
@@ -212,6 +229,9 @@ def _plan_page(
             if account.action == "skip":
                 kind = ctx.stream(account.stream).one() if account.stream else "company"
                 d.action, d.reason = "skip", f"its {kind} is held back: {account.reason}"
+    threshold = ctx.policy.push.possible_duplicate_threshold
+    if threshold is not None and not allow_duplicates:
+        hold_possible_duplicates(ctx, decisions_p, people_facts, threshold)
     _one_create_per_identity(decisions_c, decisions_p, people_facts, company_facts, claimed)
     decisions_c += [d for d in gone if d.hub_object == "company"]
     decisions_p += [d for d in gone if d.hub_object == "person"]

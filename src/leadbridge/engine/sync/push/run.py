@@ -56,6 +56,7 @@ async def push(
     person_ids: Sequence[int] | None = None,
     company_ids: Sequence[int] | None = None,
     manual: bool = False,
+    allow_duplicates: bool = False,
 ) -> PushReport:
     check_push(ctx, manual=manual)
     report = PushReport(ctx.start_run("crm_push_manual" if manual else "crm_push"))
@@ -65,7 +66,13 @@ async def push(
         # (their calls count for this run).
         counts.update(await settle_jobs(ctx))
         report.plan = PushPlan([], [])
-        for page in plan_pages(ctx, person_ids=person_ids, company_ids=company_ids, manual=manual):
+        for page in plan_pages(
+            ctx,
+            person_ids=person_ids,
+            company_ids=company_ids,
+            manual=manual,
+            allow_duplicates=allow_duplicates,
+        ):
             await _apply(ctx, report.run_id, page, counts)
             confirm(ctx, page)
             report.plan.add(page, keep_in_sync=False)  # a run's memory: what it did, not all
