@@ -14,6 +14,7 @@ for _group in (
     "apollo",
     "crm",
     "hubspot",
+    "deals",
     "explain",
     "audit",
     "ops",
