@@ -3,6 +3,7 @@ sync of a CRM (`leadbridge deals sync`, `--dry-run` for its plan)."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Annotated
 
@@ -10,8 +11,9 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from leadbridge.cli.app import app, import_app
+from leadbridge.cli.app import PolicyOpt, SyncOpt, app, import_app
 from leadbridge.cli.context import Context, console, friendly
+from leadbridge.cli.crm import _closing, crm_ctx, fail
 from leadbridge.cli.hub import _import_report
 
 deals_app = typer.Typer(help="Deals in the hub and their sync with the CRMs.", no_args_is_help=True)
@@ -66,3 +68,66 @@ def list_cmd(
             escape(", ".join(d.people)),
         )
     console.print(table)
+
+
+@deals_app.command("stages")
+@friendly
+def stages_cmd(policy: PolicyOpt = None, sync: SyncOpt = None) -> None:
+    """The CRM's deal pipeline(s) the hub mirrors: each stage with its probability and state."""
+    from leadbridge.engine.deals.run import pipelines
+
+    ctx = crm_ctx(policy, sync)
+    found = asyncio.run(_closing(ctx, pipelines(ctx)))
+    console.print(f"{ctx.label} deal stages:")
+    for line in found.lines():
+        console.print(f"  {escape(line)}")
+
+
+@deals_app.command("sync")
+@friendly
+def sync_cmd(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="show the plan, write nothing")
+    ] = False,
+    policy: PolicyOpt = None,
+    sync: SyncOpt = None,
+) -> None:
+    """Sync deals with the CRM now, per the policy's `deals.mode`."""
+    from leadbridge.engine.deals.run import plan_deals, sync_deals
+
+    ctx = crm_ctx(policy, sync)
+    noun = ctx.catalog.deals.one() if ctx.catalog.deals else "deal"
+    if dry_run:
+        report = asyncio.run(_closing(ctx, plan_deals(ctx)))
+        console.print(f"deals plan (mode {report.mode}):")
+        for item in report.plan:
+            console.print(f"  {escape(item.line(noun))}")
+        if not report.plan:
+            console.print("  no deals in the hub")
+        return
+    report = asyncio.run(_closing(ctx, sync_deals(ctx)))
+    if report.run_id is None:
+        console.print(f"deal sync is off (deals.mode {report.mode}): nothing read or written")
+        return
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(report.counts.items()))
+    console.print(f"deals run {report.run_id} (mode {report.mode}): {counts or 'nothing to do'}")
+    for item in report.plan:
+        if item.action == "refused":
+            console.print(f"  [red]refused:[/red] {escape(item.line(noun))}")
+    if report.counts.get("refused") or report.counts.get("failed"):
+        console.print("see `leadbridge errors`")
+
+
+@deals_app.command("explain")
+@friendly
+def explain_cmd(deal_id: int, policy: PolicyOpt = None, sync: SyncOpt = None) -> None:
+    """Why a deal syncs (or does not) with the CRM: its plan line and its link."""
+    from leadbridge.engine.deals.run import plan_deals
+
+    ctx = crm_ctx(policy, sync)
+    report = asyncio.run(_closing(ctx, plan_deals(ctx, [deal_id])))
+    if not report.plan:
+        fail(f"no deal {deal_id} in the hub (`leadbridge deals list`)")
+    noun = ctx.catalog.deals.one() if ctx.catalog.deals else "deal"
+    console.print(f"deals.mode {report.mode}")
+    console.print(escape(report.plan[0].line(noun)))

@@ -290,3 +290,13 @@ def list_deals(hub: Hub, *, hidden: bool = False, limit: int = 200) -> list[Deal
             )
             for d, cname, cdomain, owner in found
         ]
+
+
+def from_json(values: dict[str, Any]) -> dict[str, Any]:
+    """Deal values as a journal keeps them (amounts as numbers, dates as text), as hub values."""
+    out = dict(values)
+    if out.get("amount") is not None:
+        out["amount"] = Decimal(str(out["amount"])).quantize(Decimal("0.01"))
+    if isinstance(out.get("close_date"), str):
+        out["close_date"] = date.fromisoformat(out["close_date"][:10])
+    return out

@@ -40,6 +40,7 @@ from leadbridge.connectors.base import (
     RemoteRecord,
     WriteResult,
 )
+from leadbridge.connectors.catalog import DealStage
 from leadbridge.connectors.errors import NotProcessedError, PermanentError, TransientError
 from leadbridge.connectors.http import CallCounter
 from leadbridge.connectors.hubspot import reads
@@ -51,7 +52,7 @@ from leadbridge.connectors.hubspot.writes import Send, Writes
 from leadbridge.connectors.validate import problems
 from leadbridge.policy.schema import ObjectSchema
 
-WRITABLE = ("contacts", "companies")
+WRITABLE = ("contacts", "companies", "deals")
 
 
 class HubSpotConnector:
@@ -91,6 +92,35 @@ class HubSpotConnector:
                 self._owner_ids = tuple(str(o["id"]) for o in active)
             self._schemas[stream] = object_schema(stream, properties, self._owner_ids)
         return self._schemas[stream]
+
+    async def deal_stages(self) -> list[DealStage]:
+        """The stages of every deal pipeline (/crm/v3/pipelines/deals), in display order."""
+        out: list[DealStage] = []
+        pipelines = sorted(
+            await self.client.deal_pipelines(), key=lambda p: p.get("displayOrder", 0)
+        )
+        for pipeline in pipelines:
+            if pipeline.get("archived"):
+                continue
+            stages = sorted(pipeline.get("stages") or [], key=lambda s: s.get("displayOrder", 0))
+            for stage in stages:
+                if stage.get("archived"):
+                    continue
+                meta = stage.get("metadata") or {}
+                chance = meta.get("probability")
+                closed = str(meta.get("isClosed", "false")).lower() == "true"
+                out.append(
+                    DealStage(
+                        str(pipeline["id"]),
+                        str(pipeline.get("label") or pipeline["id"]),
+                        str(stage["id"]),
+                        str(stage.get("label") or stage["id"]),
+                        float(chance) if chance not in (None, "") else None,
+                        closed,
+                        closed and chance not in (None, "") and float(chance) >= 1.0,
+                    )
+                )
+        return out
 
     def forget_schemas(self) -> None:
         self._schemas.clear()

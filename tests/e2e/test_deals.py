@@ -1,0 +1,253 @@
+"""Deals mirrored with each CRM per `deals.mode`, written once and run against Salesforce
+(Opportunity, StageName) and HubSpot (deals, pipelines and stage ids): asserted in the sandbox
+(what the CRM holds), in the hub, and in the error log."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from leadbridge.engine.deals.run import DealReport, plan_deals, sync_deals
+from leadbridge.engine.sync.undo import undo_run
+from leadbridge.hub.edits import create, edit
+from leadbridge.hub.tables import Deal, JournalEntry
+from leadbridge.policy.crm import CrmSync
+
+from .cli_runner import lb, wide_terminal  # noqa: F401 (an autouse fixture)
+from .crm_twins import Twin
+
+# Per CRM: the deal stream, its fields, a stage (value, label) to open with and one to move to.
+SPEC: dict[str, dict[str, Any]] = {
+    "salesforce": {
+        "stream": "Opportunity",
+        "name": "Name",
+        "amount": "Amount",
+        "close": "CloseDate",
+        "stage": "StageName",
+        "open": ("Prospecting", "Prospecting"),
+        "next": ("Negotiation/Review", "Negotiation/Review"),
+    },
+    "hubspot": {
+        "stream": "deals",
+        "name": "dealname",
+        "amount": "amount",
+        "close": "closedate",
+        "stage": "dealstage",
+        "open": ("appointmentscheduled", "Appointment Scheduled"),
+        "next": ("contractsent", "Contract Sent"),
+    },
+}
+
+
+def spec(twin: Twin) -> dict[str, Any]:
+    return SPEC[twin.system]
+
+
+def policy(twin: Twin, mode: str, **deals: Any) -> CrmSync:
+    return CrmSync(connection=twin.system, deals={"mode": mode, **deals})
+
+
+def run(twin: Twin, mode: str, **deals: Any) -> DealReport:
+    ctx = twin.ctx(policy(twin, mode, **deals))
+
+    async def go() -> DealReport:
+        try:
+            return await sync_deals(ctx)
+        finally:
+            await ctx.connector.aclose()
+
+    return asyncio.run(go())
+
+
+def remote_deal(twin: Twin, name: str, amount: str, close: str, stage: str) -> str:
+    sp = spec(twin)
+    values = {sp["name"]: name, sp["amount"]: amount, sp["close"]: close, sp["stage"]: stage}
+    if twin.system == "salesforce":
+        values[sp["amount"]] = float(amount)
+        return str(twin.org.create("Opportunity", values).id)
+    return str(twin.sandbox.console.create("deals", values).id)
+
+
+def remote_deals(twin: Twin) -> dict[str, dict[str, Any]]:
+    """Live CRM deals by id, with canonical keys: name, amount, close, stage."""
+    sp = spec(twin)
+    if twin.system == "salesforce":
+        rows = [{**r, "id": r["Id"]} for r in twin.rows("Opportunity")]
+    else:
+        rows = [{**r["properties"], "id": r["id"]} for r in twin.sandbox.objects("deals")]
+    return {
+        r["id"]: {
+            "name": r.get(sp["name"]),
+            "amount": float(r[sp["amount"]]) if r.get(sp["amount"]) not in (None, "") else None,
+            "close": str(r.get(sp["close"]) or "")[:10],
+            "stage": r.get(sp["stage"]),
+        }
+        for r in rows
+    }
+
+
+def edit_remote_deal(twin: Twin, record_id: str, **values: Any) -> None:
+    sp = spec(twin)
+    twin.edit_remote(sp["stream"], record_id, {sp[k]: v for k, v in values.items()})
+
+
+def hub_deal(twin: Twin, **values: Any) -> int:
+    with twin.hub.session() as s:
+        return create(s, Deal(workspace_id=twin.hub.workspace_id), values, origin="user").id
+
+
+def edit_hub_deal(twin: Twin, deal_id: int, **values: Any) -> None:
+    with twin.hub.session() as s:
+        deal = s.get(Deal, deal_id)
+        assert deal is not None
+        edit(s, deal, values, origin="user")
+
+
+def deals(twin: Twin) -> dict[str, Deal]:
+    with twin.hub.session() as s:
+        found = {str(d.name): d for d in s.scalars(select(Deal))}
+        s.expunge_all()
+        return found
+
+
+def test_pull_only_is_the_default_and_mirrors_the_crm_pipeline(twin: Twin) -> None:
+    assert CrmSync().deals.mode == "pull_only"
+    sp = spec(twin)
+    rid = remote_deal(twin, "Acme renewal", "12500.50", "2027-01-31", sp["open"][0])
+    mine = hub_deal(twin, name="Hub only", stage=sp["open"][1], close_date=date(2027, 5, 1))
+    report = run(twin, "pull_only")
+    assert report.counts.get("hub_created") == 1
+    acme = deals(twin)["Acme renewal"]
+    assert acme.amount == Decimal("12500.50")
+    assert acme.close_date == date(2027, 1, 31)
+    assert acme.stage == sp["open"][1]  # the CRM's label (HubSpot: not the stage id)
+    assert not acme.hidden
+    assert twin.link("deal", acme.id) == {sp["stream"]: rid}
+    # nothing pushed in pull_only: the hub's own deal stays out of the CRM
+    assert set(remote_deals(twin)) == {rid}
+    assert twin.link("deal", mine) == {}
+    # the CRM owns the stage: its change comes in on the next run, a hub edit of it stays
+    edit_remote_deal(twin, rid, stage=sp["next"][0])
+    run(twin, "pull_only")
+    assert deals(twin)["Acme renewal"].stage == sp["next"][1]
+
+
+def test_two_way_pushes_new_hub_deals_and_keeps_crm_owned_fields(twin: Twin) -> None:
+    sp = spec(twin)
+    deal_id = hub_deal(
+        twin,
+        name="Beta pilot",
+        amount=Decimal("5000"),
+        close_date=date(2027, 3, 1),
+        stage=sp["open"][1],
+    )
+    report = run(twin, "two_way")
+    assert report.counts.get("crm_created") == 1, report.counts
+    ((stream, rid),) = twin.link("deal", deal_id).items()
+    assert stream == sp["stream"]
+    assert remote_deals(twin)[rid] == {
+        "name": "Beta pilot",
+        "amount": 5000.0,
+        "close": "2027-03-01",
+        "stage": sp["open"][0],
+    }
+    # a hub edit of a CRM-owned field (stage, amount) is not pushed; the name is
+    edit_hub_deal(twin, deal_id, name="Beta pilot (EU)", amount=Decimal("9999"))
+    report = run(twin, "two_way")
+    assert report.counts.get("crm_updated") == 1, report.counts
+    assert remote_deals(twin)[rid]["name"] == "Beta pilot (EU)"
+    assert remote_deals(twin)[rid]["amount"] == 5000.0
+    # and the CRM's amount wins in the hub on its next change
+    edit_remote_deal(twin, rid, amount="7000" if twin.system == "hubspot" else 7000.0)
+    run(twin, "two_way")
+    assert deals(twin)["Beta pilot (EU)"].amount == Decimal("7000")
+
+
+def test_push_only_writes_hub_deals_and_reads_none(twin: Twin) -> None:
+    sp = spec(twin)
+    rid = remote_deal(twin, "CRM only", "10", "2027-01-01", sp["open"][0])
+    deal_id = hub_deal(twin, name="Gamma", close_date=date(2027, 4, 1), stage=sp["next"][1])
+    report = run(twin, "push_only")
+    assert report.counts.get("crm_created") == 1 and "hub_created" not in report.counts
+    assert "CRM only" not in deals(twin)
+    ((_, new_id),) = twin.link("deal", deal_id).items()
+    assert remote_deals(twin)[new_id]["stage"] == sp["next"][0]
+    assert rid in remote_deals(twin)
+
+
+def test_hide_pulls_deals_out_of_sight_and_off_keeps_them(twin: Twin) -> None:
+    sp = spec(twin)
+    remote_deal(twin, "Hidden one", "10", "2027-01-01", sp["open"][0])
+    run(twin, "hide")
+    hidden = deals(twin)["Hidden one"]
+    assert hidden.hidden
+    assert "Hidden one" not in lb("deals", "list").output
+    assert "Hidden one" in lb("deals", "list", "--hidden").output
+    # off: no run, nothing read or written; the deals pulled before stay
+    later = remote_deal(twin, "Made while off", "10", "2027-01-01", sp["open"][0])
+    assert run(twin, "off").run_id is None
+    assert "Made while off" not in deals(twin) and "Hidden one" in deals(twin)
+    # enabling again pulls every CRM deal; hidden ones show once the mode does not hide
+    run(twin, "pull_only")
+    found = deals(twin)
+    assert not found["Hidden one"].hidden
+    assert twin.link("deal", found["Made while off"].id) == {sp["stream"]: later}
+
+
+def test_a_stage_the_crm_does_not_have_is_refused(twin: Twin) -> None:
+    sp = spec(twin)
+    deal_id = hub_deal(twin, name="Bad stage", close_date=date(2027, 1, 1), stage="Won-ish")
+    ctx = twin.ctx(policy(twin, "two_way"))
+
+    async def go() -> DealReport:
+        try:
+            return await plan_deals(ctx)
+        finally:
+            await ctx.connector.aclose()
+
+    (item,) = asyncio.run(go()).plan
+    assert item.action == "refused" and "'Won-ish' is not a" in item.reason
+    assert sp["open"][1] in item.reason  # it names the stages there are
+    report = run(twin, "two_way")
+    assert report.counts.get("refused") == 1 and "crm_created" not in report.counts
+    assert remote_deals(twin) == {}
+    (error,) = [e for e in twin.errors() if e.hub_object == "deal"]
+    assert error.hub_id == deal_id and error.field == "stage"
+    assert "'Won-ish' is not a" in error.message
+
+
+def test_undo_of_a_deal_push_deletes_the_create_and_restores_the_update(twin: Twin) -> None:
+    sp = spec(twin)
+    deal_id = hub_deal(twin, name="Delta", close_date=date(2027, 2, 2), stage=sp["open"][1])
+    first = run(twin, "two_way")
+    ((_, rid),) = twin.link("deal", deal_id).items()
+    edit_hub_deal(twin, deal_id, name="Delta v2")
+    second = run(twin, "two_way")
+    assert remote_deals(twin)[rid]["name"] == "Delta v2"
+
+    def undo(run_id: int | None) -> Any:
+        assert run_id is not None
+        ctx = twin.ctx(policy(twin, "two_way"))
+
+        async def go() -> Any:
+            try:
+                return await undo_run(ctx, run_id)
+            finally:
+                await ctx.connector.aclose()
+
+        return asyncio.run(go())
+
+    assert undo(second.run_id).restored == 1
+    assert remote_deals(twin)[rid]["name"] == "Delta"
+    assert undo(first.run_id).deleted == 1
+    assert rid not in remote_deals(twin)
+    with twin.hub.session() as s:
+        undone = s.scalars(select(JournalEntry).where(JournalEntry.run_id == first.run_id))
+        assert all(e.undone_at is not None for e in undone)
+    # an undone create is not made again by the next run
+    run(twin, "two_way")
+    assert remote_deals(twin) == {}
