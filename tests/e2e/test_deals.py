@@ -65,7 +65,8 @@ def run(twin: Twin, mode: str, **deals: Any) -> DealReport:
 
 def remote_deal(twin: Twin, name: str, amount: str, close: str, stage: str) -> str:
     sp = spec(twin)
-    values = {sp["name"]: name, sp["amount"]: amount, sp["close"]: close, sp["stage"]: stage}
+    values: dict[str, Any] = {sp["name"]: name, sp["amount"]: amount, sp["close"]: close}
+    values[sp["stage"]] = stage
     if twin.system == "salesforce":
         values[sp["amount"]] = float(amount)
         return str(twin.org.create("Opportunity", values).id)
@@ -149,6 +150,7 @@ def test_two_way_pushes_new_hub_deals_and_keeps_crm_owned_fields(twin: Twin) -> 
     assert report.counts.get("crm_created") == 1, report.counts
     ((stream, rid),) = twin.link("deal", deal_id).items()
     assert stream == sp["stream"]
+    assert "deals: 1 in sync, 0 failing, 0 not linked" in lb("status").output
     assert remote_deals(twin)[rid] == {
         "name": "Beta pilot",
         "amount": 5000.0,
@@ -218,6 +220,9 @@ def test_a_stage_the_crm_does_not_have_is_refused(twin: Twin) -> None:
     (error,) = [e for e in twin.errors() if e.hub_object == "deal"]
     assert error.hub_id == deal_id and error.field == "stage"
     assert "'Won-ish' is not a" in error.message
+    # the error log and status show it
+    assert "Won-ish" in lb("errors").output
+    assert "deals: 0 in sync, 1 failing, 0 not linked" in lb("status").output
 
 
 def test_undo_of_a_deal_push_deletes_the_create_and_restores_the_update(twin: Twin) -> None:
