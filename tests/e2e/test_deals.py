@@ -256,3 +256,17 @@ def test_undo_of_a_deal_push_deletes_the_create_and_restores_the_update(twin: Tw
     # an undone create is not made again by the next run
     run(twin, "two_way")
     assert remote_deals(twin) == {}
+
+
+def test_a_create_whose_answer_was_lost_is_matched_not_made_twice(twin: Twin) -> None:
+    """The intent was written, the CRM made the deal, the run died before it recorded the
+    answer: the next two-way run's pull finds the deal by its name and links it."""
+    sp = spec(twin)
+    deal_id = hub_deal(twin, name="Lost answer", close_date=date(2027, 2, 2), stage=sp["open"][1])
+    with twin.hub.session() as s:
+        twin.ctx().links.add(s, "deal", deal_id, sp["stream"], status="pending")
+    rid = remote_deal(twin, "Lost answer", "0", "2027-02-02", sp["open"][0])
+    report = run(twin, "two_way")
+    assert "crm_created" not in report.counts, report.counts
+    assert set(remote_deals(twin)) == {rid}
+    assert twin.link("deal", deal_id) == {sp["stream"]: rid}

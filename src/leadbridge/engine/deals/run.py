@@ -250,7 +250,11 @@ def _take(
                     s, Deal(workspace_id=ctx.workspace_id, hidden=hide), values, origin="sync"
                 )
                 report.add("hub_created")
-            if link is None:
+            intent = ctx.links.of_hub(s, "deal", [deal.id]).get(deal.id, {}).get(stream.name)
+            if link is None and intent is not None:  # a create whose answer was lost: it landed
+                link = intent
+                link.remote_id, link.status, link.last_error = r.id, "created", None
+            elif link is None:
                 link = ctx.links.add(s, "deal", deal.id, stream.name, r.id, run_id=report.run_id)
             else:
                 link.hub_id = deal.id
@@ -259,7 +263,8 @@ def _take(
 
 
 def _match(s: Session, ctx: SyncContext, stream: Stream, values: dict[str, Any]) -> Deal | None:
-    """An unlinked hub deal of the same name at the same company: the CRM deal it was."""
+    """An unlinked hub deal of the same name at the same company: the CRM deal it was (or the
+    one a create whose answer was lost made)."""
     name = values.get("name")
     if not name:
         return None
@@ -267,7 +272,10 @@ def _match(s: Session, ctx: SyncContext, stream: Stream, values: dict[str, Any])
     if values.get("company_id") is not None:
         query = query.where(Deal.company_id == values["company_id"])
     linked = select(RecordLink.hub_id).where(
-        *ctx.links.where(), RecordLink.hub_object == "deal", RecordLink.remote_object == stream.name
+        *ctx.links.where(),
+        RecordLink.hub_object == "deal",
+        RecordLink.remote_object == stream.name,
+        RecordLink.remote_id.is_not(None),  # a create intent is the deal it may have made
     )
     return s.scalar(query.where(Deal.id.not_in(linked)).order_by(Deal.id))
 
