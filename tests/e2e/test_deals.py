@@ -270,3 +270,32 @@ def test_a_create_whose_answer_was_lost_is_matched_not_made_twice(twin: Twin) ->
     assert "crm_created" not in report.counts, report.counts
     assert set(remote_deals(twin)) == {rid}
     assert twin.link("deal", deal_id) == {sp["stream"]: rid}
+
+
+def deal_company(twin: Twin, record_id: str) -> str | None:
+    if twin.system == "salesforce":
+        return twin.org.row("Opportunity", record_id).get("AccountId")
+    found = twin.sandbox.associations("deals", record_id, "companies")
+    return str(found[0][0]) if found else None
+
+
+def test_a_deal_s_company_goes_out_and_comes_in_through_the_company_link(twin: Twin) -> None:
+    sp = spec(twin)
+    company_stream = "Account" if twin.system == "salesforce" else "companies"
+    remote_company = twin.remote_company("Acme", "acme.com")
+    company_id = twin.company(name="Acme", domain="acme.com")
+    with twin.hub.session() as s:
+        twin.ctx().links.add(s, "company", company_id, company_stream, remote_company)
+    deal_id = hub_deal(twin, name="With company", close_date=date(2027, 1, 1), stage=sp["open"][1])
+    edit_hub_deal(twin, deal_id, company_id=company_id)
+    run(twin, "two_way")
+    ((_, rid),) = twin.link("deal", deal_id).items()
+    assert deal_company(twin, rid) == remote_company
+    # a CRM deal at that company comes in at the hub company
+    other = remote_deal(twin, "CRM deal at Acme", "1", "2027-01-01", sp["open"][0])
+    if twin.system == "salesforce":
+        twin.edit_remote("Opportunity", other, {"AccountId": remote_company})
+    else:
+        twin.sandbox.console.associate("deals", other, "companies", remote_company, type_id=5)
+    run(twin, "two_way")
+    assert deals(twin)["CRM deal at Acme"].company_id == company_id

@@ -24,6 +24,7 @@ from leadbridge.connectors.catalog import Catalog, Relation, Stream
 
 CONTACTS, COMPANIES, OWNERS, DEALS = "contacts", "companies", "owners", "deals"
 COMPANY_FIELD = "associatedcompanyid"
+DEAL_COMPANY = COMPANY_FIELD  # a deal's primary company, filled by the connector (deal_companies)
 MERGED = "hs_merged_object_ids"  # ';'-separated ids a merged record was made from
 # The last-modified stamp of each object (reference A3): contacts differ from the rest.
 MODIFIED = {
@@ -87,8 +88,9 @@ CATALOG = Catalog(
             upsert_key="email",
         ),
     ),
-    # A deal's stage is a stage id of its pipeline (/crm/v3/pipelines/deals); its company and
-    # contacts are associations (not read or written by the deal sync yet).
+    # A deal's stage is a stage id of its pipeline (/crm/v3/pipelines/deals); its company is an
+    # association the connector exposes as a field (deal_companies.py); its contacts are not
+    # synced yet.
     deals=Stream(
         DEALS,
         "deal",
@@ -99,7 +101,9 @@ CATALOG = Catalog(
             "stage": "dealstage",
             "pipeline": "pipeline",
             "owner": "hubspot_owner_id",
+            "company": DEAL_COMPANY,
         },
+        company=Relation("association", COMPANIES, field=DEAL_COMPANY),
         read_fields=(MERGED,),
         stamps=STAMPS,
         section="deal",

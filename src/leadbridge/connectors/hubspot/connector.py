@@ -43,8 +43,15 @@ from leadbridge.connectors.base import (
 from leadbridge.connectors.catalog import DealStage
 from leadbridge.connectors.errors import NotProcessedError, PermanentError, TransientError
 from leadbridge.connectors.http import CallCounter
-from leadbridge.connectors.hubspot import reads
-from leadbridge.connectors.hubspot.catalog import CATALOG, COMPANY_FIELD, CONTACTS, OWNERS
+from leadbridge.connectors.hubspot import deal_companies, reads
+from leadbridge.connectors.hubspot.catalog import (
+    CATALOG,
+    COMPANY_FIELD,
+    CONTACTS,
+    DEAL_COMPANY,
+    DEALS,
+    OWNERS,
+)
 from leadbridge.connectors.hubspot.client import BATCH_MAX, HINTS, HubSpotClient
 from leadbridge.connectors.hubspot.matching import UNSET, Item, chunks, sent_signature, wire
 from leadbridge.connectors.hubspot.schema import object_schema, owners_schema, value_problems
@@ -153,6 +160,19 @@ class HubSpotConnector:
         if stream not in WRITABLE:
             refused = PermanentError(f"HubSpot {stream} are read-only", code="READ_ONLY_OBJECT")
             return [WriteResult(ref, error=refused) for ref, _ in records]
+        if stream == DEALS and op != "delete":
+            plain, companies = deal_companies.split(records)
+            written = await self._write(stream, op, plain, id_property)
+            return await deal_companies.associate(self.client, written, companies)
+        return await self._write(stream, op, records, id_property)
+
+    async def _write(
+        self,
+        stream: str,
+        op: Op,
+        records: Sequence[tuple[Any, dict[str, Any]]],
+        id_property: str | None,
+    ) -> list[WriteResult]:
         schema = await self.schema(stream)
         if op == "upsert" and id_property is None and stream == CONTACTS:
             id_property = "email"
@@ -266,8 +286,10 @@ class HubSpotConnector:
             yield Page(records, position)
             return
         async for page in reads.read_changed(
-            self.client, stream, fields, cursor, cap, self.overlap
+            self.client, stream, self._props(stream, fields), cursor, cap, self.overlap
         ):
+            if stream == DEALS:
+                await deal_companies.fill(self.client, page.records)
             yield page
 
     async def read_ids(
@@ -276,7 +298,15 @@ class HubSpotConnector:
         if stream == OWNERS:
             wanted = set(ids)
             return [r for r in await reads.read_owners(self.client) if r.id in wanted]
-        return await reads.read_ids(self.client, stream, fields, ids)
+        found = await reads.read_ids(self.client, stream, self._props(stream, fields), ids)
+        if stream == DEALS:
+            await deal_companies.fill(self.client, found)
+        return found
+
+    @staticmethod
+    def _props(stream: str, fields: Sequence[str]) -> list[str]:
+        """The properties to read: a deal's company is an association, not a property."""
+        return [f for f in fields if not (stream == DEALS and f == DEAL_COMPANY)]
 
     def read_all(self, stream: str, fields: Sequence[str]) -> AsyncIterator[list[RemoteRecord]]:
         return reads.read_all(self.client, stream, fields)
