@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -299,3 +300,60 @@ def test_a_deal_s_company_goes_out_and_comes_in_through_the_company_link(twin: T
         twin.sandbox.console.associate("deals", other, "companies", remote_company, type_id=5)
     run(twin, "two_way")
     assert deals(twin)["CRM deal at Acme"].company_id == company_id
+
+
+def test_the_cli_plans_syncs_and_explains_deals_from_the_policy_file(
+    twin: Twin, tmp_path: Path
+) -> None:
+    sp = spec(twin)
+    (tmp_path / "leadbridge.yaml").write_text(
+        f"version: 1\nsyncs:\n  crm:\n    connection: {twin.system}\n"
+        "    deals:\n      mode: two_way\n"
+    )
+    good = hub_deal(twin, name="Good", close_date=date(2027, 1, 1), stage=sp["open"][1])
+    bad = hub_deal(twin, name="Bad", close_date=date(2027, 1, 1), stage="Nope")
+    stages = lb("deals", "stages")
+    assert stages.exit_code == 0, stages.output
+    assert sp["open"][1] in stages.output and "won" in stages.output
+    planned = lb("deals", "sync", "--dry-run")
+    assert planned.exit_code == 0, planned.output
+    assert f"deal {good}: create" in planned.output
+    assert f"deal {bad}: refused: stage 'Nope' is not a" in planned.output
+    assert remote_deals(twin) == {}  # a dry run writes nothing
+    done = lb("deals", "sync")
+    assert "crm_created 1" in done.output and "refused 1" in done.output, done.output
+    assert len(remote_deals(twin)) == 1
+    explained = lb("deals", "explain", str(good))
+    assert "no change since the last sync" in explained.output, explained.output
+    assert "no deal 999" in lb("deals", "explain", "999").output
+
+
+async def test_the_scheduler_syncs_deals_once_the_policy_has_a_deals_section(
+    twin: Twin,
+) -> None:
+    from leadbridge.hub.tables import utcnow
+    from leadbridge.jobs.crm import CrmRun, CrmSchedule
+    from leadbridge.jobs.runner import EmbeddedRunner
+    from leadbridge.policy.crm import PolicyFile
+
+    from .crm_world import FAST
+
+    sp = spec(twin)
+    remote_deal(twin, "Scheduled", "10", "2027-01-01", sp["open"][0])
+    twin.activate()
+
+    async def tick(sync: CrmSync) -> list[tuple[str, str]]:
+        schedule = CrmSchedule(
+            twin.hub, twin.connections, PolicyFile(syncs={"crm": sync}), retry=FAST
+        )
+        runner = EmbeddedRunner(twin.connections, crm=schedule)
+        try:
+            done = await runner.run_due(utcnow())
+        finally:
+            await schedule.aclose()
+        return [(r.job, r.status) for r in done if isinstance(r, CrmRun)]
+
+    assert ("deals", "succeeded") not in await tick(CrmSync(connection=twin.system))
+    assert "Scheduled" not in deals(twin)
+    assert ("deals", "succeeded") in await tick(policy(twin, "pull_only"))
+    assert "Scheduled" in deals(twin)

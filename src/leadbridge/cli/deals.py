@@ -93,7 +93,8 @@ def sync_cmd(
     sync: SyncOpt = None,
 ) -> None:
     """Sync deals with the CRM now, per the policy's `deals.mode`."""
-    from leadbridge.engine.deals.run import plan_deals, sync_deals
+    from leadbridge.engine.deals.run import plan_deals
+    from leadbridge.jobs.tasks import deals_task
 
     ctx = crm_ctx(policy, sync)
     noun = ctx.catalog.deals.one() if ctx.catalog.deals else "deal"
@@ -105,7 +106,7 @@ def sync_cmd(
         if not report.plan:
             console.print("  no deals in the hub")
         return
-    report = asyncio.run(_closing(ctx, sync_deals(ctx)))
+    report = asyncio.run(_closing(ctx, deals_task(ctx)))
     if report.run_id is None:
         console.print(f"deal sync is off (deals.mode {report.mode}): nothing read or written")
         return
