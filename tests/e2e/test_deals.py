@@ -10,12 +10,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from leadbridge.engine.deals.run import DealReport, plan_deals, sync_deals
 from leadbridge.engine.sync.undo import undo_run
+from leadbridge.hub.deals import set_people
 from leadbridge.hub.edits import create, edit
-from leadbridge.hub.tables import Deal, JournalEntry
+from leadbridge.hub.tables import Deal, DealPerson, JournalEntry
 from leadbridge.policy.crm import CrmSync
 
 from .cli_runner import lb, wide_terminal  # noqa: F401 (an autouse fixture)
@@ -357,3 +359,30 @@ async def test_the_scheduler_syncs_deals_once_the_policy_has_a_deals_section(
     assert "Scheduled" not in deals(twin)
     assert ("deals", "succeeded") in await tick(policy(twin, "pull_only"))
     assert "Scheduled" in deals(twin)
+
+
+def test_hubspot_deal_contacts_go_out_and_come_in_through_the_person_links(twin: Twin) -> None:
+    if twin.system == "salesforce":
+        pytest.skip("Salesforce deal people (OpportunityContactRole): not in the sandbox yet")
+    sp = spec(twin)
+    contact = twin.remote_person("bo@acme.com", "Bo")
+    person_id = twin.person(email="bo@acme.com", last_name="Bo")
+    with twin.hub.session() as s:
+        twin.ctx().links.add(s, "person", person_id, "contacts", contact)
+    deal_id = hub_deal(twin, name="With people", close_date=date(2027, 1, 1), stage=sp["open"][1])
+    with twin.hub.session() as s:
+        deal = s.get(Deal, deal_id)
+        assert deal is not None
+        set_people(s, deal, [person_id])
+    run(twin, "two_way")
+    ((_, rid),) = twin.link("deal", deal_id).items()
+    assert [c for c, _ in twin.sandbox.associations("deals", rid, "contacts")] == [contact]
+    assert run(twin, "two_way").counts.get("crm_updated") is None  # no echo
+    # a CRM deal with that contact comes in with the hub person on it
+    other = remote_deal(twin, "CRM deal with Bo", "1", "2027-01-01", sp["open"][0])
+    twin.sandbox.console.associate("deals", other, "contacts", contact, type_id=3)
+    run(twin, "two_way")
+    with twin.hub.session() as s:
+        found = deals(twin)["CRM deal with Bo"]
+        people = s.scalars(select(DealPerson.person_id).where(DealPerson.deal_id == found.id))
+        assert list(people) == [person_id]

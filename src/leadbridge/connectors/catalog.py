@@ -9,7 +9,8 @@ Roles (remote field names by what they mean to the engine):
     company  name, domain (a website or domain: compared by registrable domain), owner, phone
     user     email, first_name, last_name, active
     deal     name, amount, close_date, stage, pipeline, owner, company (a lookup to the company
-             stream; a system whose deal reads do not carry it leaves it out)
+             stream; a system whose deal reads do not carry it leaves it out), people (the
+             ids of the deal's person records, a list; where the system exposes them)
 
 A catalog's deal stream is declared apart (`Catalog.deals`): the person/company engine never
 iterates it; the deal sync (engine/deals) reads and writes it, and the connector describes its

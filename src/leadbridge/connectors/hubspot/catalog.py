@@ -24,7 +24,8 @@ from leadbridge.connectors.catalog import Catalog, Relation, Stream
 
 CONTACTS, COMPANIES, OWNERS, DEALS = "contacts", "companies", "owners", "deals"
 COMPANY_FIELD = "associatedcompanyid"
-DEAL_COMPANY = COMPANY_FIELD  # a deal's primary company, filled by the connector (deal_companies)
+DEAL_COMPANY = COMPANY_FIELD  # a deal's primary company, filled by the connector (deal_links)
+DEAL_CONTACTS = "associatedcontactids"  # a deal's contacts' ids, filled by the connector
 MERGED = "hs_merged_object_ids"  # ';'-separated ids a merged record was made from
 # The last-modified stamp of each object (reference A3): contacts differ from the rest.
 MODIFIED = {
@@ -88,9 +89,8 @@ CATALOG = Catalog(
             upsert_key="email",
         ),
     ),
-    # A deal's stage is a stage id of its pipeline (/crm/v3/pipelines/deals); its company is an
-    # association the connector exposes as a field (deal_companies.py); its contacts are not
-    # synced yet.
+    # A deal's stage is a stage id of its pipeline (/crm/v3/pipelines/deals); its company and
+    # contacts are associations the connector exposes as fields (deal_links.py).
     deals=Stream(
         DEALS,
         "deal",
@@ -102,6 +102,7 @@ CATALOG = Catalog(
             "pipeline": "pipeline",
             "owner": "hubspot_owner_id",
             "company": DEAL_COMPANY,
+            "people": DEAL_CONTACTS,
         },
         company=Relation("association", COMPANIES, field=DEAL_COMPANY),
         read_fields=(MERGED,),

@@ -43,12 +43,13 @@ from leadbridge.connectors.base import (
 from leadbridge.connectors.catalog import DealStage
 from leadbridge.connectors.errors import NotProcessedError, PermanentError, TransientError
 from leadbridge.connectors.http import CallCounter
-from leadbridge.connectors.hubspot import deal_companies, reads
+from leadbridge.connectors.hubspot import deal_links, reads
 from leadbridge.connectors.hubspot.catalog import (
     CATALOG,
     COMPANY_FIELD,
     CONTACTS,
     DEAL_COMPANY,
+    DEAL_CONTACTS,
     DEALS,
     OWNERS,
 )
@@ -161,9 +162,9 @@ class HubSpotConnector:
             refused = PermanentError(f"HubSpot {stream} are read-only", code="READ_ONLY_OBJECT")
             return [WriteResult(ref, error=refused) for ref, _ in records]
         if stream == DEALS and op != "delete":
-            plain, companies = deal_companies.split(records)
+            plain, links = deal_links.split(records)
             written = await self._write(stream, op, plain, id_property)
-            return await deal_companies.associate(self.client, written, companies)
+            return await deal_links.associate(self.client, written, links)
         return await self._write(stream, op, records, id_property)
 
     async def _write(
@@ -289,7 +290,7 @@ class HubSpotConnector:
             self.client, stream, self._props(stream, fields), cursor, cap, self.overlap
         ):
             if stream == DEALS:
-                await deal_companies.fill(self.client, page.records)
+                await deal_links.fill(self.client, page.records)
             yield page
 
     async def read_ids(
@@ -300,13 +301,13 @@ class HubSpotConnector:
             return [r for r in await reads.read_owners(self.client) if r.id in wanted]
         found = await reads.read_ids(self.client, stream, self._props(stream, fields), ids)
         if stream == DEALS:
-            await deal_companies.fill(self.client, found)
+            await deal_links.fill(self.client, found)
         return found
 
     @staticmethod
     def _props(stream: str, fields: Sequence[str]) -> list[str]:
-        """The properties to read: a deal's company is an association, not a property."""
-        return [f for f in fields if not (stream == DEALS and f == DEAL_COMPANY)]
+        """The properties to read: a deal's company and contacts are associations."""
+        return [f for f in fields if not (stream == DEALS and f in (DEAL_COMPANY, DEAL_CONTACTS))]
 
     def read_all(self, stream: str, fields: Sequence[str]) -> AsyncIterator[list[RemoteRecord]]:
         return reads.read_all(self.client, stream, fields)

@@ -18,6 +18,8 @@ from leadbridge.engine.deals.stages import Pipelines
 from leadbridge.policy.crm import DealPolicy
 
 Action = Literal["create", "update", "skip", "refused"]
+JOB = "crm_deals"  # the runs' and the error log's job
+COLUMN = {"owner": "owner_id", "company": "company_id"}  # plan names -> hub columns
 HUB_FIELDS = ("name", "amount", "close_date", "stage", "pipeline", "owner", "company")
 
 
@@ -79,9 +81,9 @@ def remote_values(
         if role is None:
             continue
         value = values.get(name)
-        if name in ("owner", "company") and value is None:
+        if name in ("owner", "company", "people") and not value:
             continue  # no link: the CRM keeps (or defaults) its own
-        out[role] = wire(value)
+        out[role] = sorted(value or []) if name == "people" else wire(value)
     return out
 
 
@@ -94,8 +96,10 @@ def plan_deal(
         return DealPlanItem(facts.id, "skip", "a deal of a sync that hides deals")
     if facts.remote_id is None and facts.link_status == "undone":
         return DealPlanItem(facts.id, "skip", "its create was undone")
+    people = facts.values.get("people") or []
     if facts.remote_id is None:
         names = [n for n in HUB_FIELDS if facts.values.get(n) is not None or n == "stage"]
+        names += ["people"] if people else []
         reason = "new in the hub"
     else:
         since = facts.synced_at
@@ -104,6 +108,10 @@ def plan_deal(
             for n in HUB_FIELDS
             if (at := facts.changed_at.get(n)) is not None and (since is None or at > since)
         ]
+        # People are added, never taken off: new ones (linked in the CRM) are a change.
+        role = stream.role("people")
+        if role and set(people) - set(facts.pushed.get(role) or []):
+            changed.append("people")
         owned = set(policy.crm_owned) if policy.mode == "two_way" else set()
         names = [n for n in changed if n not in owned]
         if not names:
@@ -123,7 +131,11 @@ def plan_deal(
         stage = found
     values = remote_values(stream, facts.values, names, stage)
     if facts.remote_id is not None:  # no echoes: what the CRM holds already is not sent
-        values = {k: v for k, v in values.items() if not same(facts.pushed.get(k), v)}
+        values = {
+            k: v
+            for k, v in values.items()
+            if isinstance(v, list) or not same(facts.pushed.get(k), v)
+        }
     if not values:
         return DealPlanItem(facts.id, "skip", "nothing the CRM has changed", facts.remote_id)
     action: Action = "create" if facts.remote_id is None else "update"
@@ -149,6 +161,8 @@ def hub_values(stream: Stream, fields: dict[str, Any], pipelines: Pipelines) -> 
     for role in ("owner", "company"):
         if (f := stream.role(role)) is not None and f in fields:
             out[role] = str(fields[f]) if fields[f] not in (None, "") else None
+    if (f := stream.role("people")) is not None and isinstance(fields.get(f), list):
+        out["people"] = [str(i) for i in fields[f]]
     return out
 
 
@@ -180,3 +194,15 @@ def same(a: Any, b: Any) -> bool:
     if len(x) >= 10 and len(y) >= 10 and x[4:5] == "-" and y[4:5] == "-":
         return x[:10] == y[:10]
     return x == y
+
+
+@dataclass
+class DealReport:
+    run_id: int | None
+    mode: str
+    counts: dict[str, int] = field(default_factory=dict)
+    plan: list[DealPlanItem] = field(default_factory=list)
+
+    def add(self, key: str, n: int = 1) -> None:
+        if n:
+            self.counts[key] = self.counts.get(key, 0) + n

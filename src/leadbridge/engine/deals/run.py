@@ -15,47 +15,38 @@ replaced, so `leadbridge undo RUN` restores them (and deletes what the run creat
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any, Protocol, cast, runtime_checkable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from leadbridge.connectors.base import Cursor, RemoteRecord
+from leadbridge.connectors.base import RemoteRecord
 from leadbridge.connectors.catalog import DealStage, Stream
 from leadbridge.connectors.errors import error_class_name
 from leadbridge.engine.deals.plan import (
+    COLUMN,
+    JOB,
     DealFacts,
     DealPlanItem,
-    hub_values,
+    DealReport,
     plan_deal,
-    wire,
 )
+from leadbridge.engine.deals.pull import pull
 from leadbridge.engine.deals.stages import Pipelines
 from leadbridge.engine.sync.context import SyncContext, SyncRefused
-from leadbridge.hub.edits import changed_at, create, edit
+from leadbridge.hub.edits import changed_at
 from leadbridge.hub.store import log_error, resolve_errors
-from leadbridge.hub.tables import Deal, JournalEntry, RecordLink, SyncCursor, utcnow
-
-JOB = "crm_deals"
-COLUMN = {"owner": "owner_id", "company": "company_id"}  # plan names -> hub columns
+from leadbridge.hub.tables import (
+    Deal,
+    DealPerson,
+    JournalEntry,
+    utcnow,
+)
 
 
 @runtime_checkable
 class DealSource(Protocol):
     async def deal_stages(self) -> list[DealStage]: ...
-
-
-@dataclass
-class DealReport:
-    run_id: int | None
-    mode: str
-    counts: dict[str, int] = field(default_factory=dict)
-    plan: list[DealPlanItem] = field(default_factory=list)
-
-    def add(self, key: str, n: int = 1) -> None:
-        if n:
-            self.counts[key] = self.counts.get(key, 0) + n
 
 
 def deal_stream(ctx: SyncContext) -> Stream:
@@ -93,7 +84,7 @@ async def sync_deals(ctx: SyncContext) -> DealReport:
     report.run_id = ctx.start_run(JOB)
     try:
         if policy.pulls:
-            await _pull(ctx, stream, stages, report)
+            await pull(ctx, stream, stages, report)
         else:
             ctx.save_state(deals_pulling=False)
         if policy.pushes:
@@ -117,6 +108,7 @@ def facts(s: Session, ctx: SyncContext, deal_ids: Sequence[int] | None = None) -
     deals = list(s.scalars(query))
     links = ctx.links.of_hub(s, "deal", [d.id for d in deals])
     to_remote, _ = ctx.users.owners(s)
+    people = _remote_people(s, ctx, stream, [d.id for d in deals])
     companies: dict[int, str] = {}
     if stream.company is not None:
         company_links = ctx.links.of_hub(
@@ -141,6 +133,7 @@ def facts(s: Session, ctx: SyncContext, deal_ids: Sequence[int] | None = None) -
                     "pipeline": d.pipeline,
                     "owner": to_remote.get(d.owner_id) if d.owner_id else None,
                     "company": companies.get(d.company_id) if d.company_id else None,
+                    "people": people.get(d.id, []),
                 },
                 {name: stamps.get(COLUMN.get(name, name)) for name in (*COLUMN, *_PLAIN)},
                 d.hidden,
@@ -156,162 +149,26 @@ def facts(s: Session, ctx: SyncContext, deal_ids: Sequence[int] | None = None) -
 _PLAIN = ("name", "amount", "close_date", "stage", "pipeline")
 
 
-# --- pull -----------------------------------------------------------------------------------
-
-
-async def _pull(ctx: SyncContext, stream: Stream, stages: Pipelines, report: DealReport) -> None:
-    assert report.run_id is not None
-    full = not ctx.state().get("deals_pulling")
-    with ctx.hub.session() as s:
-        row = _cursor_row(s, ctx, stream.name)
-        cursor = Cursor(row.modified_at, row.last_id) if row and not full else Cursor()
-    cap = ctx.clock()
-    async for page in ctx.connector.read_changed(
-        stream.name, stream.fields_to_read([]), cursor, cap
-    ):
-        with ctx.hub.session() as s:  # the page, what it changed and its cursor, together
-            ctx.store_mirror(s, page.records, report.run_id)
-            _take(s, ctx, stream, stages, page.records, report)
-            row = _cursor_row(s, ctx, stream.name) or SyncCursor(
-                workspace_id=ctx.workspace_id,
-                remote_system=ctx.system,
-                remote_scope=ctx.scope,
-                object=stream.name,
-            )
-            row.modified_at, row.last_id = page.cursor.modified_at, page.cursor.last_id
-            s.add(row)
-        report.add(f"read_{stream.one()}", len(page.records))
-    ctx.save_state(deals_pulling=True)
-
-
-def _take(
-    s: Session,
-    ctx: SyncContext,
-    stream: Stream,
-    stages: Pipelines,
-    records: Sequence[RemoteRecord],
-    report: DealReport,
-) -> None:
-    policy = ctx.policy.deals
-    owned = {COLUMN.get(n, n) for n in policy.crm_owned}
-    hide = policy.mode == "hide"
-    live = [r for r in records if not r.deleted and r.event is None]
-    report.add("deleted_in_crm_kept", len(records) - len(live))
-    links = ctx.links.of_remote(s, stream.name, [r.id for r in live])
-    _, to_hub = ctx.users.owners(s)
-    company_of: dict[str, int] = {}
-    if stream.company is not None:
-        ids = [str(v) for r in live if (v := stream.value(r.fields, "company"))]
-        company_of = {
-            rid: link.hub_id
-            for rid, link in ctx.links.of_remote(s, stream.company.target, ids).items()
-        }
-    now = utcnow()
-    for r in live:
-        values = hub_values(stream, r.fields, stages)
-        if "owner" in values:
-            owner = values.pop("owner")
-            values["owner_id"] = to_hub.get(owner) if owner else None
-        if "company" in values:
-            company = values.pop("company")
-            if company is None:
-                values["company_id"] = None
-            elif company in company_of:
-                values["company_id"] = company_of[company]
-        link = links.get(r.id)
-        deal = s.get(Deal, link.hub_id) if link is not None else None
-        if link is not None and deal is not None:
-            stamps = changed_at(deal)
-            since = link.last_synced_at
-            changes = {
-                k: v
-                for k, v in values.items()
-                if k in owned or since is None or (stamps.get(k) or since) <= since
-            }
-            before = {k: wire(getattr(deal, k)) for k in changes}
-            done = edit(s, deal, changes, origin="sync", at=now)
-            if done:
-                _journal_hub(s, ctx, report, deal, before, done)
-                report.add("hub_updated")
-            deal.hidden = hide and deal.hidden
-            if len(changes) < len(values):  # hub changes still to push: not synced yet
-                link.pushed = {k: v for k, v in r.fields.items() if k != "attributes"}
-                continue
-        else:
-            deal = _match(s, ctx, stream, values)
-            if deal is not None:  # the CRM is the source of truth for it from now on
-                before = {k: wire(getattr(deal, k)) for k in values}
-                done = edit(s, deal, values, origin="sync", at=now)
-                if done:
-                    _journal_hub(s, ctx, report, deal, before, done)
-                report.add("hub_adopted")
-            else:
-                deal = create(
-                    s, Deal(workspace_id=ctx.workspace_id, hidden=hide), values, origin="sync"
-                )
-                report.add("hub_created")
-            intent = ctx.links.of_hub(s, "deal", [deal.id]).get(deal.id, {}).get(stream.name)
-            if link is None and intent is not None:  # a create whose answer was lost: it landed
-                link = intent
-                link.remote_id, link.status, link.last_error = r.id, "created", None
-            elif link is None:
-                link = ctx.links.add(s, "deal", deal.id, stream.name, r.id, run_id=report.run_id)
-            else:
-                link.hub_id = deal.id
-        link.pushed = {k: v for k, v in r.fields.items() if k != "attributes"}
-        link.last_synced_at, link.last_run_id = now, report.run_id
-
-
-def _match(s: Session, ctx: SyncContext, stream: Stream, values: dict[str, Any]) -> Deal | None:
-    """An unlinked hub deal of the same name at the same company: the CRM deal it was (or the
-    one a create whose answer was lost made)."""
-    name = values.get("name")
-    if not name:
-        return None
-    query = select(Deal).where(Deal.workspace_id == ctx.workspace_id, Deal.name == name)
-    if values.get("company_id") is not None:
-        query = query.where(Deal.company_id == values["company_id"])
-    linked = select(RecordLink.hub_id).where(
-        *ctx.links.where(),
-        RecordLink.hub_object == "deal",
-        RecordLink.remote_object == stream.name,
-        RecordLink.remote_id.is_not(None),  # a create intent is the deal it may have made
-    )
-    return s.scalar(query.where(Deal.id.not_in(linked)).order_by(Deal.id))
-
-
-def _journal_hub(
-    s: Session,
-    ctx: SyncContext,
-    report: DealReport,
-    deal: Deal,
-    before: dict[str, Any],
-    changed: list[str],
-) -> None:
-    assert report.run_id is not None
-    s.add(
-        JournalEntry(
-            workspace_id=ctx.workspace_id,
-            run_id=report.run_id,
-            target="hub",
-            object="deal",
-            record_id=str(deal.id),
-            op="update",
-            before={k: before.get(k) for k in changed},
-            after={k: wire(getattr(deal, k)) for k in changed},
+def _remote_people(
+    s: Session, ctx: SyncContext, stream: Stream, deal_ids: list[int]
+) -> dict[int, list[str]]:
+    """deal id -> the CRM ids of its people linked to the CRM (where deals carry people)."""
+    if stream.role("people") is None or not deal_ids:
+        return {}
+    pairs = list(
+        s.execute(
+            select(DealPerson.deal_id, DealPerson.person_id).where(DealPerson.deal_id.in_(deal_ids))
         )
     )
-
-
-def _cursor_row(s: Session, ctx: SyncContext, obj: str) -> SyncCursor | None:
-    return s.scalar(
-        select(SyncCursor).where(
-            SyncCursor.workspace_id == ctx.workspace_id,
-            SyncCursor.remote_system == ctx.system,
-            SyncCursor.remote_scope == ctx.scope,
-            SyncCursor.object == obj,
-        )
-    )
+    links = ctx.links.of_hub(s, "person", {p for _, p in pairs})
+    names = ctx.person_names()
+    out: dict[int, list[str]] = {}
+    for deal_id, person_id in pairs:
+        linked = links.get(person_id, {})
+        remote = next((linked[n].remote_id for n in names if n in linked), None)
+        if remote:
+            out.setdefault(deal_id, []).append(remote)
+    return {k: sorted(v) for k, v in out.items()}
 
 
 # --- push -----------------------------------------------------------------------------------
