@@ -15,6 +15,7 @@ for _group in (
     "apollo",
     "crm",
     "hubspot",
+    "deals",
     "explain",
     "audit",
     "ops",

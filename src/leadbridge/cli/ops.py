@@ -135,6 +135,8 @@ def status(
     st = hub_status(ctx.hub)
     outlooks, note = crm_outlooks(policy, [c.connection for c in st.crm])
     console.print(f"hub: {st.companies} companies, {st.people} people, {st.users} users")
+    if st.deals:
+        console.print(f"hub deals: {st.deals}")
     infos = {c.name: c for c in ctx.connections.all()}
     for c in infos.values():
         health, detail = c.health, f" — {c.health_detail}" if c.health_detail else ""
@@ -189,6 +191,12 @@ def status(
                 if excluded:
                     line += " (" + ", ".join(f"{n} {r}" for r, n in excluded.most_common()) + ")"
             console.print(line)
+        if st.deals:
+            d = crm.deals
+            console.print(
+                f"  deals: {d.in_sync} in sync, {d.failing} failing, {d.not_linked} not linked "
+                "(`leadbridge deals sync --dry-run` says why)"
+            )
     if note:
         console.print(f"[yellow]{note}[/yellow]")
     dupes = st.potential_duplicates

@@ -8,6 +8,13 @@ Roles (remote field names by what they mean to the engine):
              phone, mobile_phone (what the duplicate audit compares)
     company  name, domain (a website or domain: compared by registrable domain), owner, phone
     user     email, first_name, last_name, active
+    deal     name, amount, close_date, stage, pipeline, owner, company (a lookup to the company
+             stream; a system whose deal reads do not carry it leaves it out), people (the
+             ids of the deal's person records, a list; where the system exposes them)
+
+A catalog's deal stream is declared apart (`Catalog.deals`): the person/company engine never
+iterates it; the deal sync (engine/deals) reads and writes it, and the connector describes its
+pipelines and stages (`DealStage`).
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from typing import Any, Literal
 
 from leadbridge.normalize import company_name_key, email_key, normalize_domain
 
-Kind = Literal["company", "person", "user"]
+Kind = Literal["company", "person", "user", "deal"]
 # How a create survives a lost answer: an intent matched afterwards by its keys and values
 # (Salesforce), a create the server dedupes (Apollo's bulk_create with run_dedupe), or an upsert
 # on a unique key (HubSpot: a contact's e-mail; see Stream.upsert_key).
@@ -96,6 +103,20 @@ class Stream:
 
 
 @dataclass(frozen=True)
+class DealStage:
+    """One stage of one of the CRM's deal pipelines: `value` is what a deal's stage field
+    holds (Salesforce: the StageName; HubSpot: the stage id), `label` what people see."""
+
+    pipeline: str | None  # the pipeline's value (HubSpot: its id); None: the CRM has one
+    pipeline_label: str | None
+    value: str
+    label: str
+    probability: float | None = None  # 0..1
+    closed: bool = False
+    won: bool = False
+
+
+@dataclass(frozen=True)
 class Catalog:
     system: str  # the key links and mirror rows are stored under ("salesforce")
     label: str  # how people name it ("Salesforce")
@@ -105,6 +126,8 @@ class Catalog:
     # How long after a write an incremental read may still miss it (an eventually consistent
     # search index): a read up to `cap` vouches for what was written before `cap - read_lag`.
     read_lag: timedelta = timedelta(0)
+    # The deal stream (a Salesforce Opportunity, HubSpot deals), None where there is none.
+    deals: Stream | None = None
 
     def plain_create(self, stream: Stream, values: Mapping[str, Any]) -> bool:
         """Whether a create with these values can only make a new record: sent twice, it
@@ -115,7 +138,7 @@ class Catalog:
         return not (key and stream.value(values, key))
 
     def stream(self, name: str) -> Stream:
-        for s in self.streams:
+        for s in (*self.streams, *((self.deals,) if self.deals else ())):
             if s.name == name:
                 return s
         raise KeyError(f"{self.label} has no stream {name!r}")

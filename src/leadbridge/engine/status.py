@@ -22,6 +22,7 @@ from leadbridge.hub.tables import (
     DETACHED,
     Company,
     Connection,
+    Deal,
     ErrorLogEntry,
     Person,
     RecordLink,
@@ -66,6 +67,7 @@ class CrmStatus:
     initial_pull: str = "not_started"  # not_started | running | done
     people: SyncCounts = field(default_factory=SyncCounts)
     companies: SyncCounts = field(default_factory=SyncCounts)
+    deals: SyncCounts = field(default_factory=SyncCounts)
     # Bulk jobs a run left open (it was killed or stopped waiting): (job id, run id, records).
     open_jobs: list[tuple[str, int | None, int]] = field(default_factory=list)
 
@@ -82,6 +84,7 @@ class CrmStatus:
             "initial_pull": self.initial_pull,
             "people": self.people.as_dict(),
             "companies": self.companies.as_dict(),
+            "deals": self.deals.as_dict(),
             "open_jobs": [{"job": job, "run": run, "records": n} for job, run, n in self.open_jobs],
         }
 
@@ -91,6 +94,7 @@ class HubStatus:
     companies: int = 0
     people: int = 0
     users: int = 0
+    deals: int = 0
     links: Counter[str] = field(default_factory=Counter)
     stale_links: int = 0
     open_errors: int = 0
@@ -167,7 +171,11 @@ def _crm_status(
             s, RecordLink.workspace_id == workspace_id, RecordLink.remote_job_id == job_id
         )
         out.open_jobs.append((job_id, run_id, records))
-    for hub_object, counts in (("person", out.people), ("company", out.companies)):
+    for hub_object, counts in (
+        ("person", out.people),
+        ("company", out.companies),
+        ("deal", out.deals),
+    ):
         linked, failing = linked_and_failing(s, workspace_id, connection, hub_object)
         counts.total = totals[hub_object]
         counts.in_sync = len(linked)
@@ -190,6 +198,7 @@ def hub_status(hub: Hub, runs: int = 5, now: datetime | None = None) -> HubStatu
         status.companies = _count(s, Company.workspace_id == ws, Company.deleted_at.is_(None))
         status.people = _count(s, Person.workspace_id == ws, Person.deleted_at.is_(None))
         status.users = _count(s, User.workspace_id == ws)
+        status.deals = _count(s, Deal.workspace_id == ws)
         for link_status, count in s.execute(
             select(RecordLink.status, func.count())
             .where(RecordLink.workspace_id == ws)
@@ -208,7 +217,7 @@ def hub_status(hub: Hub, runs: int = 5, now: datetime | None = None) -> HubStatu
                 s, Company.workspace_id == ws, Company.potential_duplicate.is_not(None)
             ),
         }
-        totals = {"person": status.people, "company": status.companies}
+        totals = {"person": status.people, "company": status.companies, "deal": status.deals}
         crm_kinds = _crm_kinds()
         status.crm = [
             _crm_status(s, ws, c, totals, now)

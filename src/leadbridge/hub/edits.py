@@ -1,4 +1,4 @@
-"""Changing hub people and companies: every change stamps its fields' change time, and a
+"""Changing hub people, companies and deals: every change stamps its fields' change time, and a
 change made by a person (not by the sync itself) goes to the outbox to be pushed.
 
 The origin tag is what keeps a pulled value from being pushed straight back (no echoes).
@@ -11,12 +11,12 @@ from typing import Any, Literal, TypeVar
 
 from sqlalchemy.orm import Session
 
-from leadbridge.hub.tables import Company, OutboxItem, Person, utcnow
+from leadbridge.hub.tables import Company, Deal, OutboxItem, Person, utcnow
 from leadbridge.normalize import email_key
 
 Origin = Literal["user", "manual", "sync"]
-HubRecord = Person | Company
-R = TypeVar("R", Person, Company)
+HubRecord = Person | Company | Deal
+R = TypeVar("R", Person, Company, Deal)
 
 
 class EditError(ValueError):
@@ -24,6 +24,8 @@ class EditError(ValueError):
 
 
 def hub_object(record: HubRecord) -> str:
+    if isinstance(record, Deal):
+        return "deal"
     return "person" if isinstance(record, Person) else "company"
 
 

@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from leadbridge.hub.edits import EditError, HubRecord, Origin, edit, get_field, hub_object
-from leadbridge.hub.tables import Company, Person, RecordLink, utcnow
+from leadbridge.hub.edits import EditError, Origin, edit, get_field, hub_object
+from leadbridge.hub.tables import Company, Deal, DealPerson, Person, RecordLink, utcnow
 
 # What a merge carries over into the keeper where the keeper has nothing.
 PERSON_FILL: tuple[str, ...] = (
@@ -27,13 +27,16 @@ COMPANY_FILL: tuple[str, ...] = (
     *("name", "website", "industry", "employee_count", "stage", "owner_id", "account_stage"),
 )
 
+# What can be deleted and merged (deals are kept when a CRM deletes them: issue 12's note).
+Removable = Person | Company
 
-def is_deleted(record: HubRecord) -> bool:
+
+def is_deleted(record: Removable) -> bool:
     return record.deleted_at is not None
 
 
 def delete_record(
-    s: Session, record: HubRecord, *, origin: Origin, at: datetime | None = None
+    s: Session, record: Removable, *, origin: Origin, at: datetime | None = None
 ) -> bool:
     """Tombstone the record; False when it was deleted already."""
     if record.deleted_at is not None:
@@ -42,7 +45,7 @@ def delete_record(
 
 
 def detach_links(
-    s: Session, record: HubRecord, reason: str, *, status: str = "unlinked"
+    s: Session, record: Removable, reason: str, *, status: str = "unlinked"
 ) -> list[RecordLink]:
     """Every live link of the record (in every system) taken out of play, its remote id kept."""
     links = list(
@@ -66,8 +69,8 @@ def detach_links(
 
 def merge_records(
     s: Session,
-    keep: HubRecord,
-    other: HubRecord,
+    keep: Removable,
+    other: Removable,
     *,
     origin: Origin,
     at: datetime | None = None,
@@ -105,6 +108,7 @@ def merge_records(
             )
         ):
             edit(s, person, {"company_id": keep.id}, origin=origin, at=at)
+    _repoint_deals(s, keep, other, origin, at)
     if unlink:
         detach_links(s, other, f"merged into hub {hub_object(keep)} {keep.id}")
     other.merged_into = keep.id
@@ -113,3 +117,20 @@ def merge_records(
         keep.potential_duplicate = None
     delete_record(s, other, origin=origin, at=at)
     return taken
+
+
+def _repoint_deals(
+    s: Session, keep: Removable, other: Removable, origin: Origin, at: datetime | None
+) -> None:
+    """The other record's deals follow the merge: a company's through the write path (stamped,
+    pushed), a person's roles moved unless the keeper has that deal already."""
+    if isinstance(keep, Company):
+        for deal in s.scalars(select(Deal).where(Deal.company_id == other.id)):
+            edit(s, deal, {"company_id": keep.id}, origin=origin, at=at)
+        return
+    kept = set(s.scalars(select(DealPerson.deal_id).where(DealPerson.person_id == keep.id)))
+    for role in s.scalars(select(DealPerson).where(DealPerson.person_id == other.id)):
+        if role.deal_id in kept:
+            s.delete(role)
+        else:
+            role.person_id = keep.id

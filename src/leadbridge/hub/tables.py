@@ -6,18 +6,21 @@ CustomerOS weakness #11): the database never decides an ordering.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     ForeignKey,
     Index,
     Integer,
     MetaData,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -186,6 +189,43 @@ class Person(Base):
     # `undo` can restore it and nothing recreates it; `merged_into` is the record it lives on as.
     deleted_at: Mapped[datetime | None] = mapped_column()
     merged_into: Mapped[int | None] = mapped_column(Integer)
+
+
+class Deal(Base):
+    """A deal (a Salesforce opportunity, a HubSpot deal). `stage` and `pipeline` are the CRM's
+    labels (the hub pipeline mirrors the CRM's stages); `hidden` marks a deal pulled by a sync
+    whose deals are hidden (kept, synced from the CRM, not listed)."""
+
+    __tablename__ = "deals"
+    __table_args__ = (Index("ix_deals_ws_updated", "workspace_id", "updated_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    name: Mapped[str | None] = mapped_column(String(255))
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    close_date: Mapped[date | None] = mapped_column(Date)
+    pipeline: Mapped[str | None] = mapped_column(String(100))
+    stage: Mapped[str | None] = mapped_column(String(100))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("companies.id"), index=True)
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    custom: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    field_changed_at: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DealPerson(Base):
+    """A person on a deal (a Salesforce contact role, a HubSpot deal-contact association)."""
+
+    __tablename__ = "deal_people"
+    __table_args__ = (UniqueConstraint("deal_id", "person_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    deal_id: Mapped[int] = mapped_column(ForeignKey("deals.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    role: Mapped[str | None] = mapped_column(String(60))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class CrmRecord(Base):

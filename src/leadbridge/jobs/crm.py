@@ -37,13 +37,13 @@ from leadbridge.hub.db import Hub
 from leadbridge.hub.schedules import Slot, crm_slot_name
 from leadbridge.jobs.crm_lease import crm_lease
 from leadbridge.jobs.lease import LeaseHeld
-from leadbridge.jobs.tasks import drain_task, pull_task, push_all_task
+from leadbridge.jobs.tasks import deals_task, drain_task, pull_task, push_all_task
 from leadbridge.policy.crm import CrmSync, PolicyFile
 from leadbridge.secrets import redact
 
 log = logging.getLogger("leadbridge.runner")
 
-CrmJob = Literal["initial_pull", "pull", "push"]
+CrmJob = Literal["initial_pull", "pull", "push", "deals"]
 CRM_JOB = "crm-sync"
 PAUSED = ("auth_failed", "access_denied", "paused")  # until `leadbridge connect` sets it ok
 MAX_BACKOFF = timedelta(minutes=30)
@@ -215,6 +215,13 @@ class CrmSchedule:
                     full = await push_all_task(ctx)
                     runs.append(_run(name, job, full.run_id, full.counts))
                     log.info("sync %s: full push run %d: %s", name, full.run_id, full.counts)
+                    # Deals, once the policy gives the sync a `deals:` section (issue 12).
+                    if "deals" in sync.model_fields_set and ctx.catalog.deals is not None:
+                        job = "deals"
+                        dealt = await deals_task(ctx)
+                        if dealt.run_id is not None:
+                            runs.append(_run(name, job, dealt.run_id, dealt.counts))
+                            log.info("sync %s: deals run %d: %s", name, dealt.run_id, dealt.counts)
                 if ctx.initial_pull_done():
                     job = "push"
                     pushed = await drain_task(ctx)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from leadbridge.engine.deals.run import DealReport, sync_deals
 from leadbridge.engine.leadpush.run import JOB as LEAD_PUSH_JOB
 from leadbridge.engine.leadpush.run import LeadPush, Progress, RunReport
 from leadbridge.engine.sync import outbox
@@ -23,6 +24,12 @@ from leadbridge.jobs.lease import held
 async def pull_task(ctx: SyncContext, *, manual: bool = False) -> PullReport:
     async with crm_lease(ctx):
         return await pull(ctx, manual=manual)
+
+
+async def deals_task(ctx: SyncContext) -> DealReport:
+    """The deal sync of a CRM sync, under the connection's lease (engine/deals)."""
+    async with crm_lease(ctx):
+        return await sync_deals(ctx)
 
 
 async def push_task(

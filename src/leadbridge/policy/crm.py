@@ -131,6 +131,41 @@ def _per_kind(value: Any) -> Any:
     return value
 
 
+DealMode = Literal["two_way", "pull_only", "push_only", "hide", "off"]
+DealField = Literal["name", "amount", "close_date", "stage", "pipeline", "owner", "company"]
+
+
+def _crm_owned() -> list[DealField]:
+    return ["stage", "amount", "close_date", "pipeline"]
+
+
+class DealPolicy(Strict):
+    """How deals sync with this CRM (the push settings' "Sync deals" section).
+
+    two_way    CRM deals pulled, hub deals (new and changed) pushed
+    pull_only  CRM deals pulled, nothing pushed (the default: the CRM's deals are always
+               pulled, so that nobody prospects what the CRM already holds)
+    push_only  new and changed hub deals pushed, nothing pulled
+    hide       CRM deals pulled but hidden (`deals list --hidden` shows them), nothing pushed
+    off        no deal sync; the deals pulled before stay in the hub
+
+    On enabling a mode that pulls, every CRM deal is read and the CRM is the source of truth
+    for the deals synced before. `crm_owned` fields take the CRM's value on every pull and are
+    never pushed to a deal the CRM has (they are sent when a deal is created).
+    """
+
+    mode: DealMode = "pull_only"
+    crm_owned: list[DealField] = Field(default_factory=_crm_owned)
+
+    @property
+    def pulls(self) -> bool:
+        return self.mode in ("two_way", "pull_only", "hide")
+
+    @property
+    def pushes(self) -> bool:
+        return self.mode in ("two_way", "push_only")
+
+
 class CustomField(Strict):
     name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     object: Literal["person", "company"] = "person"
@@ -145,6 +180,7 @@ class CrmSync(Strict):
     push: PushPolicy = Field(default_factory=PushPolicy)
     stages: Stages = Field(default_factory=Stages)
     custom_fields: list[CustomField] = Field(default_factory=list)
+    deals: DealPolicy = Field(default_factory=DealPolicy)
     # Object sections by name (`contact:` …): the field maps that replace the preset's.
     objects: dict[str, ObjectMap] = Field(default_factory=dict)
     batch_size: int = Field(200, ge=1, le=200)

@@ -23,6 +23,7 @@ ROLES = {
     },
     "company": {"name", "domain", "owner", "phone"},
     "user": {"email", "first_name", "last_name", "active"},
+    "deal": {"name", "amount", "close_date", "stage", "pipeline", "owner", "company", "people"},
 }
 
 
@@ -33,6 +34,7 @@ async def test_roles_relations_and_read_fields_name_fields_the_schema_has(pair: 
     assert set(ROLES) == set(get_args(Kind))
     for kind in ("company", "user"):  # what every sync needs: companies, and their owners
         assert catalog.of_kind(kind), f"{catalog.label} has no {kind} stream"
+    assert all(s.kind != "deal" for s in catalog.streams), "the deal stream is Catalog.deals"
     for stream in catalog.streams:
         assert set(stream.roles) <= ROLES[stream.kind], (stream.name, set(stream.roles))
         schema = await connector.schema(stream.name)
@@ -72,3 +74,25 @@ async def test_the_preset_maps_fields_each_section_s_schema_has(pair: Pair) -> N
         assert stream is not None
         schema = await connector.schema(stream.name)
         assert all(schema.field(n) is not None for n in names), (section, names)
+
+
+async def test_the_deal_stream_names_fields_the_schema_has_and_its_stages(pair: Pair) -> None:
+    connector = pair.connect()
+    stream = pair.catalog.deals
+    if stream is None:
+        assert not hasattr(connector, "deal_stages")
+        return
+    assert stream.kind == "deal" and {"name", "stage"} <= set(stream.roles) <= ROLES["deal"]
+    schema = await connector.schema(stream.name)
+    named = [*stream.roles.values(), *stream.read_fields]
+    if stream.company is not None:
+        assert pair.catalog.stream(stream.company.target).kind == "company"
+        assert stream.roles.get("company") == stream.company.field
+        if stream.company.via == "association":  # filled by the connector, not a property
+            named = [n for n in named if n != stream.company.field]
+    named = [n for n in named if n != stream.roles.get("people")]  # ids, not a property
+    missing = [name for name in named if schema.field(name) is None]
+    assert not missing, f"{stream.name}: the schema has no {missing}"
+    stages = await connector.deal_stages()
+    assert stages and all(s.value and s.label for s in stages)
+    assert any(s.won for s in stages) and any(s.closed and not s.won for s in stages)

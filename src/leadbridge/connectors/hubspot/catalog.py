@@ -22,11 +22,17 @@ from datetime import timedelta
 
 from leadbridge.connectors.catalog import Catalog, Relation, Stream
 
-CONTACTS, COMPANIES, OWNERS = "contacts", "companies", "owners"
+CONTACTS, COMPANIES, OWNERS, DEALS = "contacts", "companies", "owners", "deals"
 COMPANY_FIELD = "associatedcompanyid"
+DEAL_COMPANY = COMPANY_FIELD  # a deal's primary company, filled by the connector (deal_links)
+DEAL_CONTACTS = "associatedcontactids"  # a deal's contacts' ids, filled by the connector
 MERGED = "hs_merged_object_ids"  # ';'-separated ids a merged record was made from
 # The last-modified stamp of each object (reference A3): contacts differ from the rest.
-MODIFIED = {CONTACTS: "lastmodifieddate", COMPANIES: "hs_lastmodifieddate"}
+MODIFIED = {
+    CONTACTS: "lastmodifieddate",
+    COMPANIES: "hs_lastmodifieddate",
+    DEALS: "hs_lastmodifieddate",
+}
 STAMPS = frozenset({"lastmodifieddate", "hs_lastmodifieddate"})
 
 CATALOG = Catalog(
@@ -82,5 +88,26 @@ CATALOG = Catalog(
             noun="contact",
             upsert_key="email",
         ),
+    ),
+    # A deal's stage is a stage id of its pipeline (/crm/v3/pipelines/deals); its company and
+    # contacts are associations the connector exposes as fields (deal_links.py).
+    deals=Stream(
+        DEALS,
+        "deal",
+        roles={
+            "name": "dealname",
+            "amount": "amount",
+            "close_date": "closedate",
+            "stage": "dealstage",
+            "pipeline": "pipeline",
+            "owner": "hubspot_owner_id",
+            "company": DEAL_COMPANY,
+            "people": DEAL_CONTACTS,
+        },
+        company=Relation("association", COMPANIES, field=DEAL_COMPANY),
+        read_fields=(MERGED,),
+        stamps=STAMPS,
+        section="deal",
+        noun="deal",
     ),
 )

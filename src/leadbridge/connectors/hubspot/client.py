@@ -291,6 +291,10 @@ class HubSpotClient:
             params["archived"] = "true"
         return dict(await self.api.json("GET", f"/crm/v3/objects/{object_type}", params=params))
 
+    async def deal_pipelines(self) -> list[dict[str, Any]]:
+        body = await self.api.json("GET", "/crm/v3/pipelines/deals")
+        return list(body.get("results") or [])
+
     async def owners(self, archived: bool) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         after: str | None = None

@@ -40,10 +40,19 @@ from leadbridge.connectors.base import (
     RemoteRecord,
     WriteResult,
 )
+from leadbridge.connectors.catalog import DealStage
 from leadbridge.connectors.errors import NotProcessedError, PermanentError, TransientError
 from leadbridge.connectors.http import CallCounter
-from leadbridge.connectors.hubspot import reads
-from leadbridge.connectors.hubspot.catalog import CATALOG, COMPANY_FIELD, CONTACTS, OWNERS
+from leadbridge.connectors.hubspot import deal_links, reads
+from leadbridge.connectors.hubspot.catalog import (
+    CATALOG,
+    COMPANY_FIELD,
+    CONTACTS,
+    DEAL_COMPANY,
+    DEAL_CONTACTS,
+    DEALS,
+    OWNERS,
+)
 from leadbridge.connectors.hubspot.client import BATCH_MAX, HINTS, HubSpotClient
 from leadbridge.connectors.hubspot.matching import UNSET, Item, chunks, sent_signature, wire
 from leadbridge.connectors.hubspot.schema import object_schema, owners_schema, value_problems
@@ -51,7 +60,7 @@ from leadbridge.connectors.hubspot.writes import Send, Writes
 from leadbridge.connectors.validate import problems
 from leadbridge.policy.schema import ObjectSchema
 
-WRITABLE = ("contacts", "companies")
+WRITABLE = ("contacts", "companies", "deals")
 
 
 class HubSpotConnector:
@@ -92,6 +101,35 @@ class HubSpotConnector:
             self._schemas[stream] = object_schema(stream, properties, self._owner_ids)
         return self._schemas[stream]
 
+    async def deal_stages(self) -> list[DealStage]:
+        """The stages of every deal pipeline (/crm/v3/pipelines/deals), in display order."""
+        out: list[DealStage] = []
+        pipelines = sorted(
+            await self.client.deal_pipelines(), key=lambda p: p.get("displayOrder", 0)
+        )
+        for pipeline in pipelines:
+            if pipeline.get("archived"):
+                continue
+            stages = sorted(pipeline.get("stages") or [], key=lambda s: s.get("displayOrder", 0))
+            for stage in stages:
+                if stage.get("archived"):
+                    continue
+                meta = stage.get("metadata") or {}
+                chance = meta.get("probability")
+                closed = str(meta.get("isClosed", "false")).lower() == "true"
+                out.append(
+                    DealStage(
+                        str(pipeline["id"]),
+                        str(pipeline.get("label") or pipeline["id"]),
+                        str(stage["id"]),
+                        str(stage.get("label") or stage["id"]),
+                        float(chance) if chance not in (None, "") else None,
+                        closed,
+                        closed and chance not in (None, "") and float(chance) >= 1.0,
+                    )
+                )
+        return out
+
     def forget_schemas(self) -> None:
         self._schemas.clear()
         self._owner_ids = None
@@ -123,6 +161,19 @@ class HubSpotConnector:
         if stream not in WRITABLE:
             refused = PermanentError(f"HubSpot {stream} are read-only", code="READ_ONLY_OBJECT")
             return [WriteResult(ref, error=refused) for ref, _ in records]
+        if stream == DEALS and op != "delete":
+            plain, links = deal_links.split(records)
+            written = await self._write(stream, op, plain, id_property)
+            return await deal_links.associate(self.client, written, links)
+        return await self._write(stream, op, records, id_property)
+
+    async def _write(
+        self,
+        stream: str,
+        op: Op,
+        records: Sequence[tuple[Any, dict[str, Any]]],
+        id_property: str | None,
+    ) -> list[WriteResult]:
         schema = await self.schema(stream)
         if op == "upsert" and id_property is None and stream == CONTACTS:
             id_property = "email"
@@ -236,8 +287,10 @@ class HubSpotConnector:
             yield Page(records, position)
             return
         async for page in reads.read_changed(
-            self.client, stream, fields, cursor, cap, self.overlap
+            self.client, stream, self._props(stream, fields), cursor, cap, self.overlap
         ):
+            if stream == DEALS:
+                await deal_links.fill(self.client, page.records)
             yield page
 
     async def read_ids(
@@ -246,7 +299,15 @@ class HubSpotConnector:
         if stream == OWNERS:
             wanted = set(ids)
             return [r for r in await reads.read_owners(self.client) if r.id in wanted]
-        return await reads.read_ids(self.client, stream, fields, ids)
+        found = await reads.read_ids(self.client, stream, self._props(stream, fields), ids)
+        if stream == DEALS:
+            await deal_links.fill(self.client, found)
+        return found
+
+    @staticmethod
+    def _props(stream: str, fields: Sequence[str]) -> list[str]:
+        """The properties to read: a deal's company and contacts are associations."""
+        return [f for f in fields if not (stream == DEALS and f in (DEAL_COMPANY, DEAL_CONTACTS))]
 
     def read_all(self, stream: str, fields: Sequence[str]) -> AsyncIterator[list[RemoteRecord]]:
         return reads.read_all(self.client, stream, fields)

@@ -1,5 +1,6 @@
 """Salesforce as the engine sees it: Users own records; Accounts are companies; a person is a
-Contact (it wins) or a Lead (whose conversion moves it to a Contact and an Account)."""
+Contact (it wins) or a Lead (whose conversion moves it to a Contact and an Account); deals are
+Opportunities (their people, OpportunityContactRole, are not synced yet)."""
 
 from __future__ import annotations
 
@@ -68,5 +69,22 @@ CATALOG = Catalog(
             stamps=STAMPS,
             section="lead",
         ),
+    ),
+    deals=Stream(
+        "Opportunity",
+        "deal",
+        roles={
+            "name": "Name",
+            "amount": "Amount",
+            "close_date": "CloseDate",
+            "stage": "StageName",
+            "owner": "OwnerId",
+            "company": "AccountId",
+        },
+        company=Relation("lookup", "Account", field="AccountId"),
+        read_fields=("IsClosed", "IsWon", "Probability"),
+        stamps=STAMPS,
+        section="opportunity",
+        noun="opportunity",
     ),
 )

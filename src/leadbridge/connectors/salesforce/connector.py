@@ -25,6 +25,7 @@ from leadbridge.connectors.base import (
     RemoteRecord,
     WriteResult,
 )
+from leadbridge.connectors.catalog import DealStage
 from leadbridge.connectors.errors import ConnectorError, PermanentError, TransientError
 from leadbridge.connectors.http import CallCounter
 from leadbridge.connectors.salesforce import reads
@@ -36,6 +37,7 @@ from leadbridge.connectors.salesforce.client import (
     SalesforceClient,
     error_for,
 )
+from leadbridge.connectors.salesforce.deals import deal_stages
 from leadbridge.connectors.salesforce.schema import object_schema
 from leadbridge.connectors.validate import problems
 from leadbridge.policy.schema import ObjectSchema
@@ -75,6 +77,10 @@ class SalesforceConnector:
             cached = (describe, object_schema(describe))
             self._schemas[stream] = cached
         return cached[1]
+
+    async def deal_stages(self) -> list[DealStage]:
+        """The org's opportunity stages (StageName's active values), in picklist order."""
+        return deal_stages(await self.client.describe("Opportunity"))
 
     async def validate(self, sobject: str, values: dict[str, Any], op: Op) -> list[PermanentError]:
         return problems(await self.schema(sobject), values, op, HINTS)

@@ -20,11 +20,13 @@ from sqlalchemy import delete, select, update
 from leadbridge.engine.sync.apply import payload_hash
 from leadbridge.engine.sync.context import SyncContext
 from leadbridge.engine.sync.resolve import same
+from leadbridge.hub.deals import from_json
 from leadbridge.hub.edits import edit
 from leadbridge.hub.store import by_ids, chunks
 from leadbridge.hub.tables import (
     Company,
     CrmRecord,
+    Deal,
     JournalEntry,
     Person,
     SyncRun,
@@ -124,7 +126,7 @@ async def undo_run(ctx: SyncContext, run_id: int) -> UndoReport:
         hub = [e for e in entries if e.target == "hub"]
         records = {
             (kind, hub_id): record
-            for kind, model in (("person", Person), ("company", Company))
+            for kind, model in (("person", Person), ("company", Company), ("deal", Deal))
             for hub_id, record in by_ids(
                 s, model, [int(e.record_id) for e in hub if e.object == kind]
             ).items()
@@ -132,7 +134,8 @@ async def undo_run(ctx: SyncContext, run_id: int) -> UndoReport:
         for e in hub:
             record = records.get((e.object, int(e.record_id)))
             if record is not None:
-                edit(s, record, dict(e.before or {}), origin="sync")
+                before = dict(e.before or {})
+                edit(s, record, from_json(before) if e.object == "deal" else before, origin="sync")
                 report.hub_restored += 1
             done.append(e.id)
         for chunk in chunks(done):
