@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from leadbridge.policy.activities import ActivityPush
 from leadbridge.policy.fields import (
     COMPANY_FIELDS,
     PERSON_FIELDS,
@@ -113,6 +114,7 @@ class CrmSync(Strict):
     # Object sections by name (`contact:` …): the field maps that replace the preset's.
     objects: dict[str, ObjectMap] = Field(default_factory=dict)
     batch_size: int = Field(200, ge=1, le=200)
+    activities: ActivityPush = Field(default_factory=ActivityPush)
 
     @model_validator(mode="before")
     @classmethod
