@@ -6,8 +6,10 @@ CRM's answer and before our commit, run again, writes no duplicate."""
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -296,3 +298,59 @@ def test_plan_says_why_and_a_refused_activity_goes_to_the_error_log(twin: Twin) 
     # Held, not resent blindly: the next run leaves it alone until `errors retry`.
     assert run(twin, policy).counts == {"skipped": 1}
     assert crm_activities(twin) == []
+
+
+ACTIVITY_POLICY = """\
+version: 1
+syncs:
+  salesforce:
+    push:
+      create_people_as: contact
+    activities:
+      enabled: true
+      emails:
+        mailbox_domains: [team.example]
+        sequence: replies_only
+"""
+
+
+def test_the_activity_push_from_the_command_line(crm: Any, tmp_path: Path) -> None:
+    """import activities, plan, push, explain and status, as a person types them."""
+    from .cli_runner import lb
+
+    account = crm.org.create("Account", {"Name": "Acme", "Website": "acme.example"}).id
+    crm.org.create("Contact", {"LastName": "Ann", "Email": "ann@acme.example",
+                               "AccountId": account})  # fmt: skip
+    (tmp_path / "leadbridge.yaml").write_text(ACTIVITY_POLICY)
+    (tmp_path / "people.csv").write_text("email,last_name\nann@acme.example,Ann\n")
+    assert lb("import", "people", "people.csv").exit_code == 0
+    assert lb("activate").exit_code == 0
+    pulled = lb("pull")
+    assert pulled.exit_code == 0, pulled.output
+    (tmp_path / "acts.csv").write_text(
+        "kind,id,email,date,subject,direction,sequence,from,to\n"
+        "email,s1,ann@acme.example,2026-11-02,Step 1,outgoing,yes,rep@team.example,"
+        "ann@acme.example\n"
+        "call,c1,ann@acme.example,2026-11-02,,,,,\n"
+    )
+    result = lb("import", "activities", "acts.csv")
+    assert "activities: 2 created" in result.output, result.output
+
+    planned = lb("plan", "salesforce").output
+    assert "activities: push 1 call" in planned, planned
+    assert "skip 1: a sequence send (activities.emails.sequence: replies_only)" in planned
+
+    refused = lb("push")  # the key field is missing: one clear line, nothing written
+    assert refused.exit_code == 1 and "Leadbridge_Activity_Id__c" in refused.output
+    assert crm.rows("Task") == []
+    add_activity_key(cast(Twin, crm))
+
+    pushed = lb("push").output
+    assert re.search(r"activity push run \d+: calls_created 1, skipped 1", pushed), pushed
+    (task,) = crm.rows("Task")
+    assert task["Subject"] == "Call"  # "Call: {outcome}" with no outcome: no dangling colon
+    assert "in Salesforce as Task " + task["Id"] in lb("explain", "activity:2").output
+    assert "a sequence send" in lb("explain", "activity:1").output
+    assert "no activity 99" in lb("explain", "activity:99").output
+    status = lb("status").output
+    assert "activities: 1 in salesforce, 0 failing, 1 not pushed" in status, status

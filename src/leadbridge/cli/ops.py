@@ -189,6 +189,13 @@ def status(
                 if excluded:
                     line += " (" + ", ".join(f"{n} {r}" for r, n in excluded.most_common()) + ")"
             console.print(line)
+        acts = crm.activities
+        if acts.total:
+            console.print(
+                f"  activities: {acts.in_sync} in {crm.connection}, {acts.failing} failing, "
+                f"{acts.not_linked} not pushed (skipped by the policy or waiting; "
+                "`leadbridge plan` says why)"
+            )
     if note:
         console.print(f"[yellow]{note}[/yellow]")
     dupes = st.potential_duplicates

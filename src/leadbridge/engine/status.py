@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from leadbridge.hub.db import Hub
 from leadbridge.hub.runs import settle_dead_runs
 from leadbridge.hub.tables import (
+    Activity,
     Company,
     Connection,
     ErrorLogEntry,
@@ -65,6 +66,8 @@ class CrmStatus:
     initial_pull: str = "not_started"  # not_started | running | done
     people: SyncCounts = field(default_factory=SyncCounts)
     companies: SyncCounts = field(default_factory=SyncCounts)
+    # Activities (pushed only): in the CRM, refused, not there (skipped by the policy or waiting).
+    activities: SyncCounts = field(default_factory=SyncCounts)
     # Bulk jobs a run left open (it was killed or stopped waiting): (job id, run id, records).
     open_jobs: list[tuple[str, int | None, int]] = field(default_factory=list)
 
@@ -81,6 +84,7 @@ class CrmStatus:
             "initial_pull": self.initial_pull,
             "people": self.people.as_dict(),
             "companies": self.companies.as_dict(),
+            "activities": self.activities.as_dict(),
             "open_jobs": [{"job": job, "run": run, "records": n} for job, run, n in self.open_jobs],
         }
 
@@ -166,7 +170,8 @@ def _crm_status(
             s, RecordLink.workspace_id == workspace_id, RecordLink.remote_job_id == job_id
         )
         out.open_jobs.append((job_id, run_id, records))
-    for hub_object, counts in (("person", out.people), ("company", out.companies)):
+    counted = (("person", out.people), ("company", out.companies), ("activity", out.activities))
+    for hub_object, counts in counted:
         linked, failing = linked_and_failing(s, workspace_id, connection, hub_object)
         counts.total = totals[hub_object]
         counts.in_sync = len(linked)
@@ -207,7 +212,11 @@ def hub_status(hub: Hub, runs: int = 5, now: datetime | None = None) -> HubStatu
                 s, Company.workspace_id == ws, Company.potential_duplicate.is_not(None)
             ),
         }
-        totals = {"person": status.people, "company": status.companies}
+        totals = {
+            "person": status.people,
+            "company": status.companies,
+            "activity": _count(s, Activity.workspace_id == ws),
+        }
         crm_kinds = _crm_kinds()
         status.crm = [
             _crm_status(s, ws, c, totals, now)

@@ -35,7 +35,7 @@ from leadbridge.hub.connections import ConnectionInfo, Connections
 from leadbridge.hub.db import Hub
 from leadbridge.jobs.crm_lease import crm_lease
 from leadbridge.jobs.lease import LeaseHeld
-from leadbridge.jobs.tasks import drain_task, pull_task, push_all_task
+from leadbridge.jobs.tasks import activity_push_task, drain_task, pull_task, push_all_task
 from leadbridge.policy.crm import CrmSync, PolicyFile
 from leadbridge.secrets import redact
 
@@ -189,6 +189,11 @@ class CrmSchedule:
                     if pushed is not None:
                         runs.append(_run(name, job, pushed.run_id, pushed.counts))
                         log.info("sync %s: push run %d: %s", name, pushed.run_id, pushed.counts)
+                    acts = await activity_push_task(ctx)
+                    if acts is not None and acts.run_id is not None:
+                        runs.append(_run(name, job, acts.run_id, acts.counts))
+                        log.info("sync %s: activity push run %d: %s", name, acts.run_id,
+                                 acts.counts)  # fmt: skip
         except LeaseHeld as exc:
             log.info("sync %s: skipped this tick: %s", name, exc)
             return [*runs, CrmRun(name, job, "skipped", message=str(exc))]

@@ -70,6 +70,9 @@ async def push_activities(ctx: SyncContext, ids: Sequence[int] | None = None) ->
     if not ctx.policy.activities.enabled:
         return ActivityReport(None, {}, Counter({"activity push is off": 1}))
     writer = writer_of(ctx)
+    with ctx.hub.session() as s:
+        if not waiting(s, ctx, ids, limit=1):
+            return ActivityReport(None)  # nothing waits: no run, no call
     missing = await writer.activity_setup(ctx.policy.activities.emails.sequence_subtype)
     if missing:
         raise SyncRefused(missing)
