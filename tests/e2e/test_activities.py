@@ -251,10 +251,11 @@ def test_a_run_that_dies_after_the_crm_answered_writes_no_duplicate_when_run_aga
     with pytest.raises(SystemExit):
         run(twin, policy)
     monkeypatch.setattr(push_module, "utcnow", real)
-    assert len(crm_activities(twin)) == 5  # landed, but the hub never heard
+    landed = len(crm_activities(twin))  # the first send landed, but the hub never heard
+    assert landed >= 1
     with twin.hub.session() as s:
         intents = list(s.scalars(select(RecordLink).where(RecordLink.hub_object == "activity")))
-        assert len(intents) == 5 and {i.status for i in intents} == {"pending"}
+        assert len(intents) == landed and {i.status for i in intents} == {"pending"}
         assert {i.remote_id for i in intents} == {None}
 
     again = run(twin, policy)

@@ -32,10 +32,14 @@ class Loaded:
 
 
 def waiting(
-    s: Session, ctx: SyncContext, ids: Sequence[int] | None = None, limit: int | None = None
+    s: Session,
+    ctx: SyncContext,
+    ids: Sequence[int] | None = None,
+    limit: int | None = None,
+    after: int = 0,
 ) -> list[Activity]:
-    """Activities with no record in this CRM yet (none, or a create intent), oldest first;
-    one that failed permanently waits for `leadbridge errors retry`."""
+    """Activities with no record in this CRM yet (none, or a create intent), by id (from
+    `after`); one that failed permanently waits for `leadbridge errors retry`."""
     landed = exists().where(
         and_(
             *ctx.links.where(),
@@ -46,8 +50,8 @@ def waiting(
     )
     query = (
         select(Activity)
-        .where(Activity.workspace_id == ctx.workspace_id, ~landed)
-        .order_by(Activity.occurred_at, Activity.id)
+        .where(Activity.workspace_id == ctx.workspace_id, Activity.id > after, ~landed)
+        .order_by(Activity.id)
     )
     if ids is not None:
         query = query.where(Activity.id.in_(list(ids)))

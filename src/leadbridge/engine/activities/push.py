@@ -26,7 +26,8 @@ from leadbridge.hub.store import resolve_errors
 from leadbridge.hub.tables import RecordLink, utcnow
 
 JOB = "activity_push"
-PAGE = 1000  # activities read, decided and sent per round (intents committed per round)
+PAGE = 1000  # activities read and decided per round
+SEND_BATCHES = 5  # a send is this many of the connector's batches (its intents committed first)
 
 
 @dataclass
@@ -78,11 +79,15 @@ async def push_activities(ctx: SyncContext, ids: Sequence[int] | None = None) ->
         raise SyncRefused(missing)
     report = ActivityReport(ctx.start_run(JOB))
     counts: Counter[str] = Counter()
+    # Sends wait per remote object until they fill whole batches (a round of PAGE activities
+    # holds some of each kind): one partial batch per object per run, not one per round.
+    size = writer.activity_batch() * SEND_BATCHES
+    waiting_to_send: dict[str, list[Planned]] = {}
     try:
         after = 0
         while True:
             with ctx.hub.session() as s:
-                rows = [a for a in waiting(s, ctx, ids) if a.id > after][:PAGE]
+                rows = waiting(s, ctx, ids, limit=PAGE, after=after)
                 if not rows:
                     break
                 after = max(a.id for a in rows)
@@ -90,12 +95,16 @@ async def push_activities(ctx: SyncContext, ids: Sequence[int] | None = None) ->
             for p in planned:
                 if not p.decision.push:
                     report.skipped[p.decision.reason] += 1
-            sending = [p for p in planned if p.decision.push]
-            counts["skipped"] += len(planned) - len(sending)
-            for start in range(0, len(sending), PAGE):
-                await _send(ctx, writer, report.run_id or 0, sending[start : start + PAGE], counts)
-            if ids is not None:
-                break
+                    counts["skipped"] += 1
+                    continue
+                queue = waiting_to_send.setdefault(writer.activity_object(p.kind), [])
+                queue.append(p)
+                if len(queue) >= size:
+                    await _send(ctx, writer, report.run_id or 0, queue, counts)
+                    queue.clear()
+        for queue in waiting_to_send.values():
+            if queue:
+                await _send(ctx, writer, report.run_id or 0, queue, counts)
     except BaseException as exc:
         ctx.finish_run(report.run_id or 0, "failed", dict(counts), str(exc) or type(exc).__name__)
         raise
