@@ -355,3 +355,36 @@ def test_the_activity_push_from_the_command_line(crm: Any, tmp_path: Path) -> No
     assert "no activity 99" in lb("explain", "activity:99").output
     status = lb("status").output
     assert "activities: 1 in salesforce, 0 failing, 1 not pushed" in status, status
+
+
+def test_a_conversation_summary_lands_as_a_note_on_the_deal(twin: Twin) -> None:
+    """Deals sync is another branch's work: the deal's link is made here as a deal pull will
+    make it (hub_object "deal"), on a deal made in the CRM."""
+    pid, cid, contact, company = linked_person(twin)
+    add_activity_key(twin)
+    if twin.system == "salesforce":
+        deal = str(twin.org.create("Opportunity", {"Name": "Acme renewal", "StageName":
+                   "Prospecting", "CloseDate": "2026-12-31", "AccountId": company}).id)  # fmt: skip
+        stream = "Opportunity"
+    else:
+        deal = str(
+            twin.hs.console.create(
+                "deals", {"dealname": "Acme renewal", "dealstage": "appointmentscheduled"}
+            ).id
+        )
+        stream = "deals"
+    with twin.hub.session() as s:
+        twin.ctx().links.add(s, "deal", 7, stream, deal, status="adopted")
+    add(twin, kind="summary", source_id="s1", person_id=pid, company_id=cid, deal_id=7,
+        subject="Renewal call recap", body_preview="Budget approved")  # fmt: skip
+    assert run(twin, policy_of(twin)).counts == {"summaries_created": 1}
+    (note,) = crm_activities(twin)
+    assert note["title"] == "Renewal call recap" and note["contact"] == contact
+    if twin.system == "salesforce":
+        assert note["company"] == deal  # WhatId: the opportunity
+        assert note["raw"]["TaskSubtype"] == "Task" and note["raw"]["Status"] == "Completed"
+    else:
+        assert note["kind"] == "notes" and note["company"] == company
+        deals = [rid for rid, _ in twin.hs.associations("notes", note["raw"]["hs_object_id"],
+                                                         "deals")]  # fmt: skip
+        assert deals == [deal]
