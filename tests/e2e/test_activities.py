@@ -341,6 +341,8 @@ def test_the_activity_push_from_the_command_line(crm: Any, tmp_path: Path) -> No
     assert "activities: push 1 call" in planned, planned
     assert "skip 1: a sequence send (activities.emails.sequence: replies_only)" in planned
 
+    check = lb("policy", "check").output
+    assert "activities: Salesforce Task has no Leadbridge_Activity_Id__c field" in check, check
     refused = lb("push")  # the key field is missing: one clear line, nothing written
     assert refused.exit_code == 1 and "Leadbridge_Activity_Id__c" in refused.output
     assert crm.rows("Task") == []
