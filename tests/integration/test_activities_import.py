@@ -114,4 +114,7 @@ def test_the_write_path_upserts_by_source_id(any_hub: Hub) -> None:
     with any_hub.session() as s:
         with pytest.raises(ActivityError, match="kind"):
             record_activity(s, any_hub.workspace_id, {**values, "kind": "fax"})
+        with pytest.raises(ActivityError, match="none named"):
+            record_activity(s, any_hub.workspace_id, {**values, "source_id": "n-2",
+                                                      "person_id": None})  # fmt: skip
         assert [a.body_preview for a in s.scalars(select(Activity))] == ["second"]

@@ -237,6 +237,8 @@ def record_activity(
             )
         )
     if found is None:
+        if not any(values.get(k) for k in ("person_id", "company_id", "deal_id")):
+            raise ActivityError("an activity goes on a person, a company or a deal: none named")
         row = Activity(workspace_id=workspace_id, created_at=now, updated_at=now, **values)
         row.sent_from_sequence = bool(values.get("sent_from_sequence"))
         row.sent_from_hub = bool(values.get("sent_from_hub"))
