@@ -390,3 +390,38 @@ def test_a_conversation_summary_lands_as_a_note_on_the_deal(twin: Twin) -> None:
         deals = [rid for rid, _ in twin.hs.associations("notes", note["raw"]["hs_object_id"],
                                                          "deals")]  # fmt: skip
         assert deals == [deal]
+
+
+async def test_serve_pushes_activities_on_its_tick_and_a_missing_key_field_fails_nothing(
+    crm: Any,
+) -> None:
+    from leadbridge.hub.tables import utcnow
+    from leadbridge.jobs.crm import CrmRun, CrmSchedule
+    from leadbridge.jobs.runner import EmbeddedRunner
+    from leadbridge.policy.crm import PolicyFile
+
+    from .crm_world import FAST
+
+    twin = cast(Twin, crm)
+    account = crm.org.create("Account", {"Name": "Acme", "Website": "acme.example"}).id
+    crm.org.create("Contact", {"LastName": "Ann", "Email": "ann@acme.example",
+                               "AccountId": account})  # fmt: skip
+    pid = crm.person(last_name="Ann", email="ann@acme.example")
+    crm.activate()
+    add(twin, kind="call", source_id="c1", person_id=pid, call_outcome="Connected")
+    policy = PolicyFile(syncs={"salesforce": policy_of(twin)})
+    runner = EmbeddedRunner(
+        crm.connections, crm=CrmSchedule(crm.hub, crm.connections, policy, retry=FAST)
+    )
+    now = utcnow()
+    done = [(r.job, r.status) for r in await runner.run_due(now) if isinstance(r, CrmRun)]
+    assert done == [("initial_pull", "succeeded"), ("push", "succeeded")]  # refused: said only
+    assert crm.rows("Task") == []
+
+    add_activity_key(twin)
+    crm.edit_person(pid, title="CTO")  # a change to drain: the tick runs its pushes
+    done = [(r.job, r.status) for r in await runner.run_due(now + timedelta(seconds=5))
+            if isinstance(r, CrmRun)]  # fmt: skip
+    assert done == [("push", "succeeded"), ("push", "succeeded")]  # the drain, the activities
+    (task,) = crm.rows("Task")
+    assert task["Subject"] == "Call Connected"  # no duration: the empty "()" is dropped

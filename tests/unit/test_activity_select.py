@@ -175,6 +175,11 @@ def test_titles_subtype_and_the_other_kinds() -> None:
         person_in_crm=True,
     )  # fmt: skip
     assert decide(call, p).title == "Call Connected 1:35 on 2026-11-02"
+    bare = ActivityFacts(kind="call", person_in_crm=True)
+    assert decide(bare, ActivityPush(enabled=True)).title == "Call"  # "Call: {outcome}"
+    brackets = p.model_copy(update={"calls": p.calls.model_copy(
+        update={"title_template": "Call {outcome} ({duration})"})})  # fmt: skip
+    assert decide(bare, brackets).title == "Call"
     assert decide(
         ActivityFacts(kind="task", subject="Follow up", company_in_crm=True), p
     ).title == ("Task: Follow up")

@@ -189,6 +189,7 @@ class SalesforceConnector:
         for sobject in ("Task", "Event"):
             problem = activities.missing_key(list((await self.schema(sobject)).fields), sobject)
             if problem:
+                self.client.forget_describes()  # the next check sees the field once it is added
                 return problem
         return None
 

@@ -19,6 +19,7 @@ The e-mail rules, as the product documents state them:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +27,7 @@ from datetime import datetime
 from leadbridge.normalize.email import FREE_MAIL
 from leadbridge.policy.activities import ActivityPush, Addresses, ExclusionRule
 
+EMPTY_BRACKETS = re.compile(r"\(\s*\)|\[\s*\]")
 EmailClass = str  # internal | outgoing_hub | outgoing_other | reply | incoming_other
 
 
@@ -150,7 +152,8 @@ def title(template: str, facts: ActivityFacts) -> str:
         "date": facts.occurred_at.date().isoformat() if facts.occurred_at else "",
         "sequence": "sequence" if facts.sent_from_sequence else "",
     }
-    text = " ".join(template.format(**values).split())
+    text = EMPTY_BRACKETS.sub("", template.format(**values))  # "({duration})" with none
+    text = " ".join(text.split())
     return text.strip(" :-") or facts.kind.capitalize()
 
 
