@@ -237,6 +237,10 @@ def push_cmd(
         console.print(f"held: {held} known {problems}, not sent (see `leadbridge errors`)")
     elif counts.get("failed"):
         console.print("see `leadbridge errors`")
+    if not records:
+        from leadbridge.cli.activities import push_activities_now
+
+        push_activities_now(ctx)
 
 
 @app.command("activate")
@@ -365,4 +369,6 @@ def crm_plan_view(
     in_sync = the_plan.in_sync()
     if in_sync and not everything and show:
         lines.append(f"{in_sync} in sync, not listed (--all lists them)")
-    return lines
+    from leadbridge.cli.activities import activity_plan_lines
+
+    return lines + activity_plan_lines(crm_ctx(policy_path, sync), show=show)

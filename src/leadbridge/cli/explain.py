@@ -43,7 +43,10 @@ def plan(
 @app.command()
 @friendly
 def explain(
-    record: Annotated[str, typer.Argument(help="a company's domain or hub id")],
+    record: Annotated[
+        str,
+        typer.Argument(help="a company's domain or hub id, a person's e-mail, or activity:<id>"),
+    ],
     connection: ConnectionOpt = None,
 ) -> None:
     """Why a company was or was not pushed: every criterion, and what a run would do."""
@@ -52,6 +55,12 @@ def explain(
     from leadbridge.hub.tables import Company
     from leadbridge.normalize import normalize_domain
 
+    if record.lower().startswith("activity:") and record[9:].strip().isdigit():
+        from leadbridge.cli.activities import activity_explain_lines
+
+        for line in activity_explain_lines(None, None, int(record[9:])):
+            console.print(line, markup=False)
+        return
     if "@" in record:  # a person: the CRM sync's classifier
         from leadbridge.cli.crm import _people, crm_ctx
 

@@ -175,3 +175,26 @@ def import_users_cmd(
 ) -> None:
     """Import hub users (upsert by e-mail). Columns: email, first_name, last_name, active."""
     _import_report("users", import_users(Context().hub, file, strict=strict))
+
+
+ACTIVITIES_HELP = """Import activities (e-mails, calls, meetings, notes, tasks, summaries), once
+each by their id; bad rows are listed, good ones kept. They are pushed to the CRMs, never pulled.
+
+Columns (header names matched loosely): kind (email, call, meeting, note, task, summary), id
+(the source's id: a re-import updates, never duplicates), source (blank: import), email (a hub
+person's e-mail) and/or domain (a hub company's domain; blank: the person's company), deal, date,
+owner (a hub user's e-mail), subject, body; e-mail: direction (outgoing or incoming), from, to,
+cc, sequence (sent from a sequence), sent_from_hub, thread; call: outcome, duration (seconds),
+recording; meeting: start, end, location, attendees; task: due, status (open or completed).
+"""
+
+
+@import_app.command("activities", help=ACTIVITIES_HELP)
+@friendly
+def import_activities_cmd(
+    file: Path,
+    strict: Annotated[bool, typer.Option(help="import nothing if any row is bad")] = False,
+) -> None:
+    from leadbridge.hub.activities import import_activities
+
+    _import_report("activities", import_activities(Context().hub, file, strict=strict))

@@ -197,6 +197,13 @@ def status(
                 f"  deals: {d.in_sync} in sync, {d.failing} failing, {d.not_linked} not linked "
                 "(`leadbridge deals sync --dry-run` says why)"
             )
+        acts = crm.activities
+        if acts.total:
+            console.print(
+                f"  activities: {acts.in_sync} in {crm.connection}, {acts.failing} failing, "
+                f"{acts.not_linked} not pushed (skipped by the policy or waiting; "
+                "`leadbridge plan` says why)"
+            )
     if note:
         console.print(f"[yellow]{note}[/yellow]")
     dupes = st.potential_duplicates

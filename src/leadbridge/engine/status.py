@@ -20,6 +20,7 @@ from leadbridge.hub.db import Hub
 from leadbridge.hub.runs import settle_dead_runs
 from leadbridge.hub.tables import (
     DETACHED,
+    Activity,
     Company,
     Connection,
     Deal,
@@ -68,6 +69,8 @@ class CrmStatus:
     people: SyncCounts = field(default_factory=SyncCounts)
     companies: SyncCounts = field(default_factory=SyncCounts)
     deals: SyncCounts = field(default_factory=SyncCounts)
+    # Activities (pushed only): in the CRM, refused, not there (skipped by the policy or waiting).
+    activities: SyncCounts = field(default_factory=SyncCounts)
     # Bulk jobs a run left open (it was killed or stopped waiting): (job id, run id, records).
     open_jobs: list[tuple[str, int | None, int]] = field(default_factory=list)
 
@@ -85,6 +88,7 @@ class CrmStatus:
             "people": self.people.as_dict(),
             "companies": self.companies.as_dict(),
             "deals": self.deals.as_dict(),
+            "activities": self.activities.as_dict(),
             "open_jobs": [{"job": job, "run": run, "records": n} for job, run, n in self.open_jobs],
         }
 
@@ -171,11 +175,13 @@ def _crm_status(
             s, RecordLink.workspace_id == workspace_id, RecordLink.remote_job_id == job_id
         )
         out.open_jobs.append((job_id, run_id, records))
-    for hub_object, counts in (
+    counted = (
         ("person", out.people),
         ("company", out.companies),
         ("deal", out.deals),
-    ):
+        ("activity", out.activities),
+    )
+    for hub_object, counts in counted:
         linked, failing = linked_and_failing(s, workspace_id, connection, hub_object)
         counts.total = totals[hub_object]
         counts.in_sync = len(linked)
@@ -217,7 +223,12 @@ def hub_status(hub: Hub, runs: int = 5, now: datetime | None = None) -> HubStatu
                 s, Company.workspace_id == ws, Company.potential_duplicate.is_not(None)
             ),
         }
-        totals = {"person": status.people, "company": status.companies, "deal": status.deals}
+        totals = {
+            "person": status.people,
+            "company": status.companies,
+            "deal": status.deals,
+            "activity": _count(s, Activity.workspace_id == ws),
+        }
         crm_kinds = _crm_kinds()
         status.crm = [
             _crm_status(s, ws, c, totals, now)

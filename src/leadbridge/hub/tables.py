@@ -50,6 +50,8 @@ REMOTE_JOB_STATES = ("open", "done")
 EMAIL_STATUSES = ("verified", "unverified")
 JOURNAL_OPS = ("create", "update")
 JOURNAL_TARGETS = ("remote", "hub")
+ACTIVITY_KINDS = ("email", "call", "meeting", "note", "task", "summary")
+EMAIL_DIRECTIONS = ("outgoing", "incoming")
 
 
 def utcnow() -> datetime:
@@ -226,6 +228,55 @@ class DealPerson(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     role: Mapped[str | None] = mapped_column(String(60))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Activity(Base):
+    """Something that happened with a person or company: an e-mail, a call, a meeting, a note,
+    a task, a conversation summary. Pushed hub → CRM only, never pulled. Idempotent by its
+    source's id: a second import or read of the same (source, source_id) updates, never adds.
+    `deal_id` names a hub deal."""
+
+    __tablename__ = "activities"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "source", "source_id"),
+        CheckConstraint(_in("kind", ACTIVITY_KINDS), name="kind"),
+        Index("ix_activities_ws_occurred", "workspace_id", "occurred_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    source: Mapped[str] = mapped_column(String(40))  # import, apollo, hub, …
+    source_id: Mapped[str] = mapped_column(String(200))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("companies.id"), index=True)
+    deal_id: Mapped[int | None] = mapped_column(ForeignKey("deals.id"), index=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    occurred_at: Mapped[datetime] = mapped_column()
+    subject: Mapped[str | None] = mapped_column(String(255))
+    body_preview: Mapped[str | None] = mapped_column(Text)
+    # email
+    direction: Mapped[str | None] = mapped_column(String(10))  # outgoing | incoming
+    from_email: Mapped[str | None] = mapped_column(String(320))
+    to_emails: Mapped[list[str] | None] = mapped_column(JSON)
+    cc_emails: Mapped[list[str] | None] = mapped_column(JSON)
+    sent_from_sequence: Mapped[bool] = mapped_column(Boolean, default=False)
+    # sent from the hub or Apollo (not from a mailbox leadbridge does not drive)
+    sent_from_hub: Mapped[bool] = mapped_column(Boolean, default=False)
+    thread_id: Mapped[str | None] = mapped_column(String(200))
+    # call
+    call_outcome: Mapped[str | None] = mapped_column(String(60))
+    call_duration_seconds: Mapped[int | None] = mapped_column(Integer)
+    recording_url: Mapped[str | None] = mapped_column(String(2048))
+    # meeting
+    meeting_start: Mapped[datetime | None] = mapped_column()
+    meeting_end: Mapped[datetime | None] = mapped_column()
+    location: Mapped[str | None] = mapped_column(String(255))
+    attendees: Mapped[list[str] | None] = mapped_column(JSON)
+    # task
+    due_at: Mapped[datetime | None] = mapped_column()
+    task_status: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class CrmRecord(Base):

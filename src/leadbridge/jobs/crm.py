@@ -28,7 +28,7 @@ from typing import Literal
 from leadbridge.connectors.errors import AccessDeniedError, AuthError, ConnectorError
 from leadbridge.connectors.http import Budget, RetryPolicy
 from leadbridge.engine.sync import outbox
-from leadbridge.engine.sync.context import SyncContext
+from leadbridge.engine.sync.context import SyncContext, SyncRefused
 from leadbridge.engine.sync.session import sync_context
 from leadbridge.engine.systems import CRM_SYSTEMS
 from leadbridge.hub import schedules
@@ -37,7 +37,13 @@ from leadbridge.hub.db import Hub
 from leadbridge.hub.schedules import Slot, crm_slot_name
 from leadbridge.jobs.crm_lease import crm_lease
 from leadbridge.jobs.lease import LeaseHeld
-from leadbridge.jobs.tasks import deals_task, drain_task, pull_task, push_all_task
+from leadbridge.jobs.tasks import (
+    activity_push_task,
+    deals_task,
+    drain_task,
+    pull_task,
+    push_all_task,
+)
 from leadbridge.policy.crm import CrmSync, PolicyFile
 from leadbridge.secrets import redact
 
@@ -228,6 +234,15 @@ class CrmSchedule:
                     if pushed is not None:
                         runs.append(_run(name, job, pushed.run_id, pushed.counts))
                         log.info("sync %s: push run %d: %s", name, pushed.run_id, pushed.counts)
+                    try:
+                        acts = await activity_push_task(ctx)
+                    except SyncRefused as exc:  # e.g. the key field is missing: said, not
+                        acts = None  # a failure of the records' sync
+                        self._say(state, name, f"activity push refused: {exc}")
+                    if acts is not None and acts.run_id is not None:
+                        runs.append(_run(name, job, acts.run_id, acts.counts))
+                        log.info("sync %s: activity push run %d: %s", name, acts.run_id,
+                                 acts.counts)  # fmt: skip
         except LeaseHeld as exc:
             log.info("sync %s: skipped this tick: %s", name, exc)
             return [*runs, CrmRun(name, job, "skipped", message=str(exc))]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from leadbridge.engine.activities.push import ActivityReport, push_activities
 from leadbridge.engine.deals.run import DealReport, sync_deals
 from leadbridge.engine.leadpush.run import JOB as LEAD_PUSH_JOB
 from leadbridge.engine.leadpush.run import LeadPush, Progress, RunReport
@@ -79,6 +80,15 @@ async def push_all_task(ctx: SyncContext) -> PushReport:
         report = await push_task(ctx, refresh=False)
         outbox.passed(ctx, last)
         return report
+
+
+async def activity_push_task(ctx: SyncContext) -> ActivityReport | None:
+    """The activities this CRM has not got yet, when the policy pushes activities and the
+    initial pull has linked the people they go on; None when there is nothing to do."""
+    if not ctx.policy.activities.enabled or not ctx.initial_pull_done():
+        return None
+    async with crm_lease(ctx):
+        return await push_activities(ctx)
 
 
 async def undo_task(ctx: SyncContext, run_id: int) -> UndoReport:

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
+from leadbridge.policy.activities import ActivityPush
 from leadbridge.policy.fields import (
     COMPANY_FIELDS,
     PERSON_FIELDS,
@@ -192,6 +193,7 @@ class CrmSync(Strict):
     # survivor. Off (Apollo's default: a box to check), a merge only moves the loser's link to
     # the survivor when no hub record has it yet, and flags the two hub records otherwise.
     merge_sync: Annotated[PerKind, BeforeValidator(_per_kind)] = Field(default_factory=PerKind)
+    activities: ActivityPush = Field(default_factory=ActivityPush)
 
     @model_validator(mode="before")
     @classmethod

@@ -52,6 +52,7 @@ def lint(
         if source is not None and obj.created:
             _source(obj, source, out)
     _missing_sources(objects, policy, preset, out)
+    out.warnings.extend(policy.activities.warnings())
     return out
 
 

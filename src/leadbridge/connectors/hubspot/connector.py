@@ -30,6 +30,7 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from leadbridge.connectors.activity import ActivityOut
 from leadbridge.connectors.base import (
     Cursor,
     JobLedger,
@@ -43,7 +44,7 @@ from leadbridge.connectors.base import (
 from leadbridge.connectors.catalog import DealStage
 from leadbridge.connectors.errors import NotProcessedError, PermanentError, TransientError
 from leadbridge.connectors.http import CallCounter
-from leadbridge.connectors.hubspot import deal_links, reads
+from leadbridge.connectors.hubspot import activities, deal_links, reads
 from leadbridge.connectors.hubspot.catalog import (
     CATALOG,
     COMPANY_FIELD,
@@ -146,6 +147,30 @@ class HubSpotConnector:
         )
 
     # --- writes ------------------------------------------------------------------------------
+
+    # --- activities (activities.py) ------------------------------------------------------------
+
+    def activity_object(self, kind: str) -> str:
+        return activities.activity_object(kind)
+
+    def activity_batch(self) -> int:
+        return BATCH_MAX
+
+    async def activity_setup(self, sequence_subtype: bool = False) -> str | None:
+        return await activities.missing_key(self.client, sequence_subtype)
+
+    async def write_activities(self, items: list[tuple[Any, ActivityOut]]) -> list[WriteResult]:
+        """Engagements in batches of 100 per type, associations inline."""
+        results: dict[int, WriteResult] = {}
+        for kind in activities.ENGAGEMENTS:
+            mine = [(i, ref, a) for i, (ref, a) in enumerate(items)
+                    if activities.activity_object(a.kind) == kind]  # fmt: skip
+            for start in range(0, len(mine), BATCH_MAX):
+                chunk = mine[start : start + BATCH_MAX]
+                answers = await activities.create(self.client, kind, [(i, a) for i, _, a in chunk])
+                for (i, ref, _), answer in zip(chunk, answers, strict=True):
+                    results[i] = WriteResult(ref, answer.remote_id, answer.created, answer.error)
+        return [results[i] for i in range(len(items))]
 
     async def write(
         self,

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from leadbridge.connectors.activity import ActivityOut
 from leadbridge.connectors.base import (
     Cursor,
     JobLedger,
@@ -28,7 +29,7 @@ from leadbridge.connectors.base import (
 from leadbridge.connectors.catalog import DealStage
 from leadbridge.connectors.errors import ConnectorError, PermanentError, TransientError
 from leadbridge.connectors.http import CallCounter
-from leadbridge.connectors.salesforce import reads
+from leadbridge.connectors.salesforce import activities, reads
 from leadbridge.connectors.salesforce.bulk import BulkIngest, job_outcome, run_job
 from leadbridge.connectors.salesforce.catalog import CATALOG
 from leadbridge.connectors.salesforce.client import (
@@ -181,6 +182,38 @@ class SalesforceConnector:
             e.get("statusCode"), str(e.get("message", "")), list(e.get("fields") or [])
         )
         return WriteResult(ref, answer.get("id") or values.get("Id"), error=error, record=answer)
+
+    # --- activities (activities.py) ------------------------------------------------------------
+
+    def activity_object(self, kind: str) -> str:
+        return activities.activity_object(kind)
+
+    def activity_batch(self) -> int:
+        return COLLECTION_MAX
+
+    async def activity_setup(self, sequence_subtype: bool = False) -> str | None:
+        for sobject in ("Task", "Event"):
+            problem = activities.missing_key(list((await self.schema(sobject)).fields), sobject)
+            if problem:
+                self.client.forget_describes()  # the next check sees the field once it is added
+                return problem
+        return None
+
+    async def write_activities(self, items: list[tuple[Any, ActivityOut]]) -> list[WriteResult]:
+        """Tasks and Events in collections of 200 (plain creates; a key sent twice hands back
+        the record its first send made)."""
+        results: dict[int, WriteResult] = {}
+        for sobject in ("Task", "Event"):
+            mine = [(i, ref, a) for i, (ref, a) in enumerate(items)
+                    if activities.activity_object(a.kind) == sobject]  # fmt: skip
+            if not mine:
+                continue
+            answers = await self.write(
+                sobject, "create", [(i, activities.values_of(a)) for i, _, a in mine]
+            )
+            for (i, ref, _), answer in zip(mine, activities.handed_back(answers), strict=True):
+                results[i] = WriteResult(ref, answer.remote_id, answer.created, answer.error)
+        return [results[i] for i in range(len(items))]
 
     # --- reads (reads.py) ------------------------------------------------------------------------
 

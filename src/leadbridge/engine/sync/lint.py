@@ -24,4 +24,14 @@ async def check(ctx: SyncContext) -> LintReport:
                 created and stream.creatable,
             )
         )
-    return lint(objects, ctx.policy, ctx.preset, ctx.label, ctx.catalog.scope_label)
+    report = lint(objects, ctx.policy, ctx.preset, ctx.label, ctx.catalog.scope_label)
+    activities = ctx.policy.activities
+    if activities.enabled:
+        setup = getattr(ctx.connector, "activity_setup", None)
+        if setup is None:
+            report.errors.append(f"activities: {ctx.label} takes no activities")
+        else:
+            missing = await setup(activities.emails.sequence_subtype)
+            if missing:
+                report.errors.append(f"activities: {missing}")
+    return report
