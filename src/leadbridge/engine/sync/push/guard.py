@@ -148,13 +148,24 @@ def hold_possible_duplicates(
             Entity(f"{ctx.label} {stream.one()} {row.remote_id}", **values)
             for stream, row, values in rows
         ]
-        matches = possible_duplicates(candidate, others, threshold)
+        matches = [m for m in possible_duplicates(candidate, others, threshold) if _named(m)]
         if not matches:
             continue
         stream, row, _ = rows[matches[0].index]
         _hold(d, ctx.label, stream, row.remote_id, matches[0], person)
         held += 1
     return held
+
+
+# A create is held only on a whole name: both first and last name present on both sides and
+# agreeing (exactly, as a nickname, or with a typo). With a missing first name, a last name and
+# a domain in common is too little to stop a create ("K21" and "K213" at one company).
+NAME_AGREES = ("same", "nickname", "similar")
+
+
+def _named(match: Match) -> bool:
+    levels = {a.field: a.level for a in match.evidence}
+    return all(levels.get(f) in NAME_AGREES for f in ("first name", "last name"))
 
 
 def _hold(
