@@ -5,9 +5,11 @@ A fresh hub in a temporary directory (the demo never touches your own hub) and t
 on loopback ports. Each act runs the commands a RevOps engineer would type, in this process, and
 prints them with their answers: the lead push to Apollo (demo_apollo.py); the two-way sync with
 Salesforce, with the duplicate audit, the dry-run plan, edits both ways, `explain` and `undo`
-(demo_crm.py); HubSpot as a second CRM on the same hub (demo_hubspot.py); the web app's accounts,
-tokens, REST API and metrics over a real socket (demo_web.py). Then, unless --no-serve, the
-dashboard with the scheduler until Ctrl+C.
+(demo_crm.py); a deletion in the org pulled, the duplicate guard and a hub merge
+(demo_lifecycle.py); deals and the activity push (demo_deals.py); HubSpot as a second CRM on the
+same hub (demo_hubspot.py); the web app's accounts, tokens, REST API and metrics over a real
+socket (demo_web.py); `migrate-hub` to PostgreSQL when one answers on loopback (demo_scale.py).
+Then, unless --no-serve, the dashboard with the scheduler until Ctrl+C.
 """
 
 from __future__ import annotations
