@@ -42,14 +42,15 @@ def run_scale_demo(tour: Tour, database: str) -> ScaleDemo:
     )
     why = _server_answers()
     if why is not None:
-        tour.note(f"migrate-hub skipped: no PostgreSQL answers at 127.0.0.1:5432 ({why})")
+        where = SERVER.rsplit("@", 1)[-1].rsplit("/", 1)[0]
+        tour.note(f"migrate-hub skipped: no PostgreSQL answers at {where} ({why})")
         return ScaleDemo(skipped=why, copied=False)
     base, _, _ = SERVER.rstrip("/").rpartition("/")
     name = f"lb_demo_{secrets.token_hex(6)}"
     with psycopg.connect(SERVER, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:
-        tour.note(f"a PostgreSQL answers on 127.0.0.1:5432: the hub moves to a new database {name}")
+        tour.note(f"a PostgreSQL answers: the hub moves to a new database {name} there")
         output = tour.run("migrate-hub", database, f"{base}/{name}", lines=0)
         tour.show_rows(output, "every count verified")
         return ScaleDemo(skipped=None, copied="every count verified" in output)
