@@ -19,6 +19,7 @@ SERVER = os.environ.get("LEADBRIDGE_DEMO_PG_URL", "postgresql://postgres@127.0.0
 class ScaleDemo:
     skipped: str | None  # why the copy was not shown, or None
     copied: bool  # migrate-hub said every count was verified
+    database: str | None = None  # the database it made (and dropped)
 
 
 def _server_answers() -> str | None:
@@ -53,7 +54,7 @@ def run_scale_demo(tour: Tour, database: str) -> ScaleDemo:
         tour.note(f"a PostgreSQL answers: the hub moves to a new database {name} there")
         output = tour.run("migrate-hub", database, f"{base}/{name}", lines=0)
         tour.show_rows(output, "every count verified")
-        return ScaleDemo(skipped=None, copied="every count verified" in output)
+        return ScaleDemo(skipped=None, copied="every count verified" in output, database=name)
     finally:
         with psycopg.connect(SERVER, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

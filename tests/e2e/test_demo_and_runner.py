@@ -54,12 +54,13 @@ def test_demo_shows_every_act_and_each_lands_in_the_sandboxes() -> None:
     assert len({t["Leadbridge_Activity_Id__c"] for t in deals.tasks}) == 2
     assert deals.sequence_skipped and "in Salesforce as Task" in deals.explained
 
-    # Scale-out: the hub copied to PostgreSQL when one answers, else one line saying why not.
-    from tests.conftest import _PG_SKIP
-
-    assert result.scale.copied == (_PG_SKIP is None) and (result.scale.skipped is None) == (
-        _PG_SKIP is None
-    )
+    # Scale-out: the hub copied to PostgreSQL when one answers (into a database dropped after),
+    # else one line saying why not.
+    scale = result.scale
+    if scale.skipped is None:
+        assert scale.copied and scale.database and not _database_exists(scale.database)
+    else:
+        assert not scale.copied and scale.database is None
 
     # HubSpot: the same hub's people reached the portal, each with its company.
     hs = result.hubspot
@@ -71,6 +72,16 @@ def test_demo_shows_every_act_and_each_lands_in_the_sandboxes() -> None:
     assert result.web.pushed["counts"].get("leads_created") == 1
     assert result.web.metrics_lines > 10
     assert result.seconds < 60
+
+
+def _database_exists(name: str) -> bool:
+    import psycopg
+
+    from leadbridge.demo_scale import SERVER
+
+    with psycopg.connect(SERVER) as conn:
+        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        return found is not None
 
 
 def test_leadbridge_demo_prints_each_command_and_exits_with_no_serve() -> None:
@@ -88,6 +99,7 @@ def test_leadbridge_demo_prints_each_command_and_exits_with_no_serve() -> None:
         "--allow-duplicate",
         "possible duplicate of Salesforce contact",
         "remote_deleted",
+        "row 4: amount 'abc' is not a number",
         "$ leadbridge deals sync --dry-run",
         "refused: stage 'Won-ish'",
         "$ leadbridge import activities activities.csv",
