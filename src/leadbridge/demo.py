@@ -5,9 +5,11 @@ A fresh hub in a temporary directory (the demo never touches your own hub) and t
 on loopback ports. Each act runs the commands a RevOps engineer would type, in this process, and
 prints them with their answers: the lead push to Apollo (demo_apollo.py); the two-way sync with
 Salesforce, with the duplicate audit, the dry-run plan, edits both ways, `explain` and `undo`
-(demo_crm.py); HubSpot as a second CRM on the same hub (demo_hubspot.py); the web app's accounts,
-tokens, REST API and metrics over a real socket (demo_web.py). Then, unless --no-serve, the
-dashboard with the scheduler until Ctrl+C.
+(demo_crm.py); a deletion in the org pulled, the duplicate guard and a hub merge
+(demo_lifecycle.py); deals and the activity push (demo_deals.py); HubSpot as a second CRM on the
+same hub (demo_hubspot.py); the web app's accounts, tokens, REST API and metrics over a real
+socket (demo_web.py); `migrate-hub` to PostgreSQL when one answers on loopback (demo_scale.py).
+Then, unless --no-serve, the dashboard with the scheduler until Ctrl+C.
 """
 
 from __future__ import annotations
@@ -22,7 +24,10 @@ from rich.console import Console
 
 from leadbridge.demo_apollo import ApolloDemo, run_apollo_demo
 from leadbridge.demo_crm import CrmDemo, run_crm_demo
+from leadbridge.demo_deals import DealsDemo, run_deals_demo
 from leadbridge.demo_hubspot import HubSpotDemo, run_hubspot_demo
+from leadbridge.demo_lifecycle import LifecycleDemo, run_lifecycle_demo
+from leadbridge.demo_scale import ScaleDemo, run_scale_demo
 from leadbridge.demo_tour import Tour
 from leadbridge.demo_web import WebDemo, make_account, serve_dashboard, use_the_api
 from leadbridge.hub.connections import Connections
@@ -38,8 +43,11 @@ from leadbridge.secrets.keys import create_key_file
 class DemoResult:
     apollo: ApolloDemo
     crm: CrmDemo
+    lifecycle: LifecycleDemo
+    deals: DealsDemo
     hubspot: HubSpotDemo
     web: WebDemo
+    scale: ScaleDemo
     seconds: float
     workdir: Path
 
@@ -103,6 +111,10 @@ def run_demo(
             apollo_demo = run_apollo_demo(hub, apollo, apollo_served.url, tour, companies, seed)
             act(console, "Two-way sync with Salesforce")
             crm = run_crm_demo(hub, connections, salesforce, sf_served.url, ca, tour, seed)
+            act(console, "Deletions, merges and the duplicate guard")
+            lifecycle = run_lifecycle_demo(hub, salesforce, tour)
+            act(console, "Deals and activities")
+            deals = run_deals_demo(hub, salesforce, tour)
             act(console, "HubSpot, a second CRM on the same hub")
             hs = run_hubspot_demo(hubspot, hubspot_served.url, tour, seed)
             act(console, "The web app and the REST API")
@@ -112,9 +124,13 @@ def run_demo(
                 connections, policy, tour, token, lambda email: sf_record(salesforce, email)
             )
             tour.run("status", lines=16)
+            act(console, "Scale-out: PostgreSQL and workers")
+            scale = run_scale_demo(tour, database)
             seconds = time.monotonic() - started
             console.print(f"[bold]Demo took {seconds:.1f} s.[/bold]")
-            result = DemoResult(apollo_demo, crm, hs, web, seconds, workdir)
+            result = DemoResult(
+                apollo_demo, crm, lifecycle, deals, hs, web, scale, seconds, workdir
+            )
             if serve:
                 serve_dashboard(connections, policy, console, port, password)
             else:

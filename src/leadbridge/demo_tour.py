@@ -41,6 +41,7 @@ class Tour:
         lines: int = 6,
         env: dict[str, str] | None = None,
         input: str | None = None,
+        exit_code: int = 0,
     ) -> str:
         from leadbridge.cli.main import app
         from leadbridge.settings import get_settings
@@ -54,11 +55,17 @@ class Tour:
             )
         output = result.output
         failed = result.exception is not None and not isinstance(result.exception, SystemExit)
-        if result.exit_code != 0 or failed:
+        if result.exit_code != exit_code or failed:
             raise TourFailed(f"`{display}` failed (exit {result.exit_code}):\n{output}")
         self._show(output, lines)
         self.outputs[display] = output
         return output
+
+    def show_rows(self, output: str, word: str) -> None:
+        """The rows of a long answer that mention `word` (what this step is about)."""
+        for row in output.splitlines():
+            if word in row:
+                self.console.print("  " + escape(row.strip()), soft_wrap=True)
 
     def _show(self, output: str, lines: int) -> None:
         rows = [row for row in output.splitlines() if row.strip()]

@@ -35,6 +35,33 @@ def test_demo_shows_every_act_and_each_lands_in_the_sandboxes() -> None:
     assert crm.title_after_undo not in (None, "VP Revenue")
     assert crm.status_pulled == "Working - Contacted"
 
+    # Deletions, merges, the duplicate guard: a contact deleted in the org stays in the hub as
+    # remote_deleted and no push makes it again; a look-alike is held until forced; a hub merge
+    # leaves both records in the org.
+    life = result.lifecycle
+    assert life.deleted_link == "remote_deleted" and not life.recreated
+    assert life.held and life.forced is not None and life.forced.startswith("Lead ")
+    assert life.merged_into and life.crm_kept_both
+
+    # Deals and activities: the good deal is an Opportunity on its Account, the unknown stage
+    # refused; the sequence send skipped, the e-mail and the call Tasks with leadbridge's key.
+    deals = result.deals
+    assert deals.refused_in_dry_run
+    assert deals.opportunity is not None
+    assert deals.opportunity["AccountId"] == deals.account_id
+    assert deals.opportunity["StageName"] == "Prospecting" and deals.opportunity["Amount"] == 12500
+    assert sorted(t["Subject"] for t in deals.tasks) == ["Call: Connected", "Email: Proposal"]
+    assert len({t["Leadbridge_Activity_Id__c"] for t in deals.tasks}) == 2
+    assert deals.sequence_skipped and "in Salesforce as Task" in deals.explained
+
+    # Scale-out: the hub copied to PostgreSQL when one answers (into a database dropped after),
+    # else one line saying why not.
+    scale = result.scale
+    if scale.skipped is None:
+        assert scale.copied and scale.database and not _database_exists(scale.database)
+    else:
+        assert not scale.copied and scale.database is None
+
     # HubSpot: the same hub's people reached the portal, each with its company.
     hs = result.hubspot
     assert hs.contacts_after > hs.contacts_before + 100
@@ -45,6 +72,16 @@ def test_demo_shows_every_act_and_each_lands_in_the_sandboxes() -> None:
     assert result.web.pushed["counts"].get("leads_created") == 1
     assert result.web.metrics_lines > 10
     assert result.seconds < 60
+
+
+def _database_exists(name: str) -> bool:
+    import psycopg
+
+    from leadbridge.demo_scale import SERVER
+
+    with psycopg.connect(SERVER) as conn:
+        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        return found is not None
 
 
 def test_leadbridge_demo_prints_each_command_and_exits_with_no_serve() -> None:
@@ -58,6 +95,17 @@ def test_leadbridge_demo_prints_each_command_and_exits_with_no_serve() -> None:
         "$ leadbridge plan salesforce",
         "$ leadbridge undo ",
         "$ leadbridge push --sync hubspot",
+        "$ leadbridge merge person ",
+        "--allow-duplicate",
+        "possible duplicate of Salesforce contact",
+        "remote_deleted",
+        "row 4: amount 'abc' is not a number",
+        "$ leadbridge deals sync --dry-run",
+        "refused: stage 'Won-ish'",
+        "$ leadbridge import activities activities.csv",
+        "skip 1: a sequence send",
+        "$ leadbridge explain activity:",
+        "migrate-hub",
         "/api/v1/people",
         "Demo took",
     ):
