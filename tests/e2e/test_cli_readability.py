@@ -199,7 +199,9 @@ def test_a_company_that_failed_is_not_sent_again_with_each_new_person(crm: CrmWo
         company={"name": "Zed", "domain": "zed.io"},
     )  # fmt: skip
     outputs = [lb("push").output for _ in range(3)]
-    assert "failed 2" in outputs[0]
+    # Companies are written a page before people are planned: the account fails, and its person
+    # is held back with it (skipped), not sent to fail again.
+    assert "failed 1, skipped 1" in outputs[0]
     assert all(re.match(r"push run \d+: skipped 1\n$", o) for o in outputs[1:]), outputs
     assert push_statuses(crm) == ["partial", "succeeded", "succeeded"]
     (entry,) = crm.errors()

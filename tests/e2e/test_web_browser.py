@@ -49,8 +49,10 @@ def stack(hub: Hub, connections: Connections) -> Iterator[dict[str, Any]]:
 
 
 def wait_text(driver: Any, text: str, timeout: float = 60) -> None:
+    # The page's text read by script: a live page swaps its nodes every few seconds, and
+    # Chromium answers a lookup of a node swapped meanwhile with an error, not a stale element.
     WebDriverWait(driver, timeout).until(
-        ec.text_to_be_present_in_element((By.TAG_NAME, "body"), text)
+        lambda d: text in (d.execute_script("return document.body.innerText") or "")
     )
 
 
