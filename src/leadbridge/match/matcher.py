@@ -57,11 +57,8 @@ def find_duplicates(records: Records, threshold: float = DEFAULT_THRESHOLD) -> F
     a, b = candidate_pairs(keys, records.kind)
     scored = score(keys, a, b, records.kind)
     matched = np.flatnonzero(scored.probability >= threshold)
-    clusters = cluster(a[matched], b[matched], scored.probability[matched])
-    # Cluster edges index the matched subset: map them back to scored pairs.
-    clusters = [
-        Cluster(c.members, tuple(int(matched[e]) for e in c.edges), c.confidence) for c in clusters
-    ]
+    # Cluster edges index the scored pairs.
+    clusters = cluster(a[matched], b[matched], scored.probability[matched], matched)
     return Found(records, scored, matched, clusters, len(a))
 
 
