@@ -64,9 +64,15 @@ def blocks(kind: Kind) -> tuple[tuple[tuple[str, ...], int], ...]:
     return PERSON_BLOCKS if kind == "person" else COMPANY_BLOCKS
 
 
+CACHED = frozenset({"first*", "phone", "initial", "last_initial"})
+
+
 def _rows(keys: Keys, name: str, cache: dict[str, tuple[Codes, Codes]]) -> tuple[Codes, Codes]:
-    """(record, code) rows of one key; a record has none, one or several. Each key's rows are
-    made once per audit (`cache`): the blocks share keys."""
+    """(record, code) rows of one key; a record has none, one or several. The keys that take
+    work to make (nickname variants, both phones, initials) are made once per audit (`cache`):
+    the blocks share them; a column's rows are a view and a copy, made again (less memory)."""
+    if name not in CACHED:
+        return _key_rows(keys, name)
     if name not in cache:
         cache[name] = _key_rows(keys, name)
     return cache[name]
