@@ -224,3 +224,28 @@ def test_the_name_change_rate_is_taken_from_the_data() -> None:
         return float(scored.weights["first_name"][0])
 
     assert weight(150) > weight(3) + 3  # -1.7 bits against about -6.6
+
+
+def test_the_fast_paths_change_no_pair_and_no_score(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blocking's combined codes made dense only near overflow, and similarities run once per
+    distinct pair of values, give what the plain ways give: the same candidate pairs in the
+    same order, and the same similarity for every pair."""
+    from rapidfuzz import distance, process
+
+    from leadbridge.match import blocking
+    from leadbridge.match.keys import Keys
+    from leadbridge.match.scoring import _similarity
+
+    keys = Keys.of(generate(3_000, seed=3).records)
+    a, b = blocking.candidate_pairs(keys, "person")
+    monkeypatch.setattr(blocking, "DENSE_ABOVE", 0)  # dense after every part: the plain way
+    dense_a, dense_b = blocking.candidate_pairs(keys, "person")
+    assert len(a) > 1_000
+    assert np.array_equal(a, dense_a) and np.array_equal(b, dense_b)
+    ca, cb = keys.last.codes[a], keys.last.codes[b]
+    both = (ca >= 0) & (cb >= 0) & (ca != cb)
+    scorer = distance.JaroWinkler.normalized_similarity
+    plain = process.cpdist(keys.last.strings(ca[both]), keys.last.strings(cb[both]), scorer=scorer)
+    fast = _similarity(keys.last, ca[both], cb[both], scorer)
+    assert both.sum() > 100
+    assert np.array_equal(np.asarray(plain, dtype=np.float64), fast)

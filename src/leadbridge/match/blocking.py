@@ -64,8 +64,21 @@ def blocks(kind: Kind) -> tuple[tuple[tuple[str, ...], int], ...]:
     return PERSON_BLOCKS if kind == "person" else COMPANY_BLOCKS
 
 
-def _rows(keys: Keys, name: str) -> tuple[Codes, Codes]:
-    """(record, code) rows of one key; a record has none, one or several."""
+CACHED = frozenset({"first*", "phone", "initial", "last_initial"})
+
+
+def _rows(keys: Keys, name: str, cache: dict[str, tuple[Codes, Codes]]) -> tuple[Codes, Codes]:
+    """(record, code) rows of one key; a record has none, one or several. The keys that take
+    work to make (nickname variants, both phones, initials) are made once per audit (`cache`):
+    the blocks share them; a column's rows are a view and a copy, made again (less memory)."""
+    if name not in CACHED:
+        return _key_rows(keys, name)
+    if name not in cache:
+        cache[name] = _key_rows(keys, name)
+    return cache[name]
+
+
+def _key_rows(keys: Keys, name: str) -> tuple[Codes, Codes]:
     n = keys.n
     if name == "first*":
         return keys.first_variants()
@@ -103,18 +116,28 @@ def _compress(codes: Codes) -> Codes:
     return out
 
 
-def key_rows(keys: Keys, block: tuple[str, ...]) -> tuple[Codes, Codes]:
+# Combined codes are made dense again only past this (the product of the next part's range
+# must not overflow int64); dense codes keep their order, so the groups and their order are
+# the same either way.
+DENSE_ABOVE = 1 << 31
+
+
+def key_rows(
+    keys: Keys, block: tuple[str, ...], cache: dict[str, tuple[Codes, Codes]] | None = None
+) -> tuple[Codes, Codes]:
     """(record, combined code) rows of a block; rows missing any part are dropped."""
+    cache = {} if cache is None else cache
     multi = [name for name in block if name in ("first*", "phone")]
-    records, codes = _rows(keys, multi[0] if multi else block[0])
+    records, codes = _rows(keys, multi[0] if multi else block[0], cache)
     for name in block:
         if name == (multi[0] if multi else block[0]):
             continue
-        other = _rows(keys, name)[1][records]
+        other = _rows(keys, name, cache)[1][records]
         if not len(other):
             break
+        if len(codes) and codes.max() >= DENSE_ABOVE:
+            codes = _compress(codes)
         codes = np.where((codes >= 0) & (other >= 0), codes * (other.max() + 1) + other, -1)
-        codes = _compress(codes)
     keep = codes >= 0
     return records[keep], codes[keep]
 
@@ -149,8 +172,9 @@ def candidate_pairs(keys: Keys, kind: Kind, scale: float = 1.0) -> tuple[Codes, 
     groups. `scale` multiplies the group caps."""
     found = []
     n = np.int64(max(keys.n, 1))
+    cache: dict[str, tuple[Codes, Codes]] = {}
     for block, cap in blocks(kind):
-        records, codes = key_rows(keys, block)
+        records, codes = key_rows(keys, block, cache)
         a, b = pairs_in_groups(records, codes, max(2, int(cap * scale)))
         if keys.groups is not None:
             across = keys.groups[a] != keys.groups[b]
@@ -159,5 +183,7 @@ def candidate_pairs(keys: Keys, kind: Kind, scale: float = 1.0) -> tuple[Codes, 
     if not found:
         empty = np.empty(0, dtype=np.int64)
         return empty, empty
-    unique = np.unique(np.concatenate(found))
+    joined = np.concatenate(found)
+    joined.sort()  # in place: cheaper than np.unique's copy and hash
+    unique = joined[np.concatenate(([True], joined[1:] != joined[:-1]))] if len(joined) else joined
     return unique // n, unique % n

@@ -36,18 +36,22 @@ def components(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.asarray(nodes[label[x]])
 
 
-def cluster(a: np.ndarray, b: np.ndarray, probability: np.ndarray) -> list[Cluster]:
-    """Clusters of the pairs (a[i], b[i]) with their match probabilities, largest first. Most
-    clusters are one pair: those are read off the components; only larger ones are joined
-    strongest match first (Kruskal), in Python."""
+def cluster(
+    a: np.ndarray, b: np.ndarray, probability: np.ndarray, ids: np.ndarray | None = None
+) -> list[Cluster]:
+    """Clusters of the pairs (a[i], b[i]) with their match probabilities, largest first; a
+    cluster's edges are `ids[i]` of its pairs (default: i). Most clusters are one pair: those are
+    read off the components; only larger ones are joined strongest match first (Kruskal), in
+    Python."""
     a, b = np.asarray(a), np.asarray(b)
     if not len(a):
         return []
+    edge_ids = (np.arange(len(a)) if ids is None else np.asarray(ids)).tolist()
     component = components(a, b)
     _, index, counts = np.unique(component, return_inverse=True, return_counts=True)
     single = counts[index] == 1  # the component's only pair
     out = [
-        Cluster((min(x, y), max(x, y)), (i,), p)
+        Cluster((x, y) if x < y else (y, x), (edge_ids[i],), p)
         for i, x, y, p in zip(
             np.flatnonzero(single).tolist(),
             a[single].tolist(),
@@ -56,10 +60,10 @@ def cluster(a: np.ndarray, b: np.ndarray, probability: np.ndarray) -> list[Clust
             strict=True,
         )
     ]
-    rest = np.flatnonzero(~single)
+    rest = np.flatnonzero(~single).tolist()
     if len(rest):
         out += [
-            Cluster(c.members, tuple(int(rest[e]) for e in c.edges), c.confidence)
+            Cluster(c.members, tuple(edge_ids[rest[e]] for e in c.edges), c.confidence)
             for c in _kruskal(a[rest], b[rest], probability[rest])
         ]
     out.sort(key=lambda c: (-len(c.members), -c.confidence, c.members[0]))

@@ -4,8 +4,11 @@ million records cost one pass to encode plus the work on their distinct values."
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import operator
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
 
 import jellyfish
 import numpy as np
@@ -34,34 +37,41 @@ class Column:
     ) -> Column:
         """Codes of fn(value) for each raw value; fn runs once per distinct value."""
         raw = raw if isinstance(raw, list) else list(raw)
-        distinct = dict.fromkeys(raw)  # in C: a million values in ~50 ms
-        distinct.pop(None, None)
-        distinct.pop("", None)
-        values = [v for v in distinct if v is not None]
-        index: dict[str | None, int] = {v: i for i, v in enumerate(values)}
-        index[None] = index[""] = -1
-        codes = np.fromiter(map(index.__getitem__, raw), dtype=np.int32, count=count)
-        return cls(codes, values).derive(fn)
+        # Distinct raw values (None and "" among them), first seen first: in C, ~50 ms a million.
+        index = dict(zip(dict.fromkeys(raw), range(count), strict=False))
+        return cls(_lookup(index, raw), list(index)).derive(fn)
 
     def derive(self, fn: Callable[[str], str | None]) -> Column:
         """A column of fn(value) (run once per distinct value)."""
-        keys = [fn(v) or None for v in self.values]
+        return self.recode([fn(v) or None if v else None for v in self.values])
+
+    def recode(self, keys: list[str | None]) -> Column:
+        """A column of keys[value's code] (None: no key)."""
         distinct = dict.fromkeys(keys)
         distinct.pop(None, None)
         values = [v for v in distinct if v is not None]
-        index: dict[str | None, int] = {v: i for i, v in enumerate(values)}
+        index: dict[str | None, int] = dict(zip(values, range(len(values)), strict=True))
         index[None] = -1
-        mapping = np.fromiter(map(index.__getitem__, keys), dtype=np.int32, count=len(keys))
-        mapping = np.append(mapping, np.int32(-1))  # [-1]: records without a value
+        mapping = np.append(_lookup(index, keys), np.int32(-1))  # [-1]: records without one
         return Column(mapping[self.codes], values)
 
     def counts(self) -> np.ndarray:
         present = self.codes[self.codes >= 0]
         return np.bincount(present, minlength=len(self.values))
 
+    @cached_property
+    def _objects(self) -> np.ndarray:
+        return np.array(self.values, dtype=object)
+
     def strings(self, codes: Codes) -> list[str]:
-        values = self.values
-        return [values[c] for c in codes.tolist()]
+        return list(self._objects[codes].tolist())
+
+
+def _lookup(index: Mapping[Any, int], keys: list[Any]) -> Codes:
+    """index[k] for each key, as int32 codes: one C call (itemgetter) rather than a map."""
+    if len(keys) < 2:  # itemgetter of one key gives the value, not a tuple
+        return np.array([index[k] for k in keys], dtype=np.int32)
+    return np.array(operator.itemgetter(*keys)(index), dtype=np.int32)
 
 
 def coalesce(first: Column, second: Column) -> Column:
@@ -87,13 +97,11 @@ def _host(raw: str) -> str | None:
     return text.removeprefix("www.") or None
 
 
-def _work_domain(canonical: str) -> str | None:
-    domain = email_parts(canonical)[1]
+def _work_domain(domain: str) -> str | None:
     return None if not domain or domain in FREE_MAIL else domain
 
 
-def _local(canonical: str) -> str | None:
-    local = email_parts(canonical)[0]
+def _local(local: str) -> str | None:
     return None if len(local) < 3 or local in ROLE_LOCALS else local
 
 
@@ -155,9 +163,8 @@ class Keys:
         n = len(records)
         col = records.columns
         email = Column.encode(col["email"], n, _mailbox)
-        role_codes = np.array(
-            [email_parts(v)[0] in ROLE_LOCALS for v in email.values] + [False], dtype=bool
-        )
+        parts = [email_parts(v) for v in email.values]  # once for the three keys below
+        role_codes = np.array([p[0] in ROLE_LOCALS for p in parts] + [False], dtype=bool)
         website = Column.encode(col["domain"], n, _host).derive(normalize_domain)
         phones = Column.encode([*col["phone"], *col["mobile"]], 2 * n, phone_key)
         first = Column.encode(col["first_name"], n, first_name_key)
@@ -171,9 +178,9 @@ class Keys:
             last=last,
             last_sound=last.derive(_sound),
             email=email,
-            local=email.derive(_local),
+            local=email.recode([_local(p[0]) for p in parts]),
             role=role_codes[email.codes],
-            domain=coalesce(website, email.derive(_work_domain)),
+            domain=coalesce(website, email.recode([_work_domain(p[1]) for p in parts])),
             phone=phones,
             company=Column.encode(col["company"], n, company_core),
             street=lines.derive(_words),

@@ -122,10 +122,15 @@ def _exact_weights(column: Column, codes: Codes, model: FieldModel, n: int) -> n
 
 
 def _similarity(column: Column, a: Codes, b: Codes, scorer: Any) -> np.ndarray:
+    """scorer(values[a[i]], values[b[i]]) for each i, run once per distinct pair of values
+    (many pairs repeat one: two spellings of a town, a nickname)."""
     if not len(a):
         return np.empty(0)
-    out = process.cpdist(column.strings(a), column.strings(b), scorer=scorer, workers=2)
-    return np.asarray(out, dtype=np.float64)
+    width = np.int64(len(column.values))
+    distinct, back = _distinct(a.astype(np.int64) * width + b)
+    x, y = distinct // width, distinct % width
+    out = process.cpdist(column.strings(x), column.strings(y), scorer=scorer, workers=2)
+    return np.asarray(out, dtype=np.float64)[back]
 
 
 def _compare(
@@ -289,21 +294,33 @@ def _first_names(keys: Keys, a: Codes, b: Codes, level: np.ndarray) -> None:
     open_ = np.flatnonzero((level == DIFFERENT) | (level == CLOSE))
     if not len(open_):
         return
-    pairs = np.unique(np.stack((ca[open_], cb[open_]), axis=1), axis=0)
+    # Each distinct (name, name) pair judged once, its verdict spread back to the pairs.
+    width = np.int64(len(keys.first.values))
+    pair_keys = ca[open_].astype(np.int64) * width + cb[open_]
+    distinct, back = _distinct(pair_keys)
     values = keys.first.values
-    verdict: dict[tuple[int, int], int] = {}
-    for x, y in pairs.tolist():
+    verdicts = np.full(len(distinct), -1, dtype=np.int8)
+    firsts, seconds = (distinct // width).tolist(), (distinct % width).tolist()
+    for i, (x, y) in enumerate(zip(firsts, seconds, strict=True)):
         vx, vy = values[x], values[y]
         if nickname_equal(vx, vy):
-            verdict[(x, y)] = NICKNAME
+            verdicts[i] = NICKNAME
         elif (len(vx) == 1 or len(vy) == 1) and vx[0] == vy[0]:
-            verdict[(x, y)] = CLOSE
-    if not verdict:
-        return
-    for i, x, y in zip(open_.tolist(), ca[open_].tolist(), cb[open_].tolist(), strict=True):
-        found = verdict.get((x, y))
-        if found is not None:
-            level[i] = found
+            verdicts[i] = CLOSE
+    found = verdicts[back]
+    hit = found >= 0
+    level[open_[hit]] = found[hit]
+
+
+def _distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The sorted distinct values and, for each value, its index among them (np.unique's
+    return_inverse, by one sort)."""
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    new = np.concatenate(([True], ordered[1:] != ordered[:-1])) if len(values) else ordered
+    back = np.empty(len(values), dtype=np.int64)
+    back[order] = np.cumsum(new) - 1
+    return ordered[new], back
 
 
 def _streets(keys: Keys, a: Codes, b: Codes) -> tuple[np.ndarray, np.ndarray]:
