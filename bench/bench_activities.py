@@ -154,8 +154,7 @@ def bench_salesforce(args: argparse.Namespace) -> bool:
     with ServedApp(sandbox.app, ssl_certfile=cert, ssl_keyfile=key) as served:
         sandbox.set_base_url(served.url)
         org = sandbox.org
-        body = {"access_token": sandbox.issue_session(), "instance_url": served.url,
-                "id": f"{served.url}/id/{org.id}/{org.integration_user}"}  # fmt: skip
+        body = sandbox.session_token_body(served.url)
         connect_salesforce(hub, connections, name="salesforce", login_url=served.url,
                            token_body=body, ca_file=str(ca), setup_window_hours=0)  # fmt: skip
         policy = CrmSync.model_validate(

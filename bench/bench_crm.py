@@ -170,11 +170,7 @@ async def run(
     hub = Hub.open(args.database_url or f"sqlite:///{workdir / 'hub.db'}")
     connections = Connections(hub, SecretBox(Fernet.generate_key()))
     org = sandbox.org
-    body = {
-        "access_token": sandbox.issue_session(),
-        "instance_url": url,
-        "id": f"{url}/id/{org.id}/{org.integration_user}",
-    }
+    body = sandbox.session_token_body(url)
     connect_salesforce(
         hub,
         connections,

@@ -230,12 +230,8 @@ class Sandboxes:
         from leadbridge.engine.systems.apollo_connect import connect_with_key
         from leadbridge.engine.systems.salesforce import connect_salesforce
 
-        org, url = self.salesforce.org, self.sf_url
-        body = {
-            "access_token": self.salesforce.issue_session(),
-            "instance_url": url,
-            "id": f"{url}/id/{org.id}/{org.integration_user}",
-        }
+        url = self.sf_url
+        body = self.salesforce.session_token_body(url)
         connect_salesforce(
             hub,
             connections,

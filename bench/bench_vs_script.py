@@ -111,11 +111,7 @@ def leadbridge(rows: list[tuple[Any, list[Any]]]) -> Result:
         workdir = Path(tempfile.mkdtemp(prefix="leadbridge-bench-vs-"))
         hub = Hub.open(f"sqlite:///{workdir / 'hub.db'}")
         connections = Connections(hub, SecretBox(Fernet.generate_key()))
-        body = {
-            "access_token": org.sandbox.issue_session(),
-            "instance_url": org.url,
-            "id": f"{org.url}/id/{org.sandbox.org.id}/{org.sandbox.org.integration_user}",
-        }
+        body = org.sandbox.session_token_body(org.url)
         connect_salesforce(
             hub,
             connections,

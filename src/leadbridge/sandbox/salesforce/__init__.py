@@ -87,6 +87,16 @@ class SalesforceSandbox:
             self.sessions[token] = Session(user_id or self.org.integration_user, self.org.clock())
         return token
 
+    def session_token_body(self, url: str) -> dict[str, str]:
+        """A token answer for a new session of the integration user, served at `url`: what
+        `connect_salesforce` takes when no OAuth flow is wanted (benchmarks, the demo)."""
+        org = self.org
+        return {
+            "access_token": self.issue_session(),
+            "instance_url": url,
+            "id": f"{url}/id/{org.id}/{org.integration_user}",
+        }
+
     def register_connected_app(self, redirect_uris: list[str]) -> tuple[str, str]:
         client_id = "3MVG9" + secrets.token_urlsafe(40)
         secret = secrets.token_hex(32).upper()
