@@ -46,8 +46,8 @@ class PushPlan:
     # Records a full plan did not plan: in sync when last written or confirmed, and nothing
     # moved since (hub object -> count). They count as in sync.
     quiet: dict[str, int] = field(default_factory=dict)
-    # Links of planned records found in sync: the run marks them so (confirmed_at), and the
-    # next full plan passes them by.
+    # Links of planned records found in sync: the run moves their `last_synced_at` to
+    # `planned_at`, and the next full plan passes them by.
     confirm: list[int] = field(default_factory=list)
     planned_at: datetime | None = None
     fingerprint: str | None = None  # a full plan under a new fingerprint: the one to record
@@ -63,8 +63,10 @@ class PushPlan:
         return sum(d.in_sync for d in (*self.companies, *self.people)) + sum(self.quiet.values())
 
     def add(self, page: PushPlan, *, keep_in_sync: bool = True) -> None:
-        """A page's decisions (those in sync only when `keep_in_sync`: a run need not hold
-        them) and counts into this plan."""
+        """A page's decisions (those in sync, and their links to confirm, only when
+        `keep_in_sync`: a run need not hold them) and counts into this plan."""
+        if keep_in_sync:
+            self.confirm.extend(page.confirm)
         for mine, theirs in ((self.people, page.people), (self.companies, page.companies)):
             mine.extend(d for d in theirs if keep_in_sync or not d.in_sync)
             if not keep_in_sync:
@@ -110,7 +112,6 @@ def plan(
         allow_duplicates=allow_duplicates,
     ):
         out.add(page)
-        out.confirm.extend(page.confirm)
     return out
 
 
