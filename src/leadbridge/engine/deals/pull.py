@@ -22,9 +22,10 @@ from leadbridge.connectors.catalog import Stream
 from leadbridge.engine.deals.plan import COLUMN, DealReport, hub_values, wire
 from leadbridge.engine.deals.stages import Pipelines
 from leadbridge.engine.sync.context import SyncContext
+from leadbridge.engine.sync.cursors import load_cursor, save_cursor
 from leadbridge.hub.deals import set_people
 from leadbridge.hub.edits import changed_at, create, edit
-from leadbridge.hub.tables import Deal, JournalEntry, RecordLink, SyncCursor, utcnow
+from leadbridge.hub.tables import Deal, JournalEntry, RecordLink, utcnow
 
 
 def _hub_people(s: Session, ctx: SyncContext, remote_ids: list[str]) -> list[int]:
@@ -42,8 +43,7 @@ async def pull(ctx: SyncContext, stream: Stream, stages: Pipelines, report: Deal
     assert report.run_id is not None
     full = not ctx.state().get("deals_pulling")
     with ctx.hub.session() as s:
-        row = _cursor_row(s, ctx, stream.name)
-        cursor = Cursor(row.modified_at, row.last_id) if row and not full else Cursor()
+        cursor = Cursor() if full else load_cursor(s, ctx, stream.name)
     cap = ctx.clock()
     async for page in ctx.connector.read_changed(
         stream.name, stream.fields_to_read([]), cursor, cap
@@ -51,14 +51,7 @@ async def pull(ctx: SyncContext, stream: Stream, stages: Pipelines, report: Deal
         with ctx.hub.session() as s:  # the page, what it changed and its cursor, together
             ctx.store_mirror(s, page.records, report.run_id)
             _take(s, ctx, stream, stages, page.records, report)
-            row = _cursor_row(s, ctx, stream.name) or SyncCursor(
-                workspace_id=ctx.workspace_id,
-                remote_system=ctx.system,
-                remote_scope=ctx.scope,
-                object=stream.name,
-            )
-            row.modified_at, row.last_id = page.cursor.modified_at, page.cursor.last_id
-            s.add(row)
+            save_cursor(s, ctx, stream.name, page.cursor)
         report.add(f"read_{stream.one()}", len(page.records))
     ctx.save_state(deals_pulling=True)
 
@@ -181,16 +174,5 @@ def _journal_hub(
             op="update",
             before={k: before.get(k) for k in changed},
             after={k: wire(getattr(deal, k)) for k in changed},
-        )
-    )
-
-
-def _cursor_row(s: Session, ctx: SyncContext, obj: str) -> SyncCursor | None:
-    return s.scalar(
-        select(SyncCursor).where(
-            SyncCursor.workspace_id == ctx.workspace_id,
-            SyncCursor.remote_system == ctx.system,
-            SyncCursor.remote_scope == ctx.scope,
-            SyncCursor.object == obj,
         )
     )

@@ -17,14 +17,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from leadbridge.connectors.base import Cursor
 from leadbridge.connectors.catalog import Stream
 from leadbridge.engine.sync.apply import Write, write
 from leadbridge.engine.sync.context import SyncContext, SyncRefused
-from leadbridge.hub.tables import SyncCursor
+from leadbridge.engine.sync.cursors import load_cursor, save_cursor
 from leadbridge.hub.userlinks import RemoteUser
 
 CHUNK = 500  # mirror rows reconciled per transaction
@@ -87,21 +85,13 @@ async def _pull(
     deletions_due, deletions_since = _deletions(ctx, cap, manual)
     for stream in order:
         with ctx.hub.session() as s:
-            row = _cursor_row(s, ctx, stream.name)
-            cursor = Cursor(row.modified_at, row.last_id) if row else Cursor()
+            cursor = load_cursor(s, ctx, stream.name)
         async for page in ctx.connector.read_changed(
             stream.name, pull_fields(ctx, stream), cursor, cap
         ):
             with ctx.hub.session() as s:  # the page and its cursor, together
                 ctx.store_mirror(s, page.records, report.run_id)
-                row = _cursor_row(s, ctx, stream.name) or SyncCursor(
-                    workspace_id=ctx.workspace_id,
-                    remote_system=ctx.system,
-                    remote_scope=ctx.scope,
-                    object=stream.name,
-                )
-                row.modified_at, row.last_id = page.cursor.modified_at, page.cursor.last_id
-                s.add(row)
+                save_cursor(s, ctx, stream.name, page.cursor)
             report.add(f"read_{stream.one()}", len(page.records))
             if ctx.progress and page.records:
                 ctx.progress(stream.name, len(page.records))
@@ -147,17 +137,6 @@ def _deletions(ctx: SyncContext, cap: datetime, manual: bool) -> tuple[bool, dat
     every = timedelta(minutes=ctx.policy.pull.deletions_minutes)
     due = last is None or manual or cap - last >= every
     return due, last
-
-
-def _cursor_row(s: Session, ctx: SyncContext, obj: str) -> SyncCursor | None:
-    return s.scalar(
-        select(SyncCursor).where(
-            SyncCursor.workspace_id == ctx.workspace_id,
-            SyncCursor.remote_system == ctx.system,
-            SyncCursor.remote_scope == ctx.scope,
-            SyncCursor.object == obj,
-        )
-    )
 
 
 def take_users(s: Session, ctx: SyncContext, stream: Stream) -> None:
