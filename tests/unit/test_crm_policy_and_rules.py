@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -65,6 +65,22 @@ def test_rules_echo_autofill_overwrite_and_latest_change() -> None:
     assert resolve(
         FIELDS, hub2, crm, snap, hub_changed_at={"first_name": T0}, crm_modified_at=T1
     ).hub == {"first_name": "CrmAnn"}
+    # A CRM that stamps whole seconds (Salesforce): a hub change 0.4 s after the stamp's second
+    # began may be older than the CRM's change in that second. It ties, and a tie is the CRM's.
+    stamp, second = T0.replace(second=7), timedelta(seconds=1)
+    hub_at = {"first_name": stamp + timedelta(milliseconds=400)}
+    assert resolve(FIELDS, hub2, crm, snap, hub_changed_at=hub_at, crm_modified_at=stamp).crm == {
+        "FirstName": "HubAnn"
+    }  # compared to the microsecond, the hub is later
+    assert resolve(
+        FIELDS, hub2, crm, snap, hub_changed_at=hub_at, crm_modified_at=stamp,
+        crm_stamp_precision=second,
+    ).hub == {"first_name": "CrmAnn"}  # fmt: skip
+    later = {"first_name": stamp + second}  # the next second: the hub's change is later
+    assert resolve(
+        FIELDS, hub2, crm, snap, hub_changed_at=later, crm_modified_at=stamp,
+        crm_stamp_precision=second,
+    ).crm == {"FirstName": "HubAnn"}  # fmt: skip
     # Overwrite sends the hub's value where it differs; an empty CRM field is auto-filled.
     r = resolve(FIELDS, {**hub, "title": "CEO"}, {**snap, "Phone": None}, snap)
     assert r.crm == {"Title": "CEO", "Phone": "2"}

@@ -58,6 +58,9 @@ class Stream:
     read_fields: tuple[str, ...] = ()
     # Fields that change with any edit (a modification stamp): never a change of a value.
     stamps: frozenset[str] = frozenset()
+    # What the system's modification stamp is cut to (Salesforce: whole seconds): a hub change
+    # within the same tick cannot be ordered against it (engine/sync/resolve.py).
+    stamp_precision: timedelta = timedelta(microseconds=1)
     # The policy section that maps this stream (`contact:` in leadbridge.yaml).
     section: str = ""
     # One record as people say it ("contact" for HubSpot's `contacts`); the name lower-cased

@@ -34,6 +34,7 @@ MODIFIED = {
     DEALS: "hs_lastmodifieddate",
 }
 STAMPS = frozenset({"lastmodifieddate", "hs_lastmodifieddate"})
+MILLISECOND = timedelta(milliseconds=1)  # HubSpot stamps epoch milliseconds
 
 CATALOG = Catalog(
     system="hubspot",
@@ -66,6 +67,7 @@ CATALOG = Catalog(
             },
             read_fields=(MERGED,),
             stamps=STAMPS,
+            stamp_precision=MILLISECOND,
             section="company",
             noun="company",
         ),
@@ -84,6 +86,7 @@ CATALOG = Catalog(
             company=Relation("association", COMPANIES, field=COMPANY_FIELD),
             read_fields=(COMPANY_FIELD, MERGED),
             stamps=STAMPS,
+            stamp_precision=MILLISECOND,
             section="contact",
             noun="contact",
             upsert_key="email",
@@ -107,6 +110,7 @@ CATALOG = Catalog(
         company=Relation("association", COMPANIES, field=DEAL_COMPANY),
         read_fields=(MERGED,),
         stamps=STAMPS,
+        stamp_precision=MILLISECOND,
         section="deal",
         noun="deal",
     ),

@@ -4,9 +4,12 @@ Opportunities (their people, OpportunityContactRole, are not synced yet)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from leadbridge.connectors.catalog import Catalog, Relation, Stream
 
 STAMPS = frozenset({"SystemModstamp", "LastModifiedDate"})  # change with any edit
+SECOND = timedelta(seconds=1)  # a real org stamps whole seconds
 CONVERSION = ("IsConverted", "ConvertedContactId", "ConvertedAccountId")
 
 CATALOG = Catalog(
@@ -26,12 +29,14 @@ CATALOG = Catalog(
             },
             creatable=False,
             stamps=STAMPS,
+            stamp_precision=SECOND,
         ),
         Stream(
             "Account",
             "company",
             roles={"name": "Name", "domain": "Website", "phone": "Phone", "owner": "OwnerId"},
             stamps=STAMPS,
+            stamp_precision=SECOND,
             section="account",
         ),
         Stream(
@@ -49,6 +54,7 @@ CATALOG = Catalog(
             company=Relation("lookup", "Account", field="AccountId", required=True),
             read_fields=("AccountId",),
             stamps=STAMPS,
+            stamp_precision=SECOND,
             section="contact",
         ),
         Stream(
@@ -67,6 +73,7 @@ CATALOG = Catalog(
             },
             read_fields=CONVERSION,
             stamps=STAMPS,
+            stamp_precision=SECOND,
             section="lead",
         ),
     ),

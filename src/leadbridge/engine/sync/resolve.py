@@ -6,7 +6,9 @@ snapshot both sides last agreed on, what to write where.
 - hub_to_crm + auto_fill: the hub's value is written only into an empty CRM field.
 - both (latest): a side whose value moved away from the snapshot changed it; if both did, the
   later change wins (the CRM's record stamp against the hub's per-field change time; a tie
-  goes to the CRM). Nothing moved, nothing is written: an echo of our own write is not a change.
+  goes to the CRM). The hub's time is compared at the stamp's precision (Salesforce stamps whole
+  seconds): a hub change within the CRM stamp's second cannot be ordered against it, so it ties.
+  Nothing moved, nothing is written: an echo of our own write is not a change.
 - manual: a person's explicit push or edit writes the hub's value of any hub-writable field,
   whatever its rule.
 
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from leadbridge.policy.crm import FieldMap
@@ -75,6 +77,7 @@ def resolve(
     *,
     hub_changed_at: Mapping[str, datetime | None] | None = None,
     crm_modified_at: datetime | None = None,
+    crm_stamp_precision: timedelta = timedelta(microseconds=1),
     manual: bool = False,
 ) -> Resolution:
     out = Resolution()
@@ -95,7 +98,8 @@ def resolve(
             if f.rule == "overwrite" or empty(theirs):
                 out.crm[f.crm] = mine
         else:
-            _latest(f, mine, theirs, snap, hub_changed_at or {}, crm_modified_at, out)
+            crm_at = (crm_modified_at, crm_stamp_precision)
+            _latest(f, mine, theirs, snap, hub_changed_at or {}, crm_at, out)
     return out
 
 
@@ -105,7 +109,7 @@ def _latest(
     theirs: Any,
     snap: Mapping[str, Any],
     hub_changed_at: Mapping[str, datetime | None],
-    crm_modified_at: datetime | None,
+    crm_at: tuple[datetime | None, timedelta],
     out: Resolution,
 ) -> None:
     known = f.crm in snap
@@ -115,8 +119,10 @@ def _latest(
         if empty(mine) or empty(theirs):  # first meeting: fill the empty side
             hub_wins = empty(theirs)
         else:
-            mine_at, theirs_at = hub_changed_at.get(f.hub), crm_modified_at
-            hub_wins = mine_at is not None and (theirs_at is None or mine_at > theirs_at)
+            mine_at, (theirs_at, precision) = hub_changed_at.get(f.hub), crm_at
+            hub_wins = mine_at is not None and (
+                theirs_at is None or floor(mine_at, precision) > theirs_at
+            )
     else:
         hub_wins = hub_moved
     if hub_wins:
@@ -124,3 +130,12 @@ def _latest(
             out.crm[f.crm] = mine
     elif f.writes_hub:
         out.hub[f.hub] = theirs
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def floor(at: datetime, precision: timedelta) -> datetime:
+    """`at` cut down to a stamp of `precision`, as the CRM would have stamped it."""
+    base = _EPOCH if at.tzinfo else _EPOCH.replace(tzinfo=None)
+    return at - (at - base) % precision

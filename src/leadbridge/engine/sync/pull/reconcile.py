@@ -205,6 +205,7 @@ def rules(
         link.pushed,
         hub_changed_at=changed_at(record),
         crm_modified_at=row.modified_at,
+        crm_stamp_precision=stream.stamp_precision,
     )
     if result.hub:
         changed = write_hub(

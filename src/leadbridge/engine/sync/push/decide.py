@@ -156,6 +156,7 @@ def _update(
         link.pushed,
         hub_changed_at=changed_at(record),
         crm_modified_at=row.modified_at if row else None,
+        crm_stamp_precision=stream.stamp_precision,
         manual=manual,
     )
     reason = "" if result.crm else IN_SYNC
