@@ -119,6 +119,56 @@ def test_a_converted_lead_is_followed_not_duplicated(crm: CrmWorld) -> None:
     assert contact["Title"] == "Rear Admiral"
 
 
+def _converted_wave(crm: CrmWorld, n: int, tag: str) -> tuple[int, list[tuple[int, str]]]:
+    """n hub people pushed as leads and converted in the org; the queries (SELECTs) the pull
+    that follows them spends, and (person, contact id) for each. (Writes are counted apart:
+    on SQLite the ORM sends one INSERT a row, whatever the batching.)"""
+    from sqlalchemy import event
+
+    people = [
+        crm.person(
+            last_name=f"Wave{i}",
+            email=f"w{i}@{tag}.io",
+            company={"name": f"{tag.title()} {i}", "domain": f"{tag}{i}.io"},
+        )
+        for i in range(n)
+    ]
+    crm.push()
+    pairs = []
+    for pid in people:
+        (lead_id,) = crm.link("person", pid).values()
+        # Into the account the push made for its company, as users convert (into a new one,
+        # the pull would flag each new account as a potential duplicate: queries of their own).
+        account = crm.link("company", crm.get_person(pid).company_id).get("Account")
+        converted = crm.org.convert_lead(lead_id, account_id=account)
+        pairs.append((pid, str(converted["contactId"])))
+    statements = 0
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        nonlocal statements
+        statements += statement.lstrip().upper().startswith("SELECT")
+
+    engine = crm.hub.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        crm.pull()
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return statements, pairs
+
+
+def test_a_wave_of_conversions_is_followed_in_batches(crm: CrmWorld) -> None:
+    ready(crm)
+    few, pairs = _converted_wave(crm, 3, "few")
+    many, more = _converted_wave(crm, 40, "many")
+    for pid, contact_id in pairs + more:
+        assert crm.link("person", pid) == {"Contact": contact_id}
+        (account_id,) = crm.link("company", crm.get_person(pid).company_id).values()
+        assert crm.org.row("Account", account_id) is not None
+    # Following 37 more conversions costs a few more queries, not half a dozen each.
+    assert many - few < 15, (few, many)
+
+
 def test_stage_based_push_creates_selected_stages_and_updates_linked_in_any(
     crm: CrmWorld,
 ) -> None:

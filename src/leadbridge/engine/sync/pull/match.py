@@ -13,7 +13,7 @@ from leadbridge.engine.sync.context import SyncContext
 from leadbridge.engine.sync.pull.reconcile import Lookups, by_name
 from leadbridge.engine.sync.pull.run import PullReport
 from leadbridge.engine.sync.resolve import same
-from leadbridge.hub.store import log_error
+from leadbridge.hub.store import by_ids, log_error
 from leadbridge.hub.tables import Company, CrmRecord, Person, RecordLink
 from leadbridge.normalize import company_name_key, email_key
 
@@ -182,40 +182,76 @@ def match_company(
     return company
 
 
-def follow_conversion(
-    s: Session, ctx: SyncContext, report: PullReport, row: CrmRecord, link: RecordLink | None
+def follow_conversions(
+    s: Session,
+    ctx: SyncContext,
+    report: PullReport,
+    converted: list[tuple[CrmRecord, RecordLink]],
 ) -> None:
-    """A record converted into others (a lead into a contact and an account): its hub person
-    now lives on as the new person record, and its company is linked to the new company."""
-    if link is None:
+    """Records converted into others (leads into contacts and accounts): each hub person now
+    lives on as the new person record, and its company is linked to the new company. A chunk's
+    conversions at once, a query per kind of lookup (not a dozen statements a lead)."""
+    if not converted:
         return
-    into: dict[str, Any] = {name: rid for name, rid in (row.event_into or [])}
-    person_stream = next((p for p in ctx.people() if p.name in into), None)
+    people = by_ids(s, Person, [link.hub_id for _, link in converted])
     company_stream = ctx.company()
-    person = s.get(Person, link.hub_id)
-    pushed = dict(link.pushed or {})
-    s.delete(link)
-    s.flush()
-    if person is None or person_stream is None:
+    moves: list[tuple[Person, Stream, str, dict[str, Any], str | None, str]] = []
+    for row, link in converted:
+        into: dict[str, Any] = {name: rid for name, rid in (row.event_into or [])}
+        person_stream = next((p for p in ctx.people() if p.name in into), None)
+        pushed = dict(link.pushed or {})
+        s.delete(link)
+        person = people.get(link.hub_id)
+        if person is not None and person_stream is not None:
+            company_id = into.get(company_stream.name)
+            target = str(into[person_stream.name])
+            moves.append((person, person_stream, target, pushed, company_id, row.object))
+    s.flush()  # the leads' links go in one batch, before their people are linked again
+    _link_converted_people(s, ctx, moves)
+    _link_converted_companies(s, ctx, [(m[0], m[4]) for m in moves if m[4]], company_stream)
+    for _, person_stream, _, _, _, source in moves:
+        report.add(f"{source.lower()}s_followed_to_{person_stream.name.lower()}")
+
+
+def _link_converted_people(
+    s: Session,
+    ctx: SyncContext,
+    moves: list[tuple[Person, Stream, str, dict[str, Any], str | None, str]],
+) -> None:
+    """A converted person takes the new record unless either side is linked already."""
+    linked = ctx.links.of_hub(s, "person", [m[0].id for m in moves])
+    for stream_name in {m[1].name for m in moves}:
+        targets = [m[2] for m in moves if m[1].name == stream_name]
+        taken = set(ctx.links.of_remote(s, stream_name, targets))
+        for person, stream, target, pushed, _, _ in moves:
+            if stream.name != stream_name or target in taken:
+                continue
+            if stream_name in linked.get(person.id, {}):
+                continue
+            # The names both sides agreed on carry over: they are the same person.
+            keep = {stream.role("first_name"), stream.role("last_name")}
+            names = {k: v for k, v in pushed.items() if k in keep}
+            link = ctx.links.add(s, "person", person.id, stream_name, target, pushed=names)
+            linked.setdefault(person.id, {})[stream_name] = link
+            taken.add(target)
+
+
+def _link_converted_companies(
+    s: Session, ctx: SyncContext, moves: list[tuple[Person, str | None]], stream: Stream
+) -> None:
+    """The person's hub company takes the conversion's account, when both are unlinked."""
+    company_ids = [p.company_id for p, _ in moves if p.company_id]
+    if not company_ids:
         return
-    target = str(into[person_stream.name])
-    existing = ctx.links.of_remote(s, person_stream.name, [target]).get(target)
-    mine = ctx.links.of_hub(s, "person", [person.id]).get(person.id, {}).get(person_stream.name)
-    if existing is None and mine is None:
-        # The names both sides agreed on carry over: they are the same person.
-        keep = {person_stream.role("first_name"), person_stream.role("last_name")}
-        names = {k: v for k, v in pushed.items() if k in keep}
-        ctx.links.add(s, "person", person.id, person_stream.name, target, pushed=names)
-    company_id = into.get(company_stream.name)
-    if company_id and person.company_id:
-        company_links = ctx.links.of_hub(s, "company", [person.company_id]).get(
-            person.company_id, {}
-        )
-        if company_stream.name not in company_links and not ctx.links.of_remote(
-            s, company_stream.name, [str(company_id)]
-        ):
-            ctx.links.add(s, "company", person.company_id, company_stream.name, str(company_id))
-    report.add(f"{row.object.lower()}s_followed_to_{person_stream.name.lower()}")
+    linked = ctx.links.of_hub(s, "company", company_ids)
+    taken = set(ctx.links.of_remote(s, stream.name, [str(rid) for _, rid in moves]))
+    for person, remote_id in moves:
+        company_id, target = person.company_id, str(remote_id)
+        if company_id is None or target in taken or stream.name in linked.get(company_id, {}):
+            continue
+        link = ctx.links.add(s, "company", company_id, stream.name, target)
+        linked.setdefault(company_id, {})[stream.name] = link
+        taken.add(target)
 
 
 def follow_merge(

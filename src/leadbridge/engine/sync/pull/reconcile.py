@@ -123,7 +123,7 @@ def reconcile(
     s: Session, ctx: SyncContext, report: PullReport, stream: Stream, ids: list[str]
 ) -> list[Write]:
     from leadbridge.engine.sync.pull.events import follow_deletion, follow_restore
-    from leadbridge.engine.sync.pull.match import follow_conversion, follow_merge, match
+    from leadbridge.engine.sync.pull.match import follow_conversions, follow_merge, match
 
     rows = ctx.mirror.get(s, stream.name, ids)
     for taken in rows.values():
@@ -133,6 +133,7 @@ def reconcile(
     to_remote, to_hub_user = ctx.users.owners(s)
     hub_object = stream.kind
     writes: list[Write] = []
+    converted: list[tuple[CrmRecord, RecordLink]] = []
     for remote_id in ids:
         row = rows.get(remote_id)
         detached = remote_id in links and links[remote_id].status in DETACHED
@@ -150,7 +151,8 @@ def reconcile(
                 follow_deletion(s, ctx, report, stream, row, links[remote_id])
             continue
         if row.event == "converted":
-            follow_conversion(s, ctx, report, row, links.get(remote_id))
+            if remote_id in links:  # followed with the chunk's others, below
+                converted.append((row, links[remote_id]))
             continue
         link = links.get(remote_id)
         record: Person | Company | None
@@ -180,6 +182,7 @@ def reconcile(
         w = rules(s, ctx, report, stream, row, link, record, company, to_remote, to_hub_user)
         if w is not None:
             writes.append(w)
+    follow_conversions(s, ctx, report, converted)
     return writes
 
 
