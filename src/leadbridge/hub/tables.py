@@ -193,6 +193,22 @@ class Person(Base):
     merged_into: Mapped[int | None] = mapped_column(Integer)
 
 
+class PersonTag(Base):
+    """A tag on a person (a list it is on: "webinar-2026", "mql-ready"), what a sync's scope
+    selects people by. Kept in lower case: tags compare without case."""
+
+    __tablename__ = "person_tags"
+    __table_args__ = (
+        UniqueConstraint("person_id", "tag"),
+        Index("ix_person_tags_ws_tag", "workspace_id", "tag"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    tag: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Deal(Base):
     """A deal (a Salesforce opportunity, a HubSpot deal). `stage` and `pipeline` are the CRM's
     labels (the hub pipeline mirrors the CRM's stages); `hidden` marks a deal pulled by a sync
