@@ -236,6 +236,15 @@ class CrmSync(Strict):
                 )
         return self
 
+    @model_validator(mode="after")
+    def _campaign_has_people(self) -> CrmSync:
+        if self.campaign and not self.scope.restricted:
+            raise ValueError(
+                "campaign: needs a scope, the people who join it (scope: {tags: […]} or "
+                "{personas: […]})"
+            )
+        return self
+
     def map_problems(self, kinds: Mapping[str, str]) -> list[tuple[tuple[Any, ...], str]]:
         """What the object sections name that their objects cannot take: a hub field of the
         other kind, or a custom field the policy does not declare. `kinds`: section -> kind.

@@ -216,7 +216,7 @@ def _plan_page(
         ]
         decisions_p = [decide_person(people_facts[p.id], shape, manual=manual) for p in people]
         for d in decisions_p:
-            if d.action == "create" and d.hub_id in outside:
+            if d.action == "create" and d.hub_id in outside and not manual:  # named: goes
                 scope = ctx.policy.scope.describe()
                 d.action, d.reason = "skip", f"outside the sync scope ({scope})"
         # The page's own records and the companies its new people bring.
