@@ -224,6 +224,16 @@ class HubSpotTwin(Twin):
     def status_values(self) -> tuple[str, ...]:
         return ("IN_PROGRESS", "OPEN")
 
+    def make_campaign(self, name: str) -> str:
+        return str(self.hs.make_list(name))
+
+    def campaign_members(self, campaign: str) -> list[str]:
+        return sorted(self.hs.list_members(campaign))
+
+    def deny_campaign_members(self, deny: bool = True) -> None:
+        """The private app without `crm.lists.write` (or with it again)."""
+        self.hs.set_private_app_scope("crm.lists.write", not deny)
+
 
 def hubspot_world(hub: Hub, connections: Connections) -> Iterator[HubSpotTwin]:
     """A HubSpot sandbox on a real loopback socket, connected with a private app's token."""

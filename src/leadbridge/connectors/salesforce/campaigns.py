@@ -76,8 +76,8 @@ async def add_to_campaign(
         if code.startswith("INSUFFICIENT_ACCESS"):
             # The user's permission, not the person's: every member fails alike, none written.
             raise AccessDeniedError(
-                f"not allowed to add members to campaign {name!r} (the user needs read access "
-                f"to Campaign and the permission to add campaign members): {answer.error}",
+                "the user needs read access to Campaign and the permission to add campaign "
+                f"members: {answer.error}",
                 code=code,
             )
         if code == "DUPLICATE_VALUE" and "campaign member" in str(answer.error).lower():

@@ -176,7 +176,9 @@ def _campaign_failed(
             workspace_id=ctx.workspace_id,
             job=JOB,
             error_class="access_denied" if isinstance(exc, AccessDeniedError) else "permanent",
-            message=f"push to {writer.campaign_word} {campaign!r}: {exc}",
+            message=f"push to {writer.campaign_word} {campaign!r}: "
+            + ("not allowed to add members: " if isinstance(exc, AccessDeniedError) else "")
+            + str(exc),
             run_id=run_id,
             connection_id=ctx.connection.id,
             remote_id=_campaign_key(campaign, writer),
