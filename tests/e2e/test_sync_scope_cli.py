@@ -65,3 +65,30 @@ def test_tags_from_csv_and_edit_decide_the_scope(
     assert {r["LastName"] for r in crm.rows("Lead")} == {"In", "Buyer", "Out"}
     result = lb("edit", "person", "out@a.io")
     assert result.exit_code == 1 and "nothing to change" in result.output
+
+
+def test_push_named_people_to_a_campaign_from_the_command_line(
+    crm: CrmWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    crm.activate()
+    campaign = str(crm.org.create("Campaign", {"Name": "Spring Event"}).id)
+    company = crm.company(name="Acme", domain="acme.io")
+    crm.person(last_name="Ada", email="ada@acme.io", company=company)
+    crm.person(last_name="Bob", email="bob@acme.io", company=company)
+    assert lb("pull").exit_code == 0
+
+    result = lb("push", "--campaign", "Spring Event")  # no scope, nobody named: who joins?
+    assert result.exit_code == 1 and "a campaign needs the people who join it" in result.output
+    result = lb("push", "ada@acme.io", "--campaign", "Spring Event")
+    assert result.exit_code == 0 and "campaign_added 1" in result.output
+    members = [r for r in crm.rows("CampaignMember") if r["CampaignId"] == campaign]
+    (lead,) = crm.rows("Lead")
+    assert [m["LeadId"] for m in members] == [lead["Id"]] and lead["LastName"] == "Ada"
+    result = lb("push", "ada@acme.io", "--campaign", "Spring Event")
+    assert "campaign_added" not in result.output
+    assert len([r for r in crm.rows("CampaignMember") if r["CampaignId"] == campaign]) == 1
+
+    result = lb("push", "bob@acme.io", "--campaign", "Autumn Event")
+    assert "campaign_failed 1" in result.output and "leadbridge errors" in result.output
+    assert "campaign 'Autumn Event' does not exist in Salesforce" in lb("errors").output
