@@ -53,6 +53,7 @@ def test_tags_from_csv_and_edit_decide_the_scope(
     out = lb("explain", "out@a.io").output
     assert "skip" in out and "outside the sync scope (tags webinar; personas buyer)" in out
     assert "person_out_of_scope 1" in lb("plan", "salesforce").output
+    assert "outside the sync scope (tags webinar; personas buyer)" in lb("status").output
     assert lb("pull").exit_code == 0
     assert lb("push").exit_code == 0
     assert {r["LastName"] for r in crm.rows("Lead")} == {"In", "Buyer"}
