@@ -55,3 +55,23 @@ def test_tags_and_personas_select_exactly_their_people(any_hub: Hub) -> None:
         "vp@x.io",
         "webinar@x.io",
     ]
+
+
+def test_a_merged_person_keeps_the_tags_of_both(any_hub: Hub) -> None:
+    from leadbridge.hub.edits import get_field
+    from leadbridge.hub.removal import merge_records
+
+    with any_hub.session() as s:
+        ws = any_hub.workspace_id
+        keep = create(
+            s, Person(workspace_id=ws), {"email": "a@x.io", "tags": ["q3"]}, origin="user"
+        )
+        other = create(
+            s,
+            Person(workspace_id=ws),
+            {"email": "a2@x.io", "tags": ["webinar", "q3"]},
+            origin="user",
+        )
+        taken = merge_records(s, keep, other, origin="user")
+        assert taken["tags"] == ["q3", "webinar"]
+        assert get_field(keep, "tags") == ["q3", "webinar"]
