@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import not_, select
 
 from leadbridge.engine.sync.push.select import in_scope
 from leadbridge.hub.db import Hub
@@ -21,10 +21,15 @@ PERSONAS = {
 
 
 def matched(hub: Hub, scope: dict[str, Any]) -> list[str]:
+    """Who the scope selects; NOT of it selects everyone else (no NULL leaves one out)."""
     policy = PolicyFile.model_validate({"personas": PERSONAS, "syncs": {"s": {"scope": scope}}})
+    condition = in_scope(policy.sync("s").scope)
     with hub.session() as s:
-        query = select(Person.email).where(in_scope(policy.sync("s").scope))
-        return sorted(str(e) for e in s.scalars(query))
+        inside = sorted(str(e) for e in s.scalars(select(Person.email).where(condition)))
+        outside = list(s.scalars(select(Person.email).where(not_(condition))))
+        total = list(s.scalars(select(Person.email)))
+        assert sorted([*inside, *outside]) == sorted(total)
+        return inside
 
 
 def test_tags_and_personas_select_exactly_their_people(any_hub: Hub) -> None:

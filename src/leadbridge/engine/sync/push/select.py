@@ -120,11 +120,14 @@ def _persona(rule: Persona) -> ColumnElement[bool]:
         conditions.append(
             or_(*(title.contains(t.lower(), autoescape=True) for t in rule.title_contains))
         )
+    # Never NULL (a NULL column in `IN` is neither true nor false): NOT of the scope must
+    # hold for everyone outside it, or they would be neither planned nor counted.
     if rule.stages:
-        stage = Person.stage.in_(rule.stages)
+        stage = and_(Person.stage.is_not(None), Person.stage.in_(rule.stages))
         conditions.append(or_(stage, Person.stage.is_(None)) if NO_STAGE in rule.stages else stage)
     if rule.lead_statuses:
-        conditions.append(Person.lead_status.in_(rule.lead_statuses))
+        statuses = Person.lead_status.in_(rule.lead_statuses)
+        conditions.append(and_(Person.lead_status.is_not(None), statuses))
     if rule.tags:
         conditions.append(_tagged(rule.tags))
     return and_(*conditions)
