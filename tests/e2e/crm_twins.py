@@ -52,6 +52,9 @@ class Twin(CrmWorld):
     def delete_remote(self, stream: str, record_id: str) -> None: ...
     def restore_remote(self, stream: str, record_id: str) -> None: ...
     def restricted_source(self) -> tuple[str, str]: ...  # (field, an allowed value)
+    def make_campaign(self, name: str) -> str: ...  # a campaign (static list) made in the CRM
+    def campaign_members(self, campaign: str) -> list[str]: ...  # its members' person ids
+    def deny_campaign_members(self, deny: bool = True) -> None: ...  # the user's permission
 
     def person_link(self, person_id: int) -> tuple[str, str]:
         ((stream, rid),) = self.link("person", person_id).items()
@@ -117,6 +120,19 @@ class SalesforceTwin(Twin):
 
     def status_values(self) -> tuple[str, ...]:
         return self._statuses
+
+    def make_campaign(self, name: str) -> str:
+        return str(self.org.create("Campaign", {"Name": name, "Type": "Webinar"}).id)
+
+    def campaign_members(self, campaign: str) -> list[str]:
+        return sorted(
+            str(r["LeadId"] or r["ContactId"])
+            for r in self.rows("CampaignMember")
+            if r["CampaignId"] == campaign
+        )
+
+    def deny_campaign_members(self, deny: bool = True) -> None:
+        self.org.deny_campaign_members = deny
 
 
 @dataclass
@@ -207,6 +223,16 @@ class HubSpotTwin(Twin):
 
     def status_values(self) -> tuple[str, ...]:
         return ("IN_PROGRESS", "OPEN")
+
+    def make_campaign(self, name: str) -> str:
+        return str(self.hs.make_list(name))
+
+    def campaign_members(self, campaign: str) -> list[str]:
+        return sorted(self.hs.list_members(campaign))
+
+    def deny_campaign_members(self, deny: bool = True) -> None:
+        """The private app without `crm.lists.write` (or with it again)."""
+        self.hs.set_private_app_scope("crm.lists.write", not deny)
 
 
 def hubspot_world(hub: Hub, connections: Connections) -> Iterator[HubSpotTwin]:

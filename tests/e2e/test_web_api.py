@@ -108,6 +108,11 @@ def test_people_and_companies_go_through_the_write_path(web: Web) -> None:
     assert ("person", pid, ["title"]) in queued  # queued for the CRMs like any hub edit
     got = web.api("GET", "/api/v1/people", token="read", params={"email": "ADA@acme.io"}).json()
     assert got["total"] == 1 and got["items"][0]["title"] == "CTO"
+    tagged = web.api("PATCH", f"/api/v1/people/{pid}", json={"tags": "Webinar; q3"})
+    assert tagged.json()["changed"] == ["tags"]
+    assert web.api("GET", f"/api/v1/people/{pid}").json()["tags"] == ["q3", "webinar"]
+    web.login()
+    assert "tags q3; webinar" in web.client.get(f"/records/person/{pid}").text
 
 
 @pytest.mark.parametrize(

@@ -206,8 +206,15 @@ def push_cmd(
             "e-mail, same name and company)",
         ),
     ] = False,
+    campaign: Annotated[
+        str | None,
+        typer.Option(
+            help="then add the named people (none named: the sync's scope) to this campaign "
+            "(Salesforce) or static list (HubSpot), which must exist",
+        ),
+    ] = None,
 ) -> None:
-    """Push now; named records are a manual push (stage rules do not apply)."""
+    """Push now; named records are a manual push (stage rules and the scope do not apply)."""
     from leadbridge.jobs.tasks import push_task
 
     if allow_duplicate and not records:
@@ -223,6 +230,7 @@ def push_cmd(
                 company_ids=[] if ids else None,
                 manual=bool(records),
                 allow_duplicates=allow_duplicate,
+                campaign=campaign,
             ),
         )
     )
@@ -235,7 +243,7 @@ def push_cmd(
     if held:
         problems = "problem" if held == 1 else "problems"
         console.print(f"held: {held} known {problems}, not sent (see `leadbridge errors`)")
-    elif counts.get("failed"):
+    elif counts.get("failed") or counts.get("campaign_failed"):
         console.print("see `leadbridge errors`")
     if not records:
         from leadbridge.cli.activities import push_activities_now

@@ -12,8 +12,11 @@ from leadbridge.cli.context import Context, console, friendly
 from leadbridge.cli.hub import lead_stages
 from leadbridge.hub.edits import EditError, edit, get_field
 from leadbridge.hub.people import company_changes, find_company, find_person, person_changes
+from leadbridge.hub.tags import normalize_tags
 
 Changes = Annotated[list[str], typer.Argument(help="field=value (an empty value clears it)")]
+TagOpt = Annotated[list[str] | None, typer.Option("--tag", help="add this tag (repeatable)")]
+UntagOpt = Annotated[list[str] | None, typer.Option("--untag", help="remove this tag (repeatable)")]
 
 
 def _pairs(changes: list[str]) -> list[tuple[str, str]]:
@@ -37,12 +40,19 @@ def _show(kind: str, record_id: int, before: dict[str, Any], after: dict[str, An
 @friendly
 def edit_person(
     key: Annotated[str, typer.Argument(help="the person's e-mail or hub id")],
-    changes: Changes,
+    changes: Annotated[
+        list[str] | None, typer.Argument(help="field=value (an empty value clears it)")
+    ] = None,
+    tag: TagOpt = None,
+    untag: UntagOpt = None,
 ) -> None:
     """Set a person's fields: first_name, last_name, email, email_status, title, phone,
     mobile_phone, company (domain or name), stage, lead_status, owner (a hub user's e-mail),
-    source, custom.<name>."""
-    pairs = _pairs(changes)
+    source, tags (`;`-separated: all of them), custom.<name>; add and remove single tags
+    with --tag / --untag."""
+    pairs = _pairs(changes or [])
+    if not pairs and not tag and not untag:
+        raise EditError("nothing to change: give field=value, --tag or --untag")
     ctx = Context()
     ws = ctx.hub.workspace_id
     with ctx.hub.session() as s:
@@ -50,6 +60,11 @@ def edit_person(
         if person is None:
             raise EditError(f"no person {key!r} in the hub (an e-mail or a hub id)")
         values = person_changes(s, ws, pairs)
+        if tag or untag:
+            current = values.get("tags", get_field(person, "tags"))
+            dropped = set(normalize_tags(untag or []))
+            kept = [t for t in current if t not in dropped]
+            values["tags"] = [*kept, *normalize_tags(tag or [])]
         before = {k: get_field(person, k) for k in values}
         changed = edit(s, person, values, origin="user")
         _show(

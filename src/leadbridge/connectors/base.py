@@ -160,3 +160,19 @@ class Connector(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+class CampaignWriter(Protocol):
+    """What a connector that can add people to a campaign adds to the Connector protocol
+    (Salesforce: CampaignMember records; HubSpot: a static list's memberships)."""
+
+    campaign_word: str  # what the CRM calls one ("campaign", "list"), for messages
+
+    async def add_to_campaign(
+        self, campaign: str, people: Sequence[tuple[Any, str, str]]
+    ) -> list[WriteResult]:
+        """(ref, person stream, remote id) in, one WriteResult per input out, in input order;
+        one already a member is a success with `created` False (nothing written twice). A
+        campaign that does not exist raises PermanentError (code CAMPAIGN_NOT_FOUND), one the
+        user may not add members to AccessDeniedError: both before anything is written."""
+        ...

@@ -282,6 +282,9 @@ def push_outlook(ctx: SyncContext) -> PushOutlook:
             for hub_object in HUB_OBJECTS
         }
     the_plan = plan(ctx)
+    if the_plan.out_of_scope:  # never planned (select.py), counted: never linked, so unsettled
+        scope = f"outside the sync scope ({ctx.policy.scope.describe()})"
+        out.excluded["person"][scope] += the_plan.out_of_scope
     for d in (*the_plan.people, *the_plan.companies):
         if d.hub_id in settled[d.hub_object]:
             continue

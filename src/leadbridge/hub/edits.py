@@ -1,6 +1,9 @@
 """Changing hub people, companies and deals: every change stamps its fields' change time, and a
 change made by a person (not by the sync itself) goes to the outbox to be pushed.
 
+A person's tags (hub/tags.py) are the pseudo-field `tags`, the whole sorted list: a change of
+them is stamped and queued like any field's (a tag can bring a person into a sync's scope).
+
 The origin tag is what keeps a pulled value from being pushed straight back (no echoes).
 """
 
@@ -9,9 +12,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from leadbridge.hub.tables import Company, Deal, OutboxItem, Person, utcnow
+from leadbridge.hub.tags import normalize_tags, set_tags, tags_of
 from leadbridge.normalize import email_key
 
 Origin = Literal["user", "manual", "sync"]
@@ -30,6 +34,9 @@ def hub_object(record: HubRecord) -> str:
 
 
 def get_field(record: HubRecord, name: str) -> Any:
+    if name == "tags" and isinstance(record, Person):  # rows of their own (hub/tags.py)
+        s = object_session(record)
+        return tags_of(s, record.id) if s is not None and record.id is not None else []
     if name.startswith("custom."):
         return (record.custom or {}).get(name.removeprefix("custom."))
     return getattr(record, name)
@@ -49,9 +56,13 @@ def edit(
     stamps = dict(record.field_changed_at or {})
     custom = dict(record.custom or {})
     for name, value in changes.items():
+        if name == "tags":
+            value = normalize_tags(value)
         if get_field(record, name) == value:
             continue
-        if name.startswith("custom."):
+        if name == "tags" and isinstance(record, Person):
+            set_tags(s, record, value)
+        elif name.startswith("custom."):
             key = name.removeprefix("custom.")
             if value is None:
                 custom.pop(key, None)  # an emptied custom field is absent, as if never set

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import String
 
 from leadbridge.hub.tables import QUARANTINE, Base, Company, Person
+from leadbridge.hub.tags import parse_tags
 from leadbridge.normalize import normalize_domain, normalize_email
 from leadbridge.normalize.email import InvalidEmail
 
@@ -199,6 +200,8 @@ def person_field(name: str, raw: str, owners: Callable[[str], int | None]) -> di
         return {name: text(raw, Person, name, name.replace("_", " "))}
     if name == "owner":
         return {"owner_id": owner_id(raw, owners)}
+    if name == "tags":
+        return {"tags": parse_tags(raw)}
     if name.startswith("custom."):
         return {name: raw or None}
     raise ValueError(f"unknown person field {name!r} (known: {', '.join(PERSON_EDITABLE)})")
@@ -210,5 +213,5 @@ COMPANY_EDITABLE = (
 )  # fmt: skip
 PERSON_EDITABLE = (
     "first_name", "last_name", "email", "email_status", "title", "phone", "mobile_phone",
-    "company", "stage", "lead_status", "owner", "source", "custom.<name>",
+    "company", "stage", "lead_status", "owner", "source", "tags", "custom.<name>",
 )  # fmt: skip

@@ -3,7 +3,8 @@ set by hand (`leadbridge edit person`), both through the one write path (hub/edi
 changed field is stamped with its change time and the change is queued for the CRMs.
 
 A person's company is named by its domain (found, or made) or by its name (found by the
-normalised name, or made); custom fields are `custom.<name>` columns.
+normalised name, or made); custom fields are `custom.<name>` columns; a `tags` column
+(`;`-separated) adds tags to the person.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from leadbridge.hub.edits import EditError, create, edit
 from leadbridge.hub.imports import ImportFileError, ImportReport, missing_column
 from leadbridge.hub.store import chunks
 from leadbridge.hub.tables import Company, Person, User
+from leadbridge.hub.tags import tags_by_person
 from leadbridge.normalize import company_name_key, email_key, normalize_domain
 
 PEOPLE_HEADERS = {
@@ -40,6 +42,7 @@ PEOPLE_HEADERS = {
     "lead_status": ("lead status", "status"),
     "owner": ("owner email", "assigned user", "assigned to"),
     "source": ("lead source",),
+    "tags": ("tag", "lists", "list"),  # `;`-separated; an import adds them (hub/tags.py)
 }
 CUSTOM_HEADER = re.compile(r"^custom\s*[.:]\s*([a-z_][a-z0-9_ ]*)$")
 
@@ -149,10 +152,16 @@ def import_people(hub: Hub, path: Path, *, strict: bool = False) -> ImportReport
             ):
                 existing.setdefault(str(p.email_key), p)
         companies = Companies.load(s, ws)
+        # A file's tags are added to a person's, never taken away (`edit --untag` does that).
+        had = (
+            tags_by_person(s, [p.id for p in existing.values()]) if "tags" in table.columns else {}
+        )
         for key, (_, values, company) in parsed.items():
             if company is not None:
                 values["company_id"] = companies.find_or_make(s, ws, *company).id
             person = existing.get(key)
+            if person is not None and "tags" in values:
+                values["tags"] = [*had.get(person.id, []), *values["tags"]]
             if person is None:
                 values.setdefault("email_status", "unverified")
                 create(s, Person(workspace_id=ws), values, origin="user")

@@ -99,6 +99,10 @@ def merge_records(
         if v not in (None, "") and (keep.custom or {}).get(k) in (None, "")
     }
     taken.update(custom)
+    if isinstance(keep, Person):  # the keeper is on every list either was on
+        tags = sorted({*get_field(keep, "tags"), *get_field(other, "tags")})
+        if tags != get_field(keep, "tags"):
+            taken["tags"] = tags
     if taken:
         edit(s, keep, taken, origin=origin, at=at)
     if isinstance(keep, Company):  # its people move, each change stamped (and pushed)

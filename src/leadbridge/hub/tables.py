@@ -193,6 +193,47 @@ class Person(Base):
     merged_into: Mapped[int | None] = mapped_column(Integer)
 
 
+class PersonTag(Base):
+    """A tag on a person (a list it is on: "webinar-2026", "mql-ready"), what a sync's scope
+    selects people by. Kept in lower case: tags compare without case."""
+
+    __tablename__ = "person_tags"
+    __table_args__ = (
+        UniqueConstraint("person_id", "tag"),
+        Index("ix_person_tags_ws_tag", "workspace_id", "tag"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    tag: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CampaignMember(Base):
+    """A person the push added to a CRM campaign (a Salesforce CampaignMember, a HubSpot static
+    list's member), kept so that each joins once, not once per run."""
+
+    __tablename__ = "campaign_members"
+    __table_args__ = (
+        UniqueConstraint(
+            "workspace_id",
+            "remote_system",
+            "remote_scope",
+            "campaign",
+            "person_id",
+            name="uq_campaign_members_once",  # the convention's name is over PostgreSQL's 63
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"))
+    remote_system: Mapped[str] = mapped_column(String(40))
+    remote_scope: Mapped[str] = mapped_column(String(200))
+    campaign: Mapped[str] = mapped_column(String(255))  # its name, as the policy gives it
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    remote_id: Mapped[str | None] = mapped_column(String(100))  # the membership's, if it has one
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Deal(Base):
     """A deal (a Salesforce opportunity, a HubSpot deal). `stage` and `pipeline` are the CRM's
     labels (the hub pipeline mirrors the CRM's stages); `hidden` marks a deal pulled by a sync

@@ -41,6 +41,7 @@ async def push_task(
     manual: bool = False,
     refresh: bool = True,
     allow_duplicates: bool = False,
+    campaign: str | None = None,
 ) -> PushReport:
     async with crm_lease(ctx):
         check_push(ctx, manual=manual)
@@ -52,6 +53,7 @@ async def push_task(
             company_ids=company_ids,
             manual=manual,
             allow_duplicates=allow_duplicates,
+            campaign=campaign,
         )
 
 

@@ -23,6 +23,7 @@ from leadbridge.policy.fields import (
     ObjectMap,
     Strict,
 )
+from leadbridge.policy.scope import Persona, SyncScope
 
 NO_STAGE = "No stage"
 
@@ -194,6 +195,11 @@ class CrmSync(Strict):
     # the survivor when no hub record has it yet, and flags the two hub records otherwise.
     merge_sync: Annotated[PerKind, BeforeValidator(_per_kind)] = Field(default_factory=PerKind)
     activities: ActivityPush = Field(default_factory=ActivityPush)
+    # Which people the sync creates in the CRM (policy/scope.py); linked ones always sync.
+    scope: SyncScope = Field(default_factory=SyncScope)
+    # A campaign (Salesforce) or static list (HubSpot) that people the push creates or links
+    # join; it must exist in the CRM.
+    campaign: str | None = Field(None, min_length=1, max_length=255)
 
     @model_validator(mode="before")
     @classmethod
@@ -230,6 +236,15 @@ class CrmSync(Strict):
                 )
         return self
 
+    @model_validator(mode="after")
+    def _campaign_has_people(self) -> CrmSync:
+        if self.campaign and not self.scope.restricted:
+            raise ValueError(
+                "campaign: needs a scope, the people who join it (scope: {tags: […]} or "
+                "{personas: […]})"
+            )
+        return self
+
     def map_problems(self, kinds: Mapping[str, str]) -> list[tuple[tuple[Any, ...], str]]:
         """What the object sections name that their objects cannot take: a hub field of the
         other kind, or a custom field the policy does not declare. `kinds`: section -> kind.
@@ -264,7 +279,35 @@ class CrmSync(Strict):
 
 class PolicyFile(Strict):
     version: Literal[1] = 1
+    # Named rules over a person's fields that a sync's scope selects people by.
+    personas: dict[str, Persona] = Field(default_factory=dict)
     syncs: dict[str, CrmSync] = Field(default_factory=lambda: {"salesforce": CrmSync()})
+
+    @model_validator(mode="after")
+    def _resolve_personas(self) -> PolicyFile:
+        for sync in self.syncs.values():
+            sync.scope.resolve(self.personas)
+        return self
+
+    def scope_problems(self) -> list[tuple[tuple[Any, ...], str]]:
+        """Personas a sync's scope names that `personas:` does not declare (with their
+        location in the file, for the line)."""
+        problems = []
+        known = sorted(self.personas)
+        for name, sync in self.syncs.items():
+            for index, persona in enumerate(sync.scope.personas):
+                if persona in self.personas:
+                    continue
+                close = difflib.get_close_matches(persona, known, n=1)
+                hint = f"did you mean {close[0]!r}? " if close else ""
+                declared = ", ".join(known) or "none"
+                problems.append(
+                    (
+                        ("syncs", name, "scope", "personas", index),
+                        f"unknown persona {persona!r} ({hint}declared under personas: {declared})",
+                    )
+                )
+        return problems
 
     def sync(self, name: str | None = None) -> CrmSync:
         """The named sync (or the only one); UnknownSync names the ones there are."""

@@ -201,6 +201,10 @@ def parse_policy(
             node = _node_at(root, loc)
             line = f"line {node.start_mark.line + 1}: " if node is not None else ""
             problems.append(f"{line}{_dotted(_file_path(loc))}: {message}")
+    for loc, message in policy.scope_problems():
+        node = _node_at(root, loc)
+        line = f"line {node.start_mark.line + 1}: " if node is not None else ""
+        problems.append(f"{line}{_dotted(loc)}: {message}")
     if problems:
         raise PolicyError(path, problems)
     return policy

@@ -17,6 +17,7 @@ from leadbridge.hub.tables import (
     SyncRun,
     User,
 )
+from leadbridge.hub.tags import tags_of
 from leadbridge.policy.apollo_push import ApolloPushSettings
 from leadbridge.web.state import WebState
 
@@ -48,6 +49,7 @@ def person_json(s: Session, p: Person) -> dict[str, Any]:
         "owner": _owner(s, p.owner_id),
         "source": p.source,
         "custom": p.custom or {},
+        "tags": tags_of(s, p.id),
         "potential_duplicate": p.potential_duplicate,
         "created_at": iso(p.created_at),
         "updated_at": iso(p.updated_at),

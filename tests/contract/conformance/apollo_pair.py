@@ -40,6 +40,7 @@ class ApolloPair(Pair):
         "deleted": NO_EVENTS,
         "restricted": "Apollo's account fields take free values; an owner outside the team "
         "is refused by Apollo itself (422, isolated by halving the batch)",
+        "campaigns": "the lead push writes accounts only: no people to add to a campaign",
     }
 
     def __init__(self) -> None:

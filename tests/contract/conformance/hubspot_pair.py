@@ -42,6 +42,17 @@ class HubSpotPair(Pair):
         "deleted": ("contacts", ("read_ids", "read_deleted")),
     }
 
+    campaign_person_stream = "contacts"
+
+    def make_campaign(self, name: str) -> str:
+        return self.sandbox.make_list(name)
+
+    def campaign_members(self, campaign_id: str) -> set[str]:
+        return set(self.sandbox.list_members(campaign_id))
+
+    def deny_campaign_members(self) -> None:
+        self.sandbox.set_private_app_scope("crm.lists.write", False)
+
     def __init__(self) -> None:
         super().__init__()
         sb = self.sandbox = HubSpotSandbox(seed=5, clock=self.clock)

@@ -40,6 +40,7 @@ FEATURES = (
     "restricted",
     "read_only",
     "required",
+    "campaigns",  # people added to a campaign (CampaignWriter)
 )
 
 
@@ -252,6 +253,22 @@ class Pair(ABC):
         raise NotImplementedError
 
     def delete(self, stream: str, remote_id: str) -> None:
+        raise NotImplementedError
+
+    # --- campaigns -----------------------------------------------------------------------------
+
+    campaign_person_stream: ClassVar[str] = ""  # the person stream members are added from
+
+    def make_campaign(self, name: str) -> str:
+        """A campaign (static list) made in the system by one of its users; its id."""
+        raise NotImplementedError
+
+    def campaign_members(self, campaign_id: str) -> set[str]:
+        """The person ids the campaign holds."""
+        raise NotImplementedError
+
+    def deny_campaign_members(self) -> None:
+        """The connector's user may no longer add members (a permission, a scope)."""
         raise NotImplementedError
 
 

@@ -144,6 +144,21 @@ class SalesforcePair(Pair):
     def api_calls(self) -> int:
         return self.sandbox.org.api_usage
 
+    campaign_person_stream = "Contact"
+
+    def make_campaign(self, name: str) -> str:
+        return self.seed("Campaign", {"Name": name})
+
+    def campaign_members(self, campaign_id: str) -> set[str]:
+        return {
+            str(r["ContactId"] or r["LeadId"])
+            for r in self.sandbox.org.rows("CampaignMember")
+            if not r["IsDeleted"] and r["CampaignId"] == campaign_id
+        }
+
+    def deny_campaign_members(self) -> None:
+        self.sandbox.org.deny_campaign_members = True
+
     # --- faults ------------------------------------------------------------------------------
 
     @contextmanager

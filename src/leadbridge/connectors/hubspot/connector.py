@@ -44,7 +44,7 @@ from leadbridge.connectors.base import (
 from leadbridge.connectors.catalog import DealStage
 from leadbridge.connectors.errors import NotProcessedError, PermanentError, TransientError
 from leadbridge.connectors.http import CallCounter
-from leadbridge.connectors.hubspot import activities, deal_links, reads
+from leadbridge.connectors.hubspot import activities, campaigns, deal_links, reads
 from leadbridge.connectors.hubspot.catalog import (
     CATALOG,
     COMPANY_FIELD,
@@ -83,6 +83,14 @@ class HubSpotConnector:
     @property
     def calls(self) -> CallCounter:
         return self.client.calls
+
+    campaign_word = "list"
+
+    async def add_to_campaign(
+        self, campaign: str, people: Sequence[tuple[Any, str, str]]
+    ) -> list[WriteResult]:
+        """People join a static list (campaigns.py)."""
+        return await campaigns.add_to_campaign(self.client, campaign, people)
 
     async def aclose(self) -> None:
         await self.client.aclose()

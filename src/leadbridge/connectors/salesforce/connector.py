@@ -29,7 +29,7 @@ from leadbridge.connectors.base import (
 from leadbridge.connectors.catalog import DealStage
 from leadbridge.connectors.errors import ConnectorError, PermanentError, TransientError
 from leadbridge.connectors.http import CallCounter
-from leadbridge.connectors.salesforce import activities, reads
+from leadbridge.connectors.salesforce import activities, campaigns, reads
 from leadbridge.connectors.salesforce.bulk import BulkIngest, job_outcome, run_job
 from leadbridge.connectors.salesforce.catalog import CATALOG
 from leadbridge.connectors.salesforce.client import (
@@ -214,6 +214,15 @@ class SalesforceConnector:
             for (i, ref, _), answer in zip(mine, activities.handed_back(answers), strict=True):
                 results[i] = WriteResult(ref, answer.remote_id, answer.created, answer.error)
         return [results[i] for i in range(len(items))]
+
+    # --- campaigns (campaigns.py) ----------------------------------------------------------------
+
+    campaign_word = "campaign"
+
+    async def add_to_campaign(
+        self, campaign: str, people: Sequence[tuple[Any, str, str]]
+    ) -> list[WriteResult]:
+        return await campaigns.add_to_campaign(self, campaign, people)
 
     # --- reads (reads.py) ------------------------------------------------------------------------
 

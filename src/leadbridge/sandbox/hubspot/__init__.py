@@ -15,6 +15,7 @@ What the portal holds, in process (every call takes the portal lock):
     sb.find("contacts", "a@b.com", "email") a record by idProperty (None when absent)
     sb.associations("contacts", id, "companies")   [(company id, [type ids])]
     sb.owners(); sb.add_owner(email, first, last, archived=False)
+    sb.make_list(name); sb.list_members(list_id)   static lists (lists_api.py)
     sb.calls                                API calls by route ("POST /crm/v3/objects/...": n)
 As a HubSpot user would (stamped CRM_UI with the user, not INTEGRATION):
     sb.console.create / update / archive / restore / merge / gdpr_delete / associate
@@ -76,6 +77,22 @@ class HubSpotSandbox:
     @property
     def calls(self) -> Counter[str]:
         return self.ctx.calls
+
+    def set_private_app_scope(self, scope: str, granted: bool) -> None:
+        """An admin edits every private app's scopes: `scope` given or taken away."""
+        with self.portal.lock:
+            for app in self.ctx.credentials.private.values():
+                app.scopes = app.scopes | {scope} if granted else app.scopes - {scope}
+
+    def make_list(self, name: str, processing: str = "MANUAL", object_type: str = "0-1") -> str:
+        """A list made as a HubSpot user would (static by default); its id."""
+        with self.portal.lock:
+            made = self.portal.lists.create(name, object_type, processing, self.portal.now_ms())
+            return str(made["listId"])
+
+    def list_members(self, list_id: str) -> list[str]:
+        with self.portal.lock:
+            return list(self.portal.lists.members.get(list_id, []))
 
     def set_base_url(self, url: str) -> None:
         self.ctx.base_url = url.rstrip("/")

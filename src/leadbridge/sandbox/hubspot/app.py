@@ -22,6 +22,7 @@ from leadbridge.sandbox.hubspot.associations_api import associations_router
 from leadbridge.sandbox.hubspot.batch_api import batch_router
 from leadbridge.sandbox.hubspot.errors import JSON
 from leadbridge.sandbox.hubspot.guard import Context, Guard
+from leadbridge.sandbox.hubspot.lists_api import lists_router
 from leadbridge.sandbox.hubspot.oauth_api import oauth_router
 from leadbridge.sandbox.hubspot.objects_api import objects_router
 from leadbridge.sandbox.hubspot.owners_api import owners_router
@@ -86,6 +87,7 @@ def build_app(ctx: Context, console: Console, webhooks: Webhooks, holds: Holds) 
     app.include_router(associations_router(ctx, guard))
     app.include_router(properties_router(ctx, guard))
     app.include_router(owners_router(ctx, guard))
+    app.include_router(lists_router(ctx, guard))
     app.include_router(account_router(ctx, guard))
     app.include_router(oauth_router(ctx))
     app.include_router(admin_router(ctx, console, webhooks))

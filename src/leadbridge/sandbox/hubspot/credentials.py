@@ -31,6 +31,8 @@ ALL_SCOPES = frozenset(
         "crm.schemas.deals.read",
         "crm.schemas.deals.write",
         "sales-email-read",
+        "crm.lists.read",
+        "crm.lists.write",
     }
 )
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from leadbridge.sandbox.hubspot import errors
 from leadbridge.sandbox.hubspot.associations import Associations
+from leadbridge.sandbox.hubspot.lists import Lists
 from leadbridge.sandbox.hubspot.objects import TYPES, ObjectType
 from leadbridge.sandbox.hubspot.pipelines import Pipelines
 from leadbridge.sandbox.hubspot.schema import Schema, read_only
@@ -61,6 +62,7 @@ class Portal:
         self.associations = Associations()
         self.pipelines = Pipelines(self.now_ms)
         self.owners: dict[str, dict[str, Any]] = {}
+        self.lists = Lists()  # lists_api.py
         self.records: dict[str, dict[str, Record]] = {name: {} for name in TYPES}
         self.order: dict[str, list[int]] = {name: [] for name in TYPES}  # ids, ascending
         self.aliases: dict[str, dict[str, str]] = {name: {} for name in TYPES}  # merged ids

@@ -48,6 +48,8 @@ class Org:
         self.validation_rules: dict[str, list[ValidationRule]] = {n: [] for n in self.describes}
         self.duplicate_rules: dict[str, list[DuplicateRule]] = {n: [] for n in self.describes}
         self.daily_limit = 15_000
+        # The connected user lacks the permission to add campaign members (a knob).
+        self.deny_campaign_members = False
         self.api_usage = 0
         self.children = Children(self)
         self.journals: list[Journal] = []
@@ -161,6 +163,7 @@ class Org:
                 validation.check_required(self, name, row)
                 validation.check_unique(self, name, row)
                 validation.check_rules(self, name, row, allow_dup_save)
+                validation.check_campaign_member(self, name, row)
             except DmlError as exc:
                 return SaveResult(None, False, exc.errors)
             validation.compound_name(name, row)

@@ -79,6 +79,26 @@ def check_owner(org: Org, sobject: str, values: dict[str, Any]) -> None:
         )
 
 
+def check_campaign_member(org: Org, sobject: str, row: dict[str, Any]) -> None:
+    """A CampaignMember: refused without the permission to add members (the org's knob
+    `deny_campaign_members`), and once per person and campaign, as Salesforce answers."""
+    if sobject != "CampaignMember":
+        return
+    if org.deny_campaign_members:
+        raise DmlError(
+            err(
+                "INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY",
+                f"insufficient access rights on cross-reference id: {row.get('CampaignId')}",
+            )
+        )
+    for other in org.records["CampaignMember"].values():
+        if other["IsDeleted"] or other["CampaignId"] != row.get("CampaignId"):
+            continue
+        for field in ("LeadId", "ContactId"):
+            if row.get(field) and other.get(field) == row[field]:
+                raise DmlError(err("DUPLICATE_VALUE", "Already a campaign member."))
+
+
 def check_unique(org: Org, sobject: str, row: dict[str, Any], exclude: str | None = None) -> None:
     for f in org.describe(sobject)["fields"]:
         if f.get("unique") and row.get(f["name"]) is not None:

@@ -30,7 +30,7 @@ from leadbridge.engine.sync.push.decide import (
 )
 from leadbridge.engine.sync.push.facts import gather
 from leadbridge.engine.sync.push.guard import hold_possible_duplicates
-from leadbridge.engine.sync.push.select import pages
+from leadbridge.engine.sync.push.select import outside_scope, pages
 from leadbridge.hub.tables import DETACHED, Company, Person, RecordLink, utcnow
 from leadbridge.normalize import company_name_key
 
@@ -51,9 +51,13 @@ class PushPlan:
     confirm: list[int] = field(default_factory=list)
     planned_at: datetime | None = None
     fingerprint: str | None = None  # a full plan under a new fingerprint: the one to record
+    # People a full plan left out: outside the sync's scope, never linked (select.py).
+    out_of_scope: int = 0
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {f"{kind}_skip": n for kind, n in self.quiet.items() if n}
+        if self.out_of_scope:
+            out["person_out_of_scope"] = self.out_of_scope
         for d in (*self.companies, *self.people):
             key = f"{d.hub_object}_{d.action}"
             out[key] = out.get(key, 0) + 1
@@ -75,6 +79,7 @@ class PushPlan:
                         self.quiet[d.hub_object] = self.quiet.get(d.hub_object, 0) + 1
         for kind, n in page.quiet.items():
             self.quiet[kind] = self.quiet.get(kind, 0) + n
+        self.out_of_scope += page.out_of_scope
         self.fingerprint = page.fingerprint or self.fingerprint
 
 
@@ -145,6 +150,10 @@ def plan_pages(
             "company": s.scalar(_count(Company, ctx)) or 0,
             "person": s.scalar(_count(Person, ctx)) or 0,
         }
+        outside = outside_scope(ctx)
+        out_of_scope = (
+            s.scalar(_count(Person, ctx).where(outside)) or 0 if outside is not None else 0
+        )
     mark: str | None = fingerprint(ctx, to_remote)
     if ctx.state().get("plan_fingerprint") == mark:
         mark = None  # nothing new to record once planned
@@ -158,9 +167,10 @@ def plan_pages(
             page = _plan_page(ctx, shape, people, companies, manual, claimed, allow_duplicates)
             page.fingerprint = mark
             yield page
-        quiet = max(0, totals[kind] - planned)
-        if quiet:
-            yield PushPlan([], [], quiet={kind: quiet}, fingerprint=mark)
+        left_out = out_of_scope if kind == "person" else 0
+        quiet = max(0, totals[kind] - planned - left_out)
+        if quiet or left_out:
+            yield PushPlan([], [], quiet={kind: quiet}, fingerprint=mark, out_of_scope=left_out)
 
 
 def _count(model: type[Person] | type[Company], ctx: SyncContext) -> Any:
@@ -197,6 +207,7 @@ def _plan_page(
         people = [p for p in people if p.deleted_at is None]
         companies = [c for c in companies if c.deleted_at is None]
         people_facts, company_facts = gather(s, ctx, shape, people, companies)
+        outside = _outside_scope(s, ctx, [p.id for p in people])
         asked = {c.id for c in companies}
         decisions_c = [
             decide_company(company_facts[c], shape, manual=manual)
@@ -204,6 +215,10 @@ def _plan_page(
             if c in asked
         ]
         decisions_p = [decide_person(people_facts[p.id], shape, manual=manual) for p in people]
+        for d in decisions_p:
+            if d.action == "create" and d.hub_id in outside and not manual:  # named: goes
+                scope = ctx.policy.scope.describe()
+                d.action, d.reason = "skip", f"outside the sync scope ({scope})"
         # The page's own records and the companies its new people bring.
         of = {
             "person": person_ids,
@@ -246,6 +261,14 @@ def _plan_page(
             links = facts.company_links if d.hub_object == "company" else facts.links
             confirm.extend(link.id for link in links.values() if link.remote_id)
     return PushPlan(decisions_p, decisions_c, confirm=confirm, planned_at=planned_at)
+
+
+def _outside_scope(s: Session, ctx: SyncContext, person_ids: list[int]) -> set[int]:
+    """The people of a page the sync's scope leaves out (select.py decides, in SQL)."""
+    outside = outside_scope(ctx)
+    if outside is None or not person_ids:
+        return set()
+    return set(s.scalars(select(Person.id).where(Person.id.in_(person_ids), outside)))
 
 
 def _deleted_in_hub(

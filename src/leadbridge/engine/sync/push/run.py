@@ -17,6 +17,7 @@ from sqlalchemy import update
 from leadbridge.engine.sync.apply import JOB, Write, write, write_hub
 from leadbridge.engine.sync.context import SyncContext, SyncRefused
 from leadbridge.engine.sync.inflight import settle_jobs
+from leadbridge.engine.sync.push.campaign import check_campaign, join_campaign
 from leadbridge.engine.sync.push.decide import Decision
 from leadbridge.engine.sync.push.plan import PushPlan, plan_pages
 from leadbridge.engine.sync.push.removals import apply_removals
@@ -57,8 +58,13 @@ async def push(
     company_ids: Sequence[int] | None = None,
     manual: bool = False,
     allow_duplicates: bool = False,
+    campaign: str | None = None,
 ) -> PushReport:
+    """`campaign` (else the policy's `campaign:`): the people pushed join it (campaign.py)."""
     check_push(ctx, manual=manual)
+    campaign = campaign or ctx.policy.campaign
+    if campaign:
+        check_campaign(ctx, person_ids)
     report = PushReport(ctx.start_run("crm_push_manual" if manual else "crm_push"))
     counts: dict[str, int] = {}
     try:
@@ -78,6 +84,8 @@ async def push(
             report.plan.add(page, keep_in_sync=False)  # a run's memory: what it did, not all
         if report.plan.fingerprint and not manual:  # a new one, and all planned under it
             ctx.save_state(plan_fingerprint=report.plan.fingerprint)
+        if campaign:
+            await join_campaign(ctx, report.run_id, campaign, counts, person_ids)
     except BaseException as exc:
         ctx.finish_run(report.run_id, "failed", counts, str(exc) or type(exc).__name__)
         raise

@@ -12,6 +12,10 @@ remote record after it. Everything else is planned: unlinked records, held ones,
 
 What else can change a decision is the policy and the owner mapping: the plan's fingerprint
 (plan.py) makes the next full push plan everything when either changed.
+
+The sync's scope (policy/scope.py) is SQL here too, the one place it is decided: a person
+outside it with no link of this sync is never planned (a full plan counts them), so a large
+prospecting database costs a count, not a plan per person per run.
 """
 
 from __future__ import annotations
@@ -20,12 +24,14 @@ import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, exists, not_, or_, select
+from sqlalchemy import ColumnElement, and_, exists, false, func, not_, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
-from leadbridge.engine.sync.context import SyncContext
+from leadbridge.engine.sync.context import SyncContext, SyncRefused
 from leadbridge.hub.links import SETTLED
-from leadbridge.hub.tables import DETACHED, Company, CrmRecord, Person, RecordLink
+from leadbridge.hub.tables import DETACHED, Company, CrmRecord, Person, PersonTag, RecordLink
+from leadbridge.policy.crm import NO_STAGE
+from leadbridge.policy.scope import Persona, SyncScope
 
 PAGE = 20_000  # records planned (and written) at a time: bounds a full push's memory
 
@@ -102,15 +108,67 @@ def _quiet(workspace_id: int, system: str, scope: str, hub_object: str) -> Colum
     )
 
 
+def _tagged(tags: list[str]) -> ColumnElement[bool]:
+    return exists().where(PersonTag.person_id == Person.id, PersonTag.tag.in_(tags))
+
+
+def _persona(rule: Persona) -> ColumnElement[bool]:
+    """A persona as a condition on a Person row: every condition given, any value of each."""
+    conditions: list[ColumnElement[bool]] = []
+    if rule.title_contains:
+        title = func.lower(func.coalesce(Person.title, ""))
+        conditions.append(
+            or_(*(title.contains(t.lower(), autoescape=True) for t in rule.title_contains))
+        )
+    # Never NULL (a NULL column in `IN` is neither true nor false): NOT of the scope must
+    # hold for everyone outside it, or they would be neither planned nor counted.
+    if rule.stages:
+        stage = and_(Person.stage.is_not(None), Person.stage.in_(rule.stages))
+        conditions.append(or_(stage, Person.stage.is_(None)) if NO_STAGE in rule.stages else stage)
+    if rule.lead_statuses:
+        statuses = Person.lead_status.in_(rule.lead_statuses)
+        conditions.append(and_(Person.lead_status.is_not(None), statuses))
+    if rule.tags:
+        conditions.append(_tagged(rule.tags))
+    return and_(*conditions)
+
+
+def in_scope(scope: SyncScope) -> ColumnElement[bool]:
+    """The condition on a Person row of matching the scope (any of its tags and personas)."""
+    try:
+        rules = scope.rules()
+    except KeyError as exc:
+        raise SyncRefused(f"scope: {exc.args[0]}") from None
+    matches = [_persona(rule) for rule in rules.values()]
+    if scope.tags:
+        matches.append(_tagged(scope.tags))
+    return or_(*matches) if matches else false()
+
+
+def outside_scope(ctx: SyncContext) -> ColumnElement[bool] | None:
+    """The condition on a Person row of being left out by the sync's scope: live, no link of
+    this sync (a linked person keeps syncing, whatever its scope), not matching it. None when
+    the sync has no scope."""
+    scope = ctx.policy.scope
+    if not scope.restricted:
+        return None
+    where = _Where(ctx.workspace_id, ctx.system, ctx.scope)
+    linked = exists().where(*_links_of(where, "person", Person.id))
+    return and_(Person.deleted_at.is_(None), not_(linked), not_(in_scope(scope)))
+
+
 def pages(
     ctx: SyncContext, hub_object: str, *, everything: bool, size: int = PAGE
 ) -> Iterator[list[int]]:
     """Ids to plan, `size` at a time in id order: the records that are not quiet (all of them
-    when `everything`). Each page is read in its own transaction: the caller writes between
-    pages."""
+    when `everything`), people outside the sync's scope left out. Each page is read in its own
+    transaction: the caller writes between pages."""
     model = _model(hub_object)
     after = 0
     condition = [] if everything else [not_(quiet(ctx, hub_object))]
+    outside = outside_scope(ctx) if hub_object == "person" else None
+    if outside is not None:
+        condition.append(not_(outside))
     while True:
         with ctx.hub.session() as s:
             ids = list(
