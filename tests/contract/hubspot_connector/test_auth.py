@@ -25,7 +25,8 @@ def consent(portal: Portal, client_id: str, state: str) -> dict[str, list[str]]:
     query = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
     assert query["scope"].split() == list(hs_oauth.SCOPES)
     with httpx.Client(base_url=portal.url, trust_env=False) as http:
-        assert "crm.objects.contacts.write" in http.get(url).text
+        page = http.get(url).text
+        assert "crm.objects.contacts.write" in page and "crm.lists.write" in page  # optional too
         granted = http.post("/oauth/authorize", data={**query, "decision": "grant"})
     return parse_qs(urlsplit(granted.headers["location"]).query)
 
@@ -62,6 +63,10 @@ async def test_oauth_code_exchange_and_refresh_on_expiry(portal: Portal) -> None
     hs = HubSpotConnector(client)
     (made,) = await hs.write("contacts", "create", [(0, {"email": "o@auth.example"})])
     assert made.ok and session.refreshes == 0
+    # Deals and lists were asked as optional scopes and granted: a deal can be written.
+    deal = {"dealname": "Scoped", "pipeline": "default", "dealstage": "appointmentscheduled"}
+    (written,) = await hs.write("deals", "create", [(9, deal)])
+    assert written.ok, written
     sb.expire_tokens()  # 30 minutes later
     (again,) = await hs.write("contacts", "create", [(1, {"email": "p@auth.example"})])
     assert again.ok and session.refreshes == 1 and saved[-1].access_token != tokens.access_token

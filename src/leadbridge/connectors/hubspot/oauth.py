@@ -42,6 +42,15 @@ SCOPES = (
     "crm.schemas.contacts.read",
     "crm.schemas.companies.read",
 )
+# What some features need (deals; campaigns as lists): asked as optional, so a portal without
+# them still connects, and the feature answers MISSING_SCOPES with the fix when used.
+OPTIONAL_SCOPES = (
+    "crm.objects.deals.read",
+    "crm.objects.deals.write",
+    "crm.schemas.deals.read",
+    "crm.lists.read",
+    "crm.lists.write",
+)
 
 
 def new_state() -> str:
@@ -58,7 +67,7 @@ def authorize_url(
     *,
     state: str,
     scopes: Iterable[str] = SCOPES,
-    optional_scopes: Iterable[str] = (),
+    optional_scopes: Iterable[str] = OPTIONAL_SCOPES,
     base: str = AUTHORIZE_BASE,
 ) -> str:
     params = {

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from leadbridge.sandbox.consent import consent_page, refusal_page
-from leadbridge.sandbox.hubspot.credentials import GrantError
+from leadbridge.sandbox.hubspot.credentials import ALL_SCOPES, GrantError
 from leadbridge.sandbox.hubspot.errors import JSON
 from leadbridge.sandbox.hubspot.guard import Context
 
@@ -29,6 +29,11 @@ AUTHORIZE_FIELDS = ("client_id", "redirect_uri", "scope", "optional_scope", "sta
 def with_query(url: str, extra: dict[str, str]) -> str:
     parts = urlsplit(url)
     return urlunsplit(parts._replace(query=urlencode([*parse_qsl(parts.query), *extra.items()])))
+
+
+def optional_scopes(params: dict[str, str]) -> frozenset[str]:
+    """The optional scopes the portal can grant: all it knows (its tier has every feature)."""
+    return frozenset(params.get("optional_scope", "").split()) & ALL_SCOPES
 
 
 async def form_of(request: Request) -> dict[str, str]:
@@ -55,7 +60,8 @@ def oauth_router(ctx: Context) -> APIRouter:
             return refusal_page("Authorization failed", why)
         scopes = ", ".join(sorted(params["scope"].split()))
         prompt = f"An app asks to access portal {portal.portal_id} with the scopes: {scopes}."
-        listing = "".join(f"<li>{html.escape(s)}</li>" for s in sorted(params["scope"].split()))
+        asked = [*sorted(params["scope"].split()), *optional_scopes(params)]
+        listing = "".join(f"<li>{html.escape(s)}</li>" for s in asked)
         page = consent_page("HubSpot sandbox", prompt, params, "grant", "deny")
         body = bytes(page.body).decode().replace("<form", f"<ul>{listing}</ul><form", 1)
         return HTMLResponse(body)
@@ -77,7 +83,7 @@ def oauth_router(ctx: Context) -> APIRouter:
                 back["code"] = credentials.issue_code(
                     params["client_id"],
                     params["redirect_uri"],
-                    frozenset(params["scope"].split()),
+                    frozenset(params["scope"].split()) | optional_scopes(params),
                     admin_user(),
                     ctx.knobs.code_ttl,
                     portal.clock(),
