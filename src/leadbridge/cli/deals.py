@@ -11,13 +11,10 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from leadbridge.cli.app import PolicyOpt, SyncOpt, app, import_app
+from leadbridge.cli.app import PolicyOpt, SyncOpt, deals_app, import_app
 from leadbridge.cli.context import Context, console, friendly
 from leadbridge.cli.crm import _closing, crm_ctx, fail
 from leadbridge.cli.hub import _import_report
-
-deals_app = typer.Typer(help="Deals in the hub and their sync with the CRMs.", no_args_is_help=True)
-app.add_typer(deals_app, name="deals")
 
 DEALS_HELP = """Import deals; bad rows are listed (and write nothing), good ones kept.
 

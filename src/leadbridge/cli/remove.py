@@ -12,17 +12,12 @@ from typing import Annotated
 import typer
 from sqlalchemy.orm import Session
 
-from leadbridge.cli.app import app
+from leadbridge.cli.app import delete_app, merge_app
 from leadbridge.cli.context import Context, console, friendly
 from leadbridge.hub.edits import EditError
 from leadbridge.hub.people import find_company, find_person
 from leadbridge.hub.removal import delete_record, merge_records
 from leadbridge.hub.tables import Company, Person
-
-delete_app = typer.Typer(help="Delete a hub record (a tombstone).", no_args_is_help=True)
-merge_app = typer.Typer(help="Merge two hub records into one.", no_args_is_help=True)
-app.add_typer(delete_app, name="delete")
-app.add_typer(merge_app, name="merge")
 
 PersonKey = Annotated[str, typer.Argument(help="the person's e-mail or hub id")]
 CompanyKey = Annotated[str, typer.Argument(help="the company's domain, name or hub id")]
