@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from leadbridge.cli.context import console
 from leadbridge.cli.crm import _closing, crm_ctx, fail
-from leadbridge.engine.sync.context import SyncContext
+
+if TYPE_CHECKING:
+    from leadbridge.engine.sync.context import SyncContext
 
 
 def push_activities_now(ctx: SyncContext) -> None:

@@ -10,13 +10,13 @@ import typer
 from leadbridge.cli.app import edit_app
 from leadbridge.cli.context import Context, console, friendly
 from leadbridge.cli.hub import lead_stages
-from leadbridge.hub.edits import EditError, edit, get_field
-from leadbridge.hub.people import company_changes, find_company, find_person, person_changes
 
 Changes = Annotated[list[str], typer.Argument(help="field=value (an empty value clears it)")]
 
 
 def _pairs(changes: list[str]) -> list[tuple[str, str]]:
+    from leadbridge.hub.edits import EditError
+
     out = []
     for change in changes:
         name, sep, value = change.partition("=")
@@ -42,6 +42,9 @@ def edit_person(
     """Set a person's fields: first_name, last_name, email, email_status, title, phone,
     mobile_phone, company (domain or name), stage, lead_status, owner (a hub user's e-mail),
     source, custom.<name>."""
+    from leadbridge.hub.edits import EditError, edit, get_field
+    from leadbridge.hub.people import find_person, person_changes
+
     pairs = _pairs(changes)
     ctx = Context()
     ws = ctx.hub.workspace_id
@@ -69,6 +72,9 @@ def edit_company(
     """Set a company's fields: name, domain, website, industry, employee_count, icp_fit, stage,
     account_stage, is_customer, is_lead, quarantine, owner (a hub user's e-mail),
     custom.<name>."""
+    from leadbridge.hub.edits import EditError, edit, get_field
+    from leadbridge.hub.people import company_changes, find_company
+
     pairs = _pairs(changes)
     ctx = Context()
     stages = lead_stages(ctx)

@@ -13,7 +13,6 @@ from rich.markup import escape
 
 from leadbridge.cli.app import app
 from leadbridge.cli.context import Context, console, err, friendly
-from leadbridge.settings import get_settings
 
 
 @app.command()
@@ -40,6 +39,7 @@ def worker(
     from leadbridge.hub.db import Hub
     from leadbridge.jobs.worker import WorkerError, conninfo, prepare, run_worker
     from leadbridge.policy.loader import DEFAULT_PATH
+    from leadbridge.settings import get_settings
     from leadbridge.web.logs import configure_logging
 
     url = get_settings().database_url

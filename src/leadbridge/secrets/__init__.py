@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from leadbridge.secrets.box import SecretBox
+    from leadbridge.secrets.env import ENV
     from leadbridge.secrets.keys import (
-        ENV,
         KeyRing,
         SecretKeyError,
         create_key_file,
@@ -40,9 +40,9 @@ if TYPE_CHECKING:
 
 _MODULE_OF = {
     "SecretBox": "box",
+    "ENV": "env",
     **dict.fromkeys(
         (
-            "ENV",
             "KeyRing",
             "SecretKeyError",
             "create_key_file",
