@@ -14,7 +14,7 @@ import typer.main
 
 from leadbridge.cli.app import GROUPS
 from leadbridge.cli.commands import COMMANDS, ROOT
-from leadbridge.cli.context import USER_ERRORS, user_error
+from leadbridge.cli.context import USER_ERRORS, friendly, user_error
 from leadbridge.cli.lazy import load_command
 
 HEAVY = (
@@ -70,6 +70,28 @@ def test_every_user_error_names_an_exception_class() -> None:
         assert issubclass(error, Exception)
         assert user_error(error.__new__(error))
     assert not user_error(ValueError("not one of ours"))
+
+
+def test_friendly_prints_a_user_error_as_one_line_and_lets_a_bug_through(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from leadbridge.policy.loader import PolicyError
+
+    @friendly
+    def refused() -> None:
+        raise PolicyError("leadbridge.yaml", ["line 3: unknown key 'x'"])
+
+    with pytest.raises(typer.Exit) as exit:
+        refused()
+    assert exit.value.exit_code == 1
+    assert capsys.readouterr().err.strip() == "error: leadbridge.yaml: line 3: unknown key 'x'"
+
+    @friendly
+    def broken() -> None:
+        raise KeyError("a bug")
+
+    with pytest.raises(KeyError):
+        broken()
 
 
 def modules_after(args: list[str]) -> dict[str, object]:

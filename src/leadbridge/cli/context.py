@@ -55,8 +55,8 @@ DATABASE_ERROR = ("sqlalchemy.exc", "OperationalError")
 
 
 def _is_instance(exc: BaseException, module: str, name: str) -> bool:
-    loaded = sys.modules.get(module)
-    return loaded is not None and isinstance(exc, getattr(loaded, name))
+    cls = getattr(sys.modules.get(module), name, None)  # None while the module is not loaded
+    return isinstance(cls, type) and isinstance(exc, cls)
 
 
 def user_error(exc: BaseException) -> bool:
