@@ -3,7 +3,6 @@ lists what it would write and hold back, `explain activity:<id>` says why for on
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,6 +15,8 @@ if TYPE_CHECKING:
 
 def push_activities_now(ctx: SyncContext) -> None:
     """The activity push after the records' push (when the policy pushes activities)."""
+    import asyncio
+
     from leadbridge.jobs.tasks import activity_push_task
 
     fresh = crm_ctx_like(ctx)

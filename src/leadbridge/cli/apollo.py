@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -59,6 +58,8 @@ def connect_apollo(
     ] = None,
 ) -> None:
     """Connect an Apollo team with an API key, or with OAuth (--oauth)."""
+    import asyncio
+
     from leadbridge.engine.systems.apollo_connect import connect_with_key, connect_with_oauth
 
     ctx = Context()
@@ -97,6 +98,8 @@ def connect_apollo(
 @friendly
 def users_sync(connection: ConnectionOpt = None) -> None:
     """Fetch the Apollo team's users and map them to hub users by e-mail."""
+    import asyncio
+
     ctx = Context()
     push = apollo_push(ctx, connection)
 
@@ -247,6 +250,8 @@ def render_report(report: RunReport) -> None:
 @friendly
 def run(job: str, connection: ConnectionOpt = None) -> None:
     """Run a job once, now, with a progress bar."""
+    import asyncio
+
     from leadbridge.jobs.tasks import lead_push_task
 
     _job(job)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
@@ -159,6 +158,8 @@ def _policy_window(path: Path | None, connection: str) -> tuple[float, str]:
 @friendly
 def policy_check(policy: PolicyOpt = None, sync: SyncOpt = None) -> None:
     """Lint the policy against the live schema of the connection's objects."""
+    import asyncio
+
     from leadbridge.engine.sync.lint import check
 
     ctx = crm_ctx(policy, sync)
@@ -186,6 +187,8 @@ def policy_check(policy: PolicyOpt = None, sync: SyncOpt = None) -> None:
 @friendly
 def pull_cmd(policy: PolicyOpt = None, sync: SyncOpt = None) -> None:
     """Pull from the CRM now (refused during the setup window)."""
+    import asyncio
+
     from leadbridge.jobs.tasks import pull_task
 
     ctx = crm_ctx(policy, sync)
@@ -213,6 +216,8 @@ def push_cmd(
     ] = False,
 ) -> None:
     """Push now; named records are a manual push (stage rules do not apply)."""
+    import asyncio
+
     from leadbridge.jobs.tasks import push_task
 
     if allow_duplicate and not records:
@@ -261,6 +266,8 @@ def activate(policy: PolicyOpt = None, sync: SyncOpt = None) -> None:
 @friendly
 def undo(run_id: int, policy: PolicyOpt = None, sync: SyncOpt = None) -> None:
     """Restore what a run replaced (and delete what it created)."""
+    import asyncio
+
     from leadbridge.jobs.tasks import undo_task
 
     ctx = crm_ctx(policy, sync)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import logging
 import re
@@ -298,6 +297,8 @@ def serve(
     ] = True,
 ) -> None:
     """Run the scheduler (every connection's jobs on their intervals) and the web app."""
+    import asyncio
+
     import uvicorn
 
     from leadbridge.cli.crm import read_policy

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from pathlib import Path
 from typing import Annotated
@@ -35,6 +34,8 @@ def worker(
     log_json: Annotated[bool, typer.Option("--log-json", help="log lines as JSON")] = False,
 ) -> None:
     """Run jobs as one of any number of workers sharing a PostgreSQL hub (procrastinate)."""
+    import asyncio
+
     from leadbridge.cli.crm import read_policy
     from leadbridge.hub.db import Hub
     from leadbridge.jobs.worker import WorkerError, conninfo, prepare, run_worker
