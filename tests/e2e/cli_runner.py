@@ -8,7 +8,12 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+import leadbridge.cli.context  # noqa: F401 — see below
 from leadbridge.cli.main import app
+
+# The CLI's consoles are made when cli/context.py is first imported (lazily, by the first command
+# that runs). Made here, while COLUMNS is unset, Rich reads the width at every print, so a test
+# can set COLUMNS; made under a test's COLUMNS, they would keep that width for the whole session.
 
 runner = CliRunner()
 

@@ -3,16 +3,20 @@ lists what it would write and hold back, `explain activity:<id>` says why for on
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from leadbridge.cli.context import console
 from leadbridge.cli.crm import _closing, crm_ctx, fail
-from leadbridge.engine.sync.context import SyncContext
+
+if TYPE_CHECKING:
+    from leadbridge.engine.sync.context import SyncContext
 
 
 def push_activities_now(ctx: SyncContext) -> None:
     """The activity push after the records' push (when the policy pushes activities)."""
+    import asyncio
+
     from leadbridge.jobs.tasks import activity_push_task
 
     fresh = crm_ctx_like(ctx)

@@ -9,7 +9,6 @@ import typer
 
 from leadbridge.cli.app import admin_app
 from leadbridge.cli.context import Context, console, friendly
-from leadbridge.web.accounts import create_token, create_user
 
 
 def _password(from_stdin: bool) -> str:
@@ -28,6 +27,8 @@ def create_user_cmd(
     ] = False,
 ) -> None:
     """Create an account of the web app (the password is asked for, never an argument)."""
+    from leadbridge.web.accounts import create_user
+
     account = create_user(Context().hub, username, _password(password_stdin))
     console.print(
         f"created user {account.username}; sign in at the address `leadbridge serve` prints"
@@ -42,6 +43,8 @@ def create_token_cmd(
     name: Annotated[str, typer.Option(help="a name to tell tokens apart")] = "cli",
 ) -> None:
     """Create a REST API token (printed once; only its hash is kept)."""
+    from leadbridge.web.accounts import create_token
+
     token = create_token(Context().hub, username, name, scope)
     # Printed to stdout alone, so `TOKEN=$(leadbridge admin create-token …)` works.
     print(token)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -12,11 +11,10 @@ from rich.text import Text
 
 from leadbridge.cli.app import ConnectionOpt, app, connect_app, users_app
 from leadbridge.cli.context import Context, console, err, friendly
-from leadbridge.engine.leadpush.plan import Action, Plan
-from leadbridge.engine.leadpush.run import LeadPush, RunReport, report_lines
-from leadbridge.engine.users import map_user, unmap_user
-from leadbridge.jobs.tasks import lead_push_task
-from leadbridge.policy.apollo_push import ApolloPushSettings
+
+if TYPE_CHECKING:
+    from leadbridge.engine.leadpush.plan import Plan
+    from leadbridge.engine.leadpush.run import LeadPush, RunReport
 
 JOBS = ("apollo-push",)
 
@@ -28,6 +26,8 @@ def _job(job: str) -> None:
 
 
 def apollo_push(ctx: Context, connection: str | None) -> LeadPush:
+    from leadbridge.engine.leadpush.run import LeadPush
+
     info = ctx.connections.get(connection, kind="apollo")
     return LeadPush(ctx.hub, ctx.connections, info)
 
@@ -58,6 +58,8 @@ def connect_apollo(
     ] = None,
 ) -> None:
     """Connect an Apollo team with an API key, or with OAuth (--oauth)."""
+    import asyncio
+
     from leadbridge.engine.systems.apollo_connect import connect_with_key, connect_with_oauth
 
     ctx = Context()
@@ -96,6 +98,8 @@ def connect_apollo(
 @friendly
 def users_sync(connection: ConnectionOpt = None) -> None:
     """Fetch the Apollo team's users and map them to hub users by e-mail."""
+    import asyncio
+
     ctx = Context()
     push = apollo_push(ctx, connection)
 
@@ -121,6 +125,8 @@ def users_map(
     connection: ConnectionOpt = None,
 ) -> None:
     """Map a hub user to an Apollo user by hand (overrides the e-mail match)."""
+    from leadbridge.engine.users import map_user
+
     ctx = Context()
     push = apollo_push(ctx, connection)
     email, remote = map_user(
@@ -133,6 +139,8 @@ def users_map(
 @friendly
 def users_unmap(hub_email: str, connection: ConnectionOpt = None) -> None:
     """Remove a hub user's Apollo mapping (it is not re-mapped automatically)."""
+    from leadbridge.engine.users import unmap_user
+
     ctx = Context()
     push = apollo_push(ctx, connection)
     count = unmap_user(ctx.hub, push.system.kind, push.scope, hub_email)
@@ -176,6 +184,8 @@ def settings_cmd(
     connection: ConnectionOpt = None,
 ) -> None:
     """Show or change a job's settings, e.g. `leadbridge settings apollo-push batch_size=50`."""
+    from leadbridge.policy.apollo_push import ApolloPushSettings
+
     _job(job)
     ctx = Context()
     info = ctx.connections.get(connection, kind="apollo")
@@ -196,11 +206,11 @@ def settings_cmd(
         console.print(f"{key} = {value}")
 
 
-# Changes first, then what waits or is skipped (with the reason), unchanged links last.
-_ORDER = [Action.CREATE, Action.ADOPT, Action.UPDATE, Action.DETACH, Action.WAIT, Action.SKIP]
-
-
 def _render_plan(plan: Plan, show: int, everything: bool = False) -> None:
+    from leadbridge.engine.leadpush.plan import Action
+
+    # Changes first, then what waits or is skipped (with the reason), unchanged links last.
+    order = [Action.CREATE, Action.ADOPT, Action.UPDATE, Action.DETACH, Action.WAIT, Action.SKIP]
     counts = plan.counts()
     console.print(
         "plan: "
@@ -213,7 +223,7 @@ def _render_plan(plan: Plan, show: int, everything: bool = False) -> None:
         return
     listed = sorted(
         (i for i in plan.items if everything or i.action is not Action.UNCHANGED),
-        key=lambda i: _ORDER.index(i.action) if i.action in _ORDER else len(_ORDER),
+        key=lambda i: order.index(i.action) if i.action in order else len(order),
     )
     if listed:
         table = Table("lead", "domain", "action", "reason")
@@ -230,6 +240,8 @@ def _render_plan(plan: Plan, show: int, everything: bool = False) -> None:
 
 
 def render_report(report: RunReport) -> None:
+    from leadbridge.engine.leadpush.run import report_lines
+
     for line in report_lines(report):
         console.print(line)
 
@@ -238,6 +250,10 @@ def render_report(report: RunReport) -> None:
 @friendly
 def run(job: str, connection: ConnectionOpt = None) -> None:
     """Run a job once, now, with a progress bar."""
+    import asyncio
+
+    from leadbridge.jobs.tasks import lead_push_task
+
     _job(job)
     ctx = Context()
     push = apollo_push(ctx, connection)

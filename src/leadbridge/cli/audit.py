@@ -5,17 +5,17 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy import select
 
 from leadbridge.cli.app import PolicyOpt, SyncOpt, app
 from leadbridge.cli.context import Context, console, friendly
-from leadbridge.hub.csv_output import write_csv
-from leadbridge.hub.tables import Connection
+
+if TYPE_CHECKING:
+    from leadbridge.hub.tables import Connection
 
 SHOWN_PER_SECTION = 25
 CSV_HEADER = (
@@ -48,6 +48,7 @@ def audit(
     before syncing (invalid e-mails, test contacts, no activity for 12 months)."""
     from leadbridge.engine.audit import run_audit
     from leadbridge.engine.systems import CRM_SYSTEMS
+    from leadbridge.hub.csv_output import write_csv
 
     ctx = Context()
     targets = _connections(ctx, sync, policy, set(CRM_SYSTEMS))
@@ -66,6 +67,10 @@ def audit(
 def _connections(
     ctx: Context, sync: str | None, policy: Path | None, crm_kinds: set[str]
 ) -> list[Connection]:
+    from sqlalchemy import select
+
+    from leadbridge.hub.tables import Connection
+
     with ctx.hub.session() as s:
         rows = list(
             s.scalars(

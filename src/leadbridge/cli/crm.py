@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
@@ -12,11 +11,10 @@ from rich.markup import escape
 
 from leadbridge.cli.app import PolicyOpt, SyncOpt, app, connect_app, policy_app
 from leadbridge.cli.context import Context, console, err, friendly
-from leadbridge.connectors.errors import ConnectorError
-from leadbridge.engine.sync.context import SyncContext
-from leadbridge.hub.tables import Person
-from leadbridge.policy.crm import CrmSync, PolicyFile
-from leadbridge.policy.loader import DEFAULT_PATH, PolicyError, load_policy
+
+if TYPE_CHECKING:
+    from leadbridge.engine.sync.context import SyncContext
+    from leadbridge.policy.crm import PolicyFile
 
 if TYPE_CHECKING:
     from leadbridge.engine.status import PushOutlook
@@ -34,6 +32,7 @@ def fail(message: str) -> NoReturn:
 def read_policy(path: Path | None) -> PolicyFile:
     """The policy file, checked against the object sections of every system we know."""
     from leadbridge.engine.systems import sections
+    from leadbridge.policy.loader import load_policy
 
     return load_policy(path, sections())
 
@@ -121,6 +120,8 @@ def setup_window(path: Path | None, connection: str, given: float | None) -> tup
     --setup-hours (within the policy's range), else the policy's setup_window_hours."""
     from pydantic import ValidationError
 
+    from leadbridge.policy.crm import CrmSync
+
     if given is None:
         return _policy_window(path, connection)
     try:
@@ -134,6 +135,9 @@ def _policy_window(path: Path | None, connection: str) -> tuple[float, str]:
     """The setup window a new connection opens: `setup_window_hours` of the policy's sync on
     it (the longest, if several), else the default; and where the value came from. A broken
     default policy file does not stop a connect: it is said, and the default used."""
+    from leadbridge.policy.crm import CrmSync
+    from leadbridge.policy.loader import DEFAULT_PATH, PolicyError
+
     default = float(CrmSync.model_fields["setup_window_hours"].default)
     if path is None and not DEFAULT_PATH.exists():
         return default, "the default; setup_window_hours in leadbridge.yaml sets it"
@@ -154,6 +158,8 @@ def _policy_window(path: Path | None, connection: str) -> tuple[float, str]:
 @friendly
 def policy_check(policy: PolicyOpt = None, sync: SyncOpt = None) -> None:
     """Lint the policy against the live schema of the connection's objects."""
+    import asyncio
+
     from leadbridge.engine.sync.lint import check
 
     ctx = crm_ctx(policy, sync)
@@ -181,6 +187,8 @@ def policy_check(policy: PolicyOpt = None, sync: SyncOpt = None) -> None:
 @friendly
 def pull_cmd(policy: PolicyOpt = None, sync: SyncOpt = None) -> None:
     """Pull from the CRM now (refused during the setup window)."""
+    import asyncio
+
     from leadbridge.jobs.tasks import pull_task
 
     ctx = crm_ctx(policy, sync)
@@ -215,6 +223,8 @@ def push_cmd(
     ] = None,
 ) -> None:
     """Push now; named records are a manual push (stage rules and the scope do not apply)."""
+    import asyncio
+
     from leadbridge.jobs.tasks import push_task
 
     if allow_duplicate and not records:
@@ -264,6 +274,8 @@ def activate(policy: PolicyOpt = None, sync: SyncOpt = None) -> None:
 @friendly
 def undo(run_id: int, policy: PolicyOpt = None, sync: SyncOpt = None) -> None:
     """Restore what a run replaced (and delete what it created)."""
+    import asyncio
+
     from leadbridge.jobs.tasks import undo_task
 
     ctx = crm_ctx(policy, sync)
@@ -312,8 +324,10 @@ def crm_outlooks(
     """Per CRM connection of the policy, why its unlinked records are not pushed (the push
     classifier, no API call); with no policy file, nothing. A broken default policy file is
     a note, not a failure of `status`; one named with --policy fails."""
+    from leadbridge.connectors.errors import ConnectorError
     from leadbridge.engine.status import push_outlook
     from leadbridge.engine.sync.session import sync_context
+    from leadbridge.policy.loader import DEFAULT_PATH, PolicyError
 
     if policy_path is None and not (connections and DEFAULT_PATH.exists()):
         return {}, None
@@ -338,6 +352,7 @@ def crm_outlooks(
 def crm_plan_lines(policy_path: Path | None, sync: str | None, person: int) -> list[str]:
     """What a push would do with one person, and why (`explain <e-mail>`)."""
     from leadbridge.engine.sync.push import plan
+    from leadbridge.hub.tables import Person
 
     ctx = crm_ctx(policy_path, sync)
     the_plan = plan(ctx, person_ids=[person], company_ids=[])

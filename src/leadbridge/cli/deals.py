@@ -3,7 +3,6 @@ sync of a CRM (`leadbridge deals sync`, `--dry-run` for its plan)."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Annotated
 
@@ -11,13 +10,10 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from leadbridge.cli.app import PolicyOpt, SyncOpt, app, import_app
+from leadbridge.cli.app import PolicyOpt, SyncOpt, deals_app, import_app
 from leadbridge.cli.context import Context, console, friendly
 from leadbridge.cli.crm import _closing, crm_ctx, fail
 from leadbridge.cli.hub import _import_report
-
-deals_app = typer.Typer(help="Deals in the hub and their sync with the CRMs.", no_args_is_help=True)
-app.add_typer(deals_app, name="deals")
 
 DEALS_HELP = """Import deals; bad rows are listed (and write nothing), good ones kept.
 
@@ -74,6 +70,8 @@ def list_cmd(
 @friendly
 def stages_cmd(policy: PolicyOpt = None, sync: SyncOpt = None) -> None:
     """The CRM's deal pipeline(s) the hub mirrors: each stage with its probability and state."""
+    import asyncio
+
     from leadbridge.engine.deals.run import pipelines
 
     ctx = crm_ctx(policy, sync)
@@ -93,6 +91,8 @@ def sync_cmd(
     sync: SyncOpt = None,
 ) -> None:
     """Sync deals with the CRM now, per the policy's `deals.mode`."""
+    import asyncio
+
     from leadbridge.engine.deals.run import plan_deals
     from leadbridge.jobs.tasks import deals_task
 
@@ -123,6 +123,8 @@ def sync_cmd(
 @friendly
 def explain_cmd(deal_id: int, policy: PolicyOpt = None, sync: SyncOpt = None) -> None:
     """Why a deal syncs (or does not) with the CRM: its plan line and its link."""
+    import asyncio
+
     from leadbridge.engine.deals.run import plan_deals
 
     ctx = crm_ctx(policy, sync)

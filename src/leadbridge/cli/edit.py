@@ -10,9 +10,6 @@ import typer
 from leadbridge.cli.app import edit_app
 from leadbridge.cli.context import Context, console, friendly
 from leadbridge.cli.hub import lead_stages
-from leadbridge.hub.edits import EditError, edit, get_field
-from leadbridge.hub.people import company_changes, find_company, find_person, person_changes
-from leadbridge.hub.tags import normalize_tags
 
 Changes = Annotated[list[str], typer.Argument(help="field=value (an empty value clears it)")]
 TagOpt = Annotated[list[str] | None, typer.Option("--tag", help="add this tag (repeatable)")]
@@ -20,6 +17,8 @@ UntagOpt = Annotated[list[str] | None, typer.Option("--untag", help="remove this
 
 
 def _pairs(changes: list[str]) -> list[tuple[str, str]]:
+    from leadbridge.hub.edits import EditError
+
     out = []
     for change in changes:
         name, sep, value = change.partition("=")
@@ -50,6 +49,10 @@ def edit_person(
     mobile_phone, company (domain or name), stage, lead_status, owner (a hub user's e-mail),
     source, tags (`;`-separated: all of them), custom.<name>; add and remove single tags
     with --tag / --untag."""
+    from leadbridge.hub.edits import EditError, edit, get_field
+    from leadbridge.hub.people import find_person, person_changes
+    from leadbridge.hub.tags import normalize_tags
+
     pairs = _pairs(changes or [])
     if not pairs and not tag and not untag:
         raise EditError("nothing to change: give field=value, --tag or --untag")
@@ -84,6 +87,9 @@ def edit_company(
     """Set a company's fields: name, domain, website, industry, employee_count, icp_fit, stage,
     account_stage, is_customer, is_lead, quarantine, owner (a hub user's e-mail),
     custom.<name>."""
+    from leadbridge.hub.edits import EditError, edit, get_field
+    from leadbridge.hub.people import company_changes, find_company
+
     pairs = _pairs(changes)
     ctx = Context()
     stages = lead_stages(ctx)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
 import typer
@@ -29,6 +28,8 @@ def plan(
     """Print what a run would do now: changes first (create / update / link, errors), then
     what is held back and why; records already in sync only with --all.
     JOB is apollo-push or a CRM sync of the policy (salesforce, hubspot)."""
+    import asyncio
+
     if job != "apollo-push":
         for line in crm_plan_view(None, job, show=show, everything=everything):
             console.print(line, markup=False, soft_wrap=True)  # one record, one line

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from cryptography.fernet import Fernet
 
 from leadbridge.cli.app import app, import_app
 from leadbridge.cli.context import Context, console, err, friendly
-from leadbridge.hub.import_values import icp_help
-from leadbridge.hub.imports import ImportReport, import_companies, import_users
-from leadbridge.policy.apollo_push import ApolloPushSettings
-from leadbridge.secrets import ENV, SecretKeyError, create_key_file
-from leadbridge.settings import get_settings
+from leadbridge.hub.icp_values import icp_help
+from leadbridge.secrets.env import ENV
+
+if TYPE_CHECKING:
+    from leadbridge.hub.imports import ImportReport
 
 
 @app.command()
@@ -30,6 +29,9 @@ def init(
     ] = False,
 ) -> None:
     """Create (or upgrade) the hub database and the encryption key."""
+    from leadbridge.secrets import SecretKeyError
+    from leadbridge.settings import get_settings
+
     ctx = Context()
     ctx.hub.workspace_id  # noqa: B018 — creates the default workspace
     settings = get_settings()
@@ -50,6 +52,10 @@ def init(
 
 
 def _new_key_file(env_key: bool, path: Path) -> None:
+    from cryptography.fernet import Fernet
+
+    from leadbridge.secrets import SecretKeyError, create_key_file
+
     if env_key:
         raise SecretKeyError(
             f"{ENV} is set, so that is the key: set it to a new key instead "
@@ -131,12 +137,16 @@ def import_companies_cmd(
     file: Path,
     strict: Annotated[bool, typer.Option(help="import nothing if any row is bad")] = False,
 ) -> None:
+    from leadbridge.hub.imports import import_companies
+
     ctx = Context()
     _import_report("companies", import_companies(ctx.hub, file, lead_stages(ctx), strict=strict))
 
 
 def lead_stages(ctx: Context) -> list[str]:
     """The stage ladder of the lead push (the connection's settings, else the default)."""
+    from leadbridge.policy.apollo_push import ApolloPushSettings
+
     try:
         return ApolloPushSettings.load(
             ctx.connections.get(kind="apollo").settings.get("apollo_push")
@@ -174,6 +184,8 @@ def import_users_cmd(
     strict: Annotated[bool, typer.Option(help="import nothing if any row is bad")] = False,
 ) -> None:
     """Import hub users (upsert by e-mail). Columns: email, first_name, last_name, active."""
+    from leadbridge.hub.imports import import_users
+
     _import_report("users", import_users(Context().hub, file, strict=strict))
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
 import typer
@@ -43,6 +42,8 @@ def connect_hubspot(
 ) -> None:
     """Connect a HubSpot portal (--token for a private app, or --oauth); automatic sync waits
     for the setup window."""
+    import asyncio
+
     from leadbridge.engine.systems import hubspot
 
     if oauth == bool(token):

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import logging
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich import box
@@ -17,12 +16,9 @@ from rich.text import Text
 
 from leadbridge.cli.app import app, errors_app
 from leadbridge.cli.context import Context, console, err, friendly
-from leadbridge.engine.audit import audit_warning
-from leadbridge.engine.errors import OpenError, open_errors, retry_errors
-from leadbridge.engine.status import hub_status
-from leadbridge.engine.systems import scope_label
-from leadbridge.hub.csv_output import write_csv
-from leadbridge.settings import get_settings
+
+if TYPE_CHECKING:
+    from leadbridge.engine.errors import OpenError
 
 
 @errors_app.callback()
@@ -38,6 +34,8 @@ def errors(
     ] = None,
 ) -> None:
     """List open errors (the most recently seen first), with a fix hint for each."""
+    from leadbridge.engine.errors import open_errors
+
     if typer_ctx.invoked_subcommand:
         return
     if csv_file is not None:
@@ -82,6 +80,9 @@ def error_table(entries: list[OpenError]) -> Table:
 
 
 def _export_errors(path: Path) -> None:
+    from leadbridge.engine.errors import open_errors
+    from leadbridge.hub.csv_output import write_csv
+
     entries = open_errors(Context().hub, limit=None)
     header = (
         "id", "job", "created_at", "last_seen_at", "count", "record", "field", "class",
@@ -112,6 +113,8 @@ def errors_retry(
     ids: Annotated[list[int] | None, typer.Argument(help="error ids (default: all)")] = None,
 ) -> None:
     """Make failed records eligible again on the next run (after fixing the cause)."""
+    from leadbridge.engine.errors import retry_errors
+
     count = retry_errors(Context().hub, ids or None)
     console.print(f"{count} record(s) will be retried on the next run")
 
@@ -130,6 +133,9 @@ def status(
 ) -> None:
     """Connections, link states, the CRM sync counts and the latest runs."""
     from leadbridge.cli.crm import crm_outlooks
+    from leadbridge.engine.audit import audit_warning
+    from leadbridge.engine.status import hub_status
+    from leadbridge.engine.systems import scope_label
 
     ctx = Context()
     st = hub_status(ctx.hub)
@@ -291,12 +297,15 @@ def serve(
     ] = True,
 ) -> None:
     """Run the scheduler (every connection's jobs on their intervals) and the web app."""
+    import asyncio
+
     import uvicorn
 
     from leadbridge.cli.crm import read_policy
     from leadbridge.jobs.crm import CrmSchedule
     from leadbridge.jobs.runner import EmbeddedRunner
     from leadbridge.policy.loader import DEFAULT_PATH
+    from leadbridge.settings import get_settings
     from leadbridge.web.accounts import has_accounts
     from leadbridge.web.app import create_app
     from leadbridge.web.logs import configure_logging

@@ -7,28 +7,26 @@ OTHER's, and the CRM keeps both records (merge them there if they are one)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy.orm import Session
 
-from leadbridge.cli.app import app
+from leadbridge.cli.app import delete_app, merge_app
 from leadbridge.cli.context import Context, console, friendly
-from leadbridge.hub.edits import EditError
-from leadbridge.hub.people import find_company, find_person
-from leadbridge.hub.removal import delete_record, merge_records
-from leadbridge.hub.tables import Company, Person
 
-delete_app = typer.Typer(help="Delete a hub record (a tombstone).", no_args_is_help=True)
-merge_app = typer.Typer(help="Merge two hub records into one.", no_args_is_help=True)
-app.add_typer(delete_app, name="delete")
-app.add_typer(merge_app, name="merge")
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from leadbridge.hub.tables import Company, Person
 
 PersonKey = Annotated[str, typer.Argument(help="the person's e-mail or hub id")]
 CompanyKey = Annotated[str, typer.Argument(help="the company's domain, name or hub id")]
 
 
 def _person(ctx: Context, s: Session, key: str) -> Person:
+    from leadbridge.hub.edits import EditError
+    from leadbridge.hub.people import find_person
+
     found = find_person(s, ctx.hub.workspace_id, key)
     if found is None:
         raise EditError(f"no person {key!r} in the hub (an e-mail or a hub id)")
@@ -36,6 +34,9 @@ def _person(ctx: Context, s: Session, key: str) -> Person:
 
 
 def _company(ctx: Context, s: Session, key: str) -> Company:
+    from leadbridge.hub.edits import EditError
+    from leadbridge.hub.people import find_company
+
     found = find_company(s, ctx.hub.workspace_id, key)
     if found is None:
         raise EditError(f"no company {key!r} in the hub (a domain, a name or a hub id)")
@@ -49,6 +50,8 @@ NEXT = "the next push deletes it in the CRMs whose deletion sync is on, else unl
 @friendly
 def delete_person(key: PersonKey) -> None:
     """Delete a person: kept as a tombstone, left out of plans, pushes, lists and the audit."""
+    from leadbridge.hub.removal import delete_record
+
     ctx = Context()
     with ctx.hub.session() as s:
         person = _person(ctx, s, key)
@@ -62,6 +65,8 @@ def delete_person(key: PersonKey) -> None:
 @friendly
 def delete_company(key: CompanyKey) -> None:
     """Delete a company: kept as a tombstone (its people stay, without it in plans)."""
+    from leadbridge.hub.removal import delete_record
+
     ctx = Context()
     with ctx.hub.session() as s:
         company = _company(ctx, s, key)
@@ -84,6 +89,8 @@ def _merged(kind: str, keep: int, other: int, taken: dict[str, object]) -> None:
 def merge_people(keep: PersonKey, other: PersonKey) -> None:
     """Merge OTHER into KEEP: KEEP keeps its links (and takes OTHER's values where it has
     none), OTHER is unlinked and deleted."""
+    from leadbridge.hub.removal import merge_records
+
     ctx = Context()
     with ctx.hub.session() as s:
         kept, gone = _person(ctx, s, keep), _person(ctx, s, other)
@@ -95,6 +102,8 @@ def merge_people(keep: PersonKey, other: PersonKey) -> None:
 @friendly
 def merge_companies(keep: CompanyKey, other: CompanyKey) -> None:
     """Merge OTHER into KEEP: OTHER's people move to KEEP, OTHER is unlinked and deleted."""
+    from leadbridge.hub.removal import merge_records
+
     ctx = Context()
     with ctx.hub.session() as s:
         kept, gone = _company(ctx, s, keep), _company(ctx, s, other)

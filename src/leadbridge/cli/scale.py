@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from pathlib import Path
 from typing import Annotated
@@ -13,7 +12,6 @@ from rich.markup import escape
 
 from leadbridge.cli.app import app
 from leadbridge.cli.context import Context, console, err, friendly
-from leadbridge.settings import get_settings
 
 
 @app.command()
@@ -36,10 +34,13 @@ def worker(
     log_json: Annotated[bool, typer.Option("--log-json", help="log lines as JSON")] = False,
 ) -> None:
     """Run jobs as one of any number of workers sharing a PostgreSQL hub (procrastinate)."""
+    import asyncio
+
     from leadbridge.cli.crm import read_policy
     from leadbridge.hub.db import Hub
     from leadbridge.jobs.worker import WorkerError, conninfo, prepare, run_worker
     from leadbridge.policy.loader import DEFAULT_PATH
+    from leadbridge.settings import get_settings
     from leadbridge.web.logs import configure_logging
 
     url = get_settings().database_url

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import String
 
+from leadbridge.hub.icp_values import ICP_SYNONYMS, icp_help
 from leadbridge.hub.tables import QUARANTINE, Base, Company, Person
 from leadbridge.hub.tags import parse_tags
 from leadbridge.normalize import normalize_domain, normalize_email
@@ -23,51 +24,7 @@ FALSE = frozenset({"false", "no", "n", "0", "f", ""})
 MAX_INTEGER = 2**31 - 1
 _COUNT = re.compile(r"^\d{1,3}([,\u00a0 ]\d{3})+$|^\d+$")
 
-# What people write in an ICP column, mapped to the hub's four values. A fit whose strength
-# is not stated ("fit", "yes", "good fit" on a fit / no-fit scale) is moderate: it qualifies,
-# without claiming more. The bottom of any scale (weak, low, poor, none) is not_a_fit, since
-# the hub has no level between moderate and not a fit.
-ICP_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "strong": ("strong", "strong fit", "high", "high fit", "excellent", "great", "ideal", "best"),
-    "moderate": (
-        "moderate",
-        "medium",
-        "mid",
-        "average",
-        "fair",
-        "ok",
-        "okay",
-        "partial",
-        "fit",
-        "good",
-        "good fit",
-        "yes",
-    ),
-    "not_a_fit": (
-        "not a fit",
-        "no fit",
-        "not fit",
-        "bad fit",
-        "poor fit",
-        "weak",
-        "low",
-        "poor",
-        "bad",
-        "none",
-        "no",
-    ),
-    "unknown": ("unknown", "", "n/a", "na", "tbd", "?", "-"),
-}
 _ICP = {name: fit for fit, names in ICP_SYNONYMS.items() for name in names}
-
-
-def icp_help() -> str:
-    """The accepted ICP values, for messages and help text."""
-    parts = []
-    for fit, names in ICP_SYNONYMS.items():
-        others = [n for n in names if n and n != fit and n != fit.replace("_", " ")]
-        parts.append(f"{fit} ({', '.join(others)})" if others else fit)
-    return "; ".join(parts) + "; blank is unknown"
 
 
 def icp_fit(cell: str) -> str:

@@ -18,10 +18,9 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, MultiFernet
 
+from leadbridge.secrets.env import ENV
 from leadbridge.secrets.values import remember
 from leadbridge.settings import Settings, get_settings
-
-ENV = "LEADBRIDGE_SECRET_KEY"
 
 
 class SecretKeyError(RuntimeError):
