@@ -249,3 +249,23 @@ def test_the_fast_paths_change_no_pair_and_no_score(monkeypatch: pytest.MonkeyPa
     fast = _similarity(keys.last, ca[both], cb[both], scorer)
     assert both.sum() > 100
     assert np.array_equal(np.asarray(plain, dtype=np.float64), fast)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.sampled_from(["", "a", "B", "a "]), st.text(max_size=6))))
+def test_factorize_codes_values_as_a_dict_would(raw: list[str | None]) -> None:
+    """Grouping by hash with a sort gives the dict's answer: each value's code into the distinct
+    values, first seen first."""
+    from leadbridge.match.keys import factorize
+
+    codes, values = factorize(raw)
+    assert values == list(dict.fromkeys(raw))
+    assert [values[c] for c in codes.tolist()] == raw
+
+
+def test_factorize_survives_a_hash_collision() -> None:
+    from leadbridge.match.keys import factorize
+
+    assert hash(-1) == hash(-2)  # CPython's one famous collision
+    codes, values = factorize([-1, -2, -1, 5])
+    assert values == [-1, -2, 5] and codes.tolist() == [0, 1, 0, 2]
