@@ -196,7 +196,7 @@ def test_a_home_address_is_evidence_where_no_employer_explains_it() -> None:
                      city="arana hulls")  # fmt: skip
     assert [m.ref for m in possible_duplicates(home, [swapped], 0.99)] == ["b"]
     (match,) = possible_duplicates(home, [swapped], 0.99)
-    assert "street similar" in match.explain()
+    assert "street address similar" in match.explain()
     neighbour = Entity("c", "alice", "walsh", street="18 meldrum street", postcode="3128")
     assert possible_duplicates(home, [neighbour], 0.5) == []  # another house, other names
     office = dict(street="1 Market Street", city="San Francisco", postcode="94105",
@@ -269,3 +269,19 @@ def test_factorize_survives_a_hash_collision() -> None:
     assert hash(-1) == hash(-2)  # CPython's one famous collision
     codes, values = factorize([-1, -2, -1, 5])
     assert values == [-1, -2, 5] and codes.tolist() == [0, 1, 0, 2]
+
+
+def test_a_country_that_differs_takes_the_address_agreement_away() -> None:
+    """Namesakes on a King Street in a London: one person in one country, two people when one
+    London is in Canada. A country spelt two ways is one country."""
+    home = dict(street="10 King Street", city="London", postcode=None)
+    uk = Entity("a", "Maria", "Garcia", "maria.g@gmail.com", country="United Kingdom", **home)
+    same = Entity("b", "Maria", "Garcia", "mgarcia@yahoo.com", country="UK", **home)
+    (match,) = possible_duplicates(uk, [same], 0.99)
+    assert "street address same (10 King Street)" in match.explain()
+    assert "country same" in match.explain()
+    canada = Entity("c", "Maria", "Garcia", "mgarcia@yahoo.com", country="Canada", **home)
+    assert possible_duplicates(uk, [canada], 0.5) == []
+    # Without countries the address decides, as before.
+    alone = Entity("d", "Maria", "Garcia", "m@x.example", **home)
+    assert possible_duplicates(alone, [Entity("e", "Maria", "Garcia", "g@y.example", **home)])

@@ -16,6 +16,7 @@ from anyascii import anyascii
 
 from leadbridge.match.records import Records
 from leadbridge.normalize.company import company_core
+from leadbridge.normalize.country import country_key
 from leadbridge.normalize.domain import normalize_domain
 from leadbridge.normalize.email import FREE_MAIL, ROLE_LOCALS, canonical_email, email_parts
 from leadbridge.normalize.person import first_name_key, first_name_variants, last_name_key
@@ -197,6 +198,7 @@ class Keys:
     street_name: Column  # the street's first line, letters only
     city: Column
     postcode: Column
+    country: Column
     groups: np.ndarray | None
 
     @classmethod
@@ -229,6 +231,7 @@ class Keys:
             street_name=lines.derive(_street_name),
             city=Column.encode(col["city"], n, _words),
             postcode=Column.encode(col["postcode"], n, _postcode),
+            country=Column.encode(col["country"], n, country_key),
             groups=groups,
         )
 
