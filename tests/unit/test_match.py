@@ -285,3 +285,32 @@ def test_a_country_that_differs_takes_the_address_agreement_away() -> None:
     # Without countries the address decides, as before.
     alone = Entity("d", "Maria", "Garcia", "m@x.example", **home)
     assert possible_duplicates(alone, [Entity("e", "Maria", "Garcia", "g@y.example", **home)])
+
+
+_ODD_PHONES = st.sampled_from(
+    ["", "\x1e", "+44 20 7946 0958", "+1 (415) 867-5309 x12", "\u0664\u0661\u0665 867 5309",
+     "\t415.867.5309 ", "+1+4158675309", "1 911 867 5309", "(800) 555-0199", "n/a", "+1415",
+     "415\x00867 5309", "1-415-867-5309", "4158675309\xa0", "+33 1 42 68 53 00"]
+)  # fmt: skip
+
+
+_PLAIN_PHONE = r"(\+?1[ .-]?)?\(?[0-9]{3}\)?[ .-]?[0-9]{3}[ .-/]?[0-9]{4}"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            _ODD_PHONES,
+            st.from_regex(_PLAIN_PHONE, fullmatch=True),
+            st.text(alphabet="0123456789 +()-./\xa0\x1ex", max_size=16),
+        ),
+        max_size=30,
+    )
+)
+def test_the_bulk_phone_keys_are_phone_key_one_by_one(raws: list[str | None]) -> None:
+    from leadbridge.normalize.phone import phone_keys
+
+    assert phone_keys(raws) == [phone_key(raw) for raw in raws]
+    assert phone_keys(raws, "GB") == [phone_key(raw, "GB") for raw in raws]

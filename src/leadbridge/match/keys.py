@@ -20,7 +20,7 @@ from leadbridge.normalize.country import country_key
 from leadbridge.normalize.domain import normalize_domain
 from leadbridge.normalize.email import FREE_MAIL, ROLE_LOCALS, canonical_email, email_parts
 from leadbridge.normalize.person import first_name_key, first_name_variants, last_name_key
-from leadbridge.normalize.phone import phone_key
+from leadbridge.normalize.phone import phone_keys
 
 Codes = np.ndarray
 
@@ -40,6 +40,14 @@ class Column:
         raw = raw if isinstance(raw, list) else list(raw)
         codes, values = factorize(raw)  # None and "" among the values
         return cls(codes, values).derive(fn)
+
+    @classmethod
+    def encode_all(
+        cls, raw: list[str | None], fn: Callable[[list[str | None]], list[str | None]]
+    ) -> Column:
+        """Codes of keys that fn gives for all the distinct raw values at once."""
+        codes, values = factorize(raw)
+        return cls(codes, values).recode(fn(values))
 
     def derive(self, fn: Callable[[str], str | None]) -> Column:
         """A column of fn(value) (run once per distinct value)."""
@@ -209,7 +217,7 @@ class Keys:
         parts = [email_parts(v) for v in email.values]  # once for the three keys below
         role_codes = np.array([p[0] in ROLE_LOCALS for p in parts] + [False], dtype=bool)
         website = Column.encode(col["domain"], n, _host).derive(_uncached(normalize_domain))
-        phones = Column.encode([*col["phone"], *col["mobile"]], 2 * n, _uncached(phone_key))
+        phones = Column.encode_all([*col["phone"], *col["mobile"]], phone_keys)
         first = Column.encode(col["first_name"], n, first_name_key)
         last = Column.encode(col["last_name"], n, last_name_key)
         # Lines kept (the house number and street name are the first line's).
