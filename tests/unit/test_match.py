@@ -314,3 +314,30 @@ def test_the_bulk_phone_keys_are_phone_key_one_by_one(raws: list[str | None]) ->
 
     assert phone_keys(raws) == [phone_key(raw) for raw in raws]
     assert phone_keys(raws, "GB") == [phone_key(raw, "GB") for raw in raws]
+
+
+_ODD_EMAILS = st.sampled_from(
+    ["", " ", "\x1e", "Ann@Acme.com ", "john.smith+crm@googlemail.com", "J.Smith@Gmail.com",
+     "no-at-sign", "@acme.com", "a+@x.io", "José@exämple.com", "\"quoted\"@x.com", "a@b@c.com",
+     "ΣΑΣ@x.gr", "x@gmail.com.evil.io", "+tag@acme.com"]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            _ODD_EMAILS,
+            st.from_regex(
+                r"[A-Za-z0-9._+-]{1,12}@(gmail\.com|acme\.io|[a-z]{1,8}\.com)", fullmatch=True
+            ),
+            st.text(alphabet="abAB.+@ \x1e\t\u00e9", max_size=12),
+        ),
+        max_size=30,
+    )
+)
+def test_the_bulk_mailboxes_are_the_mailbox_one_by_one(raws: list[str | None]) -> None:
+    from leadbridge.match.keys import _mailbox, mailboxes
+
+    assert mailboxes(raws) == [_mailbox(raw) if raw else None for raw in raws]
