@@ -33,9 +33,7 @@ class Column:
     values: list[str]
 
     @classmethod
-    def encode(
-        cls, raw: Iterable[str | None], count: int, fn: Callable[[str], str | None]
-    ) -> Column:
+    def encode(cls, raw: Iterable[str | None], fn: Callable[[str], str | None]) -> Column:
         """Codes of fn(value) for each raw value; fn runs once per distinct value."""
         raw = raw if isinstance(raw, list) else list(raw)
         codes, values = factorize(raw)  # None and "" among the values
@@ -240,12 +238,12 @@ class Keys:
         email = Column.encode_all(col["email"], mailboxes)
         parts = [email_parts(v) for v in email.values]  # once for the three keys below
         role_codes = np.array([p[0] in ROLE_LOCALS for p in parts] + [False], dtype=bool)
-        website = Column.encode(col["domain"], n, _host).derive(_uncached(normalize_domain))
+        website = Column.encode(col["domain"], _host).derive(_uncached(normalize_domain))
         phones = Column.encode_all([*col["phone"], *col["mobile"]], phone_keys)
-        first = Column.encode(col["first_name"], n, first_name_key)
-        last = Column.encode(col["last_name"], n, last_name_key)
+        first = Column.encode(col["first_name"], first_name_key)
+        last = Column.encode(col["last_name"], last_name_key)
         # Lines kept (the house number and street name are the first line's).
-        lines = Column.encode(col["street"], n, lambda v: v.strip() or None)
+        lines = Column.encode(col["street"], lambda v: v.strip() or None)
         groups = None if records.groups is None else np.asarray(records.groups, dtype=np.int32)
         return cls(
             n=n,
@@ -257,13 +255,13 @@ class Keys:
             role=role_codes[email.codes],
             domain=coalesce(website, email.recode([_work_domain(p[1]) for p in parts])),
             phone=phones,
-            company=Column.encode(col["company"], n, _uncached(company_core)),
+            company=Column.encode(col["company"], _uncached(company_core)),
             street=lines.derive(_words),
             house=lines.derive(_house),
             street_name=lines.derive(_street_name),
-            city=Column.encode(col["city"], n, _words),
-            postcode=Column.encode(col["postcode"], n, _postcode),
-            country=Column.encode(col["country"], n, country_key),
+            city=Column.encode(col["city"], _words),
+            postcode=Column.encode(col["postcode"], _postcode),
+            country=Column.encode(col["country"], country_key),
             groups=groups,
         )
 
