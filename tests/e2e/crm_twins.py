@@ -43,6 +43,7 @@ class Twin(CrmWorld):
 
     def remote_company(self, name: str, domain: str, *, duplicate: bool = False) -> str: ...
     def remote_person(self, email: str, last_name: str, company: str | None = None) -> str: ...
+    def remote_contact(self, **values: str) -> str: ...  # canonical names, the address's too
     def edit_remote(self, stream: str, record_id: str, values: dict[str, Any]) -> None: ...
     def people(self) -> list[dict[str, Any]]: ...  # live person records, each with "id"
     def companies(self) -> list[dict[str, Any]]: ...
@@ -87,6 +88,20 @@ class SalesforceTwin(Twin):
         if company:
             values["AccountId"] = company
         return str(self.org.create("Contact", values).id)
+
+    _contact: ClassVar[dict[str, str]] = {
+        "first_name": "FirstName",
+        "last_name": "LastName",
+        "email": "Email",
+        "street": "MailingStreet",
+        "city": "MailingCity",
+        "postcode": "MailingPostalCode",
+        "country": "MailingCountry",
+    }
+
+    def remote_contact(self, **values: str) -> str:
+        fields = {self._contact[k]: v for k, v in values.items()}
+        return str(self.org.create("Contact", fields, allow_dup_save=True).id)
 
     def edit_remote(self, stream: str, record_id: str, values: dict[str, Any]) -> None:
         assert self.org.update(stream, record_id, values).success
@@ -171,6 +186,20 @@ class HubSpotTwin(Twin):
         if company:
             self.hs.console.associate("contacts", record.id, "companies", company, type_id=1)
         return str(record.id)
+
+    _contact: ClassVar[dict[str, str]] = {
+        "first_name": "firstname",
+        "last_name": "lastname",
+        "email": "email",
+        "street": "address",
+        "city": "city",
+        "postcode": "zip",
+        "country": "country",
+    }
+
+    def remote_contact(self, **values: str) -> str:
+        fields = {self._contact[k]: v for k, v in values.items()}
+        return str(self.hs.console.create("contacts", fields).id)
 
     def edit_remote(self, stream: str, record_id: str, values: dict[str, Any]) -> None:
         self.hs.console.update(stream, record_id, values)

@@ -12,6 +12,7 @@ from leadbridge.engine.audit import audit_warning
 from leadbridge.hub.tables import Connection
 
 from .cli_runner import lb, wide_terminal  # noqa: F401 (an autouse fixture)
+from .crm_twins import Twin
 from .crm_world import CrmWorld
 
 
@@ -129,3 +130,34 @@ def test_an_unknown_sync_is_one_line(crm: CrmWorld) -> None:
     result = lb("audit", "--sync", "nope")
     assert result.exit_code == 1
     assert "no sync 'nope'" in result.output
+
+
+def test_the_crm_mailing_address_is_evidence_and_another_country_is_not(
+    twin: Twin, tmp_path: Path
+) -> None:
+    """On both CRMs: namesakes with other e-mails at one mailing address are one person, with
+    the address in the evidence; namesakes at a King Street in a London of another country
+    are not clustered."""
+    home = {"street": "16 Meldrum Street", "city": "Arana Hills", "postcode": "4054"}
+    one = twin.remote_contact(
+        first_name="Bryce", last_name="Rees", email="bryce.rees@gmail.com",
+        country="Australia", **home,
+    )  # fmt: skip
+    two = twin.remote_contact(
+        first_name="Bryce", last_name="Rees", email="brees71@yahoo.com", country="AU", **home,
+    )  # fmt: skip
+    london = {"first_name": "Maria", "last_name": "Garcia", "street": "10 King Street"}
+    uk = twin.remote_contact(email="maria.g@gmail.com", city="London", country="UK", **london)
+    ontario = twin.remote_contact(
+        email="mgarcia@yahoo.com", city="London", country="Canada", **london
+    )
+    twin.activate()
+    twin.pull()
+    result = lb("audit", "--csv", str(tmp_path / "audit.csv"))
+    assert result.exit_code == 0, result.output
+    rows = [r for r in _read(tmp_path / "audit.csv") if r["section"] == "crm_people"]
+    records = {r["record"].rsplit(" ", 1)[1]: r for r in rows}
+    assert set(records) == {one, two}, result.output
+    assert "street address same (16 Meldrum Street)" in records[two]["evidence"]
+    assert "postcode same (4054)" in records[two]["evidence"]
+    assert uk not in records and ontario not in records

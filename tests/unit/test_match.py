@@ -196,7 +196,7 @@ def test_a_home_address_is_evidence_where_no_employer_explains_it() -> None:
                      city="arana hulls")  # fmt: skip
     assert [m.ref for m in possible_duplicates(home, [swapped], 0.99)] == ["b"]
     (match,) = possible_duplicates(home, [swapped], 0.99)
-    assert "street similar" in match.explain()
+    assert "street address similar" in match.explain()
     neighbour = Entity("c", "alice", "walsh", street="18 meldrum street", postcode="3128")
     assert possible_duplicates(home, [neighbour], 0.5) == []  # another house, other names
     office = dict(street="1 Market Street", city="San Francisco", postcode="94105",
@@ -249,3 +249,95 @@ def test_the_fast_paths_change_no_pair_and_no_score(monkeypatch: pytest.MonkeyPa
     fast = _similarity(keys.last, ca[both], cb[both], scorer)
     assert both.sum() > 100
     assert np.array_equal(np.asarray(plain, dtype=np.float64), fast)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.sampled_from(["", "a", "B", "a "]), st.text(max_size=6))))
+def test_factorize_codes_values_as_a_dict_would(raw: list[str | None]) -> None:
+    """Grouping by hash with a sort gives the dict's answer: each value's code into the distinct
+    values, first seen first."""
+    from leadbridge.match.keys import factorize
+
+    codes, values = factorize(raw)
+    assert values == list(dict.fromkeys(raw))
+    assert [values[c] for c in codes.tolist()] == raw
+
+
+def test_factorize_survives_a_hash_collision() -> None:
+    from leadbridge.match.keys import factorize
+
+    assert hash(-1) == hash(-2)  # CPython's one famous collision
+    codes, values = factorize([-1, -2, -1, 5])
+    assert values == [-1, -2, 5] and codes.tolist() == [0, 1, 0, 2]
+
+
+def test_a_country_that_differs_takes_the_address_agreement_away() -> None:
+    """Namesakes on a King Street in a London: one person in one country, two people when one
+    London is in Canada. A country spelt two ways is one country."""
+    home = dict(street="10 King Street", city="London", postcode=None)
+    uk = Entity("a", "Maria", "Garcia", "maria.g@gmail.com", country="United Kingdom", **home)
+    same = Entity("b", "Maria", "Garcia", "mgarcia@yahoo.com", country="UK", **home)
+    (match,) = possible_duplicates(uk, [same], 0.99)
+    assert "street address same (10 King Street)" in match.explain()
+    assert "country same" in match.explain()
+    canada = Entity("c", "Maria", "Garcia", "mgarcia@yahoo.com", country="Canada", **home)
+    assert possible_duplicates(uk, [canada], 0.5) == []
+    # Without countries the address decides, as before.
+    alone = Entity("d", "Maria", "Garcia", "m@x.example", **home)
+    assert possible_duplicates(alone, [Entity("e", "Maria", "Garcia", "g@y.example", **home)])
+
+
+_ODD_PHONES = st.sampled_from(
+    ["", "\x1e", "+44 20 7946 0958", "+1 (415) 867-5309 x12", "\u0664\u0661\u0665 867 5309",
+     "\t415.867.5309 ", "+1+4158675309", "1 911 867 5309", "(800) 555-0199", "n/a", "+1415",
+     "415\x00867 5309", "1-415-867-5309", "4158675309\xa0", "+33 1 42 68 53 00"]
+)  # fmt: skip
+
+
+_PLAIN_PHONE = r"(\+?1[ .-]?)?\(?[0-9]{3}\)?[ .-]?[0-9]{3}[ .-/]?[0-9]{4}"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            _ODD_PHONES,
+            st.from_regex(_PLAIN_PHONE, fullmatch=True),
+            st.text(alphabet="0123456789 +()-./\xa0\x1ex", max_size=16),
+        ),
+        max_size=30,
+    )
+)
+def test_the_bulk_phone_keys_are_phone_key_one_by_one(raws: list[str | None]) -> None:
+    from leadbridge.normalize.phone import phone_keys
+
+    assert phone_keys(raws) == [phone_key(raw) for raw in raws]
+    assert phone_keys(raws, "GB") == [phone_key(raw, "GB") for raw in raws]
+
+
+_ODD_EMAILS = st.sampled_from(
+    ["", " ", "\x1e", "Ann@Acme.com ", "john.smith+crm@googlemail.com", "J.Smith@Gmail.com",
+     "no-at-sign", "@acme.com", "a+@x.io", "José@exämple.com", "\"quoted\"@x.com", "a@b@c.com",
+     "ΣΑΣ@x.gr", "x@gmail.com.evil.io", "+tag@acme.com"]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            _ODD_EMAILS,
+            st.from_regex(
+                r"[A-Za-z0-9._+-]{1,12}@(gmail\.com|acme\.io|[a-z]{1,8}\.com)", fullmatch=True
+            ),
+            st.text(alphabet="abAB.+@ \x1e\t\u00e9", max_size=12),
+        ),
+        max_size=30,
+    )
+)
+def test_the_bulk_mailboxes_are_the_mailbox_one_by_one(raws: list[str | None]) -> None:
+    from leadbridge.match.keys import _mailbox, mailboxes
+
+    assert mailboxes(raws) == [_mailbox(raw) if raw else None for raw in raws]

@@ -5,8 +5,10 @@ how a person points at its company, how a read is windowed, how a create is made
 Roles (remote field names by what they mean to the engine):
 
     person   email, first_name, last_name, company_name (a company as text), domain, owner,
-             phone, mobile_phone (what the duplicate audit compares)
-    company  name, domain (a website or domain: compared by registrable domain), owner, phone
+             phone, mobile_phone, street, city, postcode, country (what the duplicate audit
+             compares; the address is the mailing address)
+    company  name, domain (a website or domain: compared by registrable domain), owner, phone,
+             street, city, postcode, country (the billing address)
     user     email, first_name, last_name, active
     deal     name, amount, close_date, stage, pipeline, owner, company (a lookup to the company
              stream; a system whose deal reads do not carry it leaves it out), people (the

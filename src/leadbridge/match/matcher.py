@@ -31,9 +31,10 @@ SHOWN = {
     "phone": ("phone", "phone"),
     "domain": ("company domain", "domain"),
     "company": ("company", "company"),
-    "street": ("street", "street"),
+    "street": ("street address", "street"),
     "city": ("city", "city"),
     "postcode": ("postcode", "postcode"),
+    "country": ("country", "country"),
 }
 
 

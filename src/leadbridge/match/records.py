@@ -21,6 +21,7 @@ FIELDS = (
     "street",
     "city",
     "postcode",
+    "country",
 )
 
 
@@ -41,6 +42,7 @@ class Entity:
     street: str | None = None
     city: str | None = None
     postcode: str | None = None
+    country: str | None = None
 
 
 @dataclass

@@ -82,9 +82,13 @@ MODELS: dict[str, FieldModel] = {
     "postcode": FieldModel(
         {EXACT: 0.80, CLOSE: 0.10, DIFFERENT: 0.10}, {CLOSE: 0.02, DIFFERENT: 1.0}, floor=1e-4
     ),
+    # One person's records rarely name two countries; two people's often do. The same country
+    # adds nothing (its floor is its m: a same town or postcode already says it); another one
+    # also takes the address's agreement away (ADDRESS).
+    "country": FieldModel({EXACT: 0.97, DIFFERENT: 0.03}, {DIFFERENT: 0.5}, floor=0.97),
 }
 PERSON_FIELDS = tuple(MODELS)
-COMPANY_FIELDS = ("company", "domain", "phone", "street", "city", "postcode")
+COMPANY_FIELDS = ("company", "domain", "phone", "street", "city", "postcode", "country")
 # Value shares are estimated from the records at hand, as if there were at least this many: a
 # number three records of a ten-record pool share is not a third of all numbers.
 MIN_POPULATION = 10_000
@@ -97,6 +101,9 @@ CORRELATED_SHARE = 0.25
 MIN_ANCHORED = 200  # pairs sharing an identifier, to estimate how often names change
 MAX_NAME_CHANGE = 0.3
 ANCHORS = ("e-mail", "phone", "domain", "company", "street", "city", "postcode")
+# In another country a street, town or postcode of the same name is another place: for a pair
+# whose countries differ these agree on nothing (no weight, no anchor, no shared home).
+ADDRESS = ("street", "city", "postcode")
 
 
 @dataclass
@@ -197,6 +204,7 @@ def score(keys: Keys, a: Codes, b: Codes, kind: Kind) -> Scored:
     levels["street"], similarity["street"] = _streets(keys, a, b)
     levels["city"], similarity["city"] = _compare(keys.city, a, b, similar=0.9)
     levels["postcode"] = _compare(keys.postcode, a, b, similar=2.0, close=0.85)[0]
+    levels["country"] = _compare(keys.country, a, b, similar=2.0)[0]
 
     columns = {
         "first_name": keys.first,
@@ -207,6 +215,7 @@ def score(keys: Keys, a: Codes, b: Codes, kind: Kind) -> Scored:
         "street": keys.street,
         "city": keys.city,
         "postcode": keys.postcode,
+        "country": keys.country,
     }
     for name, level in levels.items():
         if name == "phone":
@@ -214,8 +223,11 @@ def score(keys: Keys, a: Codes, b: Codes, kind: Kind) -> Scored:
         else:
             exact = exact_of(name, columns[name])
         weights[name] = _weights(name, level, exact)
+    abroad = levels["country"] == DIFFERENT
+    for name in ADDRESS:
+        weights[name][abroad & (weights[name] > 0)] = 0.0
     if kind == "person":
-        _name_disagreement(levels, weights, keys.role[a])
+        _name_disagreement(levels, weights, keys.role[a], abroad)
     if "e-mail" in weights:
         role = (levels["e-mail"] == EXACT) & keys.role[a]
         weights["e-mail"][role] = np.minimum(weights["e-mail"][role], ROLE_MAILBOX_WEIGHT)
@@ -240,18 +252,22 @@ def score(keys: Keys, a: Codes, b: Codes, kind: Kind) -> Scored:
         employer = np.zeros(len(a), dtype=bool)
         for name in ("company", "domain"):
             employer |= np.isin(levels[name], (EXACT, SIMILAR))
-        home = np.isin(levels["street"], (EXACT, SIMILAR, CLOSE)) & ~employer
+        home = np.isin(levels["street"], (EXACT, SIMILAR, CLOSE)) & ~employer & ~abroad
         probability[unlike & (levels["e-mail"] != EXACT) & ~home] = 0.0
         # And a name alone is never enough: some other field has to agree.
         anchored = np.zeros(len(a), dtype=bool)
         for name in ANCHORS:
-            anchored |= np.isin(levels[name], (EXACT, SIMILAR, CLOSE, LOCAL))
+            agree = np.isin(levels[name], (EXACT, SIMILAR, CLOSE, LOCAL))
+            anchored |= agree & ~abroad if name in ADDRESS else agree
         probability[~anchored] = 0.0
     return Scored(a, b, levels, weights, similarity, probability)
 
 
 def _name_disagreement(
-    levels: dict[str, np.ndarray], weights: dict[str, np.ndarray], role: np.ndarray
+    levels: dict[str, np.ndarray],
+    weights: dict[str, np.ndarray],
+    role: np.ndarray,
+    abroad: np.ndarray,
 ) -> None:
     """m of a name that disagrees outright, estimated from the data rather than assumed: how
     often the names differ among pairs that share an identifier telling nothing of the names
@@ -262,8 +278,10 @@ def _name_disagreement(
     employer = np.isin(levels["company"], (EXACT, SIMILAR)) | np.isin(
         levels["domain"], (EXACT, SIMILAR)
     )
-    address = (levels["street"] == EXACT) & (
-        (levels["postcode"] == EXACT) | (levels["city"] == EXACT)
+    address = (
+        (levels["street"] == EXACT)
+        & ((levels["postcode"] == EXACT) | (levels["city"] == EXACT))
+        & ~abroad
     )
     anchored = ((levels["e-mail"] == EXACT) & ~role) | (address & ~employer)
     if anchored.sum() < MIN_ANCHORED:

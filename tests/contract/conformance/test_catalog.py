@@ -19,9 +19,13 @@ ROLES = {
         "domain",
         "owner",
         "phone",
-        "mobile_phone",  # what the duplicate audit compares
+        "mobile_phone",  # what the duplicate audit compares, with the mailing address:
+        "street",
+        "city",
+        "postcode",
+        "country",
     },
-    "company": {"name", "domain", "owner", "phone"},
+    "company": {"name", "domain", "owner", "phone", "street", "city", "postcode", "country"},
     "user": {"email", "first_name", "last_name", "active"},
     "deal": {"name", "amount", "close_date", "stage", "pipeline", "owner", "company", "people"},
 }

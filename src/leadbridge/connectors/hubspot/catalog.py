@@ -35,6 +35,8 @@ MODIFIED = {
 }
 STAMPS = frozenset({"lastmodifieddate", "hs_lastmodifieddate"})
 MILLISECOND = timedelta(milliseconds=1)  # HubSpot stamps epoch milliseconds
+# A contact's and a company's address properties, by role.
+ADDRESS = {"street": "address", "city": "city", "postcode": "zip", "country": "country"}
 
 CATALOG = Catalog(
     system="hubspot",
@@ -64,6 +66,7 @@ CATALOG = Catalog(
                 "domain": "domain",
                 "phone": "phone",
                 "owner": "hubspot_owner_id",
+                **ADDRESS,
             },
             read_fields=(MERGED,),
             stamps=STAMPS,
@@ -82,6 +85,7 @@ CATALOG = Catalog(
                 "phone": "phone",
                 "mobile_phone": "mobilephone",
                 "owner": "hubspot_owner_id",
+                **ADDRESS,
             },
             company=Relation("association", COMPANIES, field=COMPANY_FIELD),
             read_fields=(COMPANY_FIELD, MERGED),

@@ -12,6 +12,18 @@ STAMPS = frozenset({"SystemModstamp", "LastModifiedDate"})  # change with any ed
 SECOND = timedelta(seconds=1)  # a real org stamps whole seconds
 CONVERSION = ("IsConverted", "ConvertedContactId", "ConvertedAccountId")
 
+
+def _address(prefix: str) -> dict[str, str]:
+    """The address roles of a compound address field (a Contact's Mailing…, an Account's
+    Billing…, a Lead's bare Street…)."""
+    return {
+        "street": f"{prefix}Street",
+        "city": f"{prefix}City",
+        "postcode": f"{prefix}PostalCode",
+        "country": f"{prefix}Country",
+    }
+
+
 CATALOG = Catalog(
     system="salesforce",
     label="Salesforce",
@@ -34,7 +46,13 @@ CATALOG = Catalog(
         Stream(
             "Account",
             "company",
-            roles={"name": "Name", "domain": "Website", "phone": "Phone", "owner": "OwnerId"},
+            roles={
+                "name": "Name",
+                "domain": "Website",
+                "phone": "Phone",
+                "owner": "OwnerId",
+                **_address("Billing"),
+            },
             stamps=STAMPS,
             stamp_precision=SECOND,
             section="account",
@@ -50,6 +68,7 @@ CATALOG = Catalog(
                 "phone": "Phone",
                 "mobile_phone": "MobilePhone",
                 "owner": "OwnerId",
+                **_address("Mailing"),
             },
             company=Relation("lookup", "Account", field="AccountId", required=True),
             read_fields=("AccountId",),
@@ -70,6 +89,7 @@ CATALOG = Catalog(
                 "phone": "Phone",
                 "mobile_phone": "MobilePhone",
                 "owner": "OwnerId",
+                **_address(""),
             },
             read_fields=CONVERSION,
             stamps=STAMPS,

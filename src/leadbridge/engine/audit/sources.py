@@ -26,7 +26,10 @@ PERSON_ROLES = {
     "company": "company_name",
     "domain": "domain",
 }
-COMPANY_ROLES = {"company": "name", "domain": "domain", "phone": "phone"}
+# The record's own address (a person's mailing address, a company's billing address).
+ADDRESS_ROLES = {"street": "street", "city": "city", "postcode": "postcode", "country": "country"}
+PERSON_ROLES |= ADDRESS_ROLES
+COMPANY_ROLES = {"company": "name", "domain": "domain", "phone": "phone", **ADDRESS_ROLES}
 
 
 @dataclass
