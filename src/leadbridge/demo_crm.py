@@ -45,6 +45,7 @@ class CrmDemo:
     title_pushed: str | None  # Salesforce's title after the hub's edit was pushed
     title_after_undo: str | None  # ...and after `undo` of that push
     status_pulled: str | None  # the hub's lead status after Salesforce's edit was pulled
+    campaign_members: int  # Salesforce CampaignMembers after the push to a campaign
 
 
 def consent(sandbox: SalesforceSandbox, url: str, ca: Path, redirect: str) -> dict[str, Any]:
@@ -170,6 +171,11 @@ def run_crm_demo(
     title_after_undo = (org.row("Lead", known["Id"]) or {}).get("Title")
     tour.note(f"Salesforce's title is back to {title_after_undo!r}")
     tour.run("errors", lines=5)
+    org.create("Campaign", {"Name": "Spring Webinar", "IsActive": True})
+    tour.note("marketing made a campaign in Salesforce; the rep tags the person and adds them")
+    tour.run("edit", "person", email, "--tag", "webinar", lines=1)
+    tour.run("push", email, "--campaign", "Spring Webinar", lines=2)
+    members = sum(1 for _ in org.rows("CampaignMember"))
 
     status = hub_status(hub)
     (crm,) = status.crm
@@ -184,6 +190,7 @@ def run_crm_demo(
         title_pushed=title_pushed,
         title_after_undo=title_after_undo,
         status_pulled=_hub_lead_status(hub, email),
+        campaign_members=members,
     )
 
 

@@ -34,6 +34,7 @@ def test_demo_shows_every_act_and_each_lands_in_the_sandboxes() -> None:
     assert crm.title_pushed == "VP Revenue"
     assert crm.title_after_undo not in (None, "VP Revenue")
     assert crm.status_pulled == "Working - Contacted"
+    assert crm.campaign_members == 1  # the tagged person joined the campaign, once
 
     # Deletions, merges, the duplicate guard: a contact deleted in the org stays in the hub as
     # remote_deleted and no push makes it again; a look-alike is held until forced; a hub merge
