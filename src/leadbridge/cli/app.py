@@ -20,45 +20,29 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-sandbox_app = typer.Typer(
-    cls=lazy_group("sandbox"), help="Run a local emulator of an outside API.", no_args_is_help=True
-)
-connect_app = typer.Typer(
-    cls=lazy_group("connect"), help="Connect an outside system.", no_args_is_help=True
-)
-import_app = typer.Typer(
-    cls=lazy_group("import"), help="Import CSV files into the hub.", no_args_is_help=True
-)
-users_app = typer.Typer(
-    cls=lazy_group("users"),
-    help="Remote users and their mapping to hub users.",
-    no_args_is_help=True,
-)
-errors_app = typer.Typer(
-    cls=lazy_group("errors"), help="The error log.", invoke_without_command=True
-)
-policy_app = typer.Typer(cls=lazy_group("policy"), help="The policy file.", no_args_is_help=True)
-edit_app = typer.Typer(
-    cls=lazy_group("edit"), help="Change a hub record by hand.", no_args_is_help=True
-)
-admin_app = typer.Typer(
-    cls=lazy_group("admin"), help="Accounts of the web app and API tokens.", no_args_is_help=True
-)
-deals_app = typer.Typer(
-    cls=lazy_group("deals"),
-    help="Deals in the hub and their sync with the CRMs.",
-    no_args_is_help=True,
-)
-delete_app = typer.Typer(
-    cls=lazy_group("delete"),
-    help="Delete a hub record (a tombstone).",
-    no_args_is_help=True,
-)
-merge_app = typer.Typer(
-    cls=lazy_group("merge"),
-    help="Merge two hub records into one.",
-    no_args_is_help=True,
-)
+
+
+def _group(name: str, help: str, *, bare_runs: bool = False) -> typer.Typer:
+    """A sub-group: lazy; called bare, it shows its help, or runs its own callback."""
+    return typer.Typer(
+        cls=lazy_group(name),
+        help=help,
+        no_args_is_help=not bare_runs,
+        invoke_without_command=bare_runs,
+    )
+
+
+sandbox_app = _group("sandbox", "Run a local emulator of an outside API.")
+connect_app = _group("connect", "Connect an outside system.")
+import_app = _group("import", "Import CSV files into the hub.")
+users_app = _group("users", "Remote users and their mapping to hub users.")
+errors_app = _group("errors", "The error log.", bare_runs=True)
+policy_app = _group("policy", "The policy file.")
+edit_app = _group("edit", "Change a hub record by hand.")
+admin_app = _group("admin", "Accounts of the web app and API tokens.")
+deals_app = _group("deals", "Deals in the hub and their sync with the CRMs.")
+delete_app = _group("delete", "Delete a hub record (a tombstone).")
+merge_app = _group("merge", "Merge two hub records into one.")
 # The groups by name (ROOT: the root), for LazyGroup to find a command's registration.
 GROUPS: dict[str, typer.Typer] = {
     ROOT: app,
