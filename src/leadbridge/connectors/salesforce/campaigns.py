@@ -11,18 +11,13 @@ from typing import Any
 
 from leadbridge.connectors.base import WriteResult
 from leadbridge.connectors.errors import AccessDeniedError, PermanentError
-from leadbridge.connectors.salesforce.reads import IN_CHUNK
+from leadbridge.connectors.salesforce.reads import IN_CHUNK, soql_text
 
 MEMBER_FIELD = {"Lead": "LeadId", "Contact": "ContactId"}
 NOT_FOUND_HINT = (
     "create the campaign in Salesforce first (the push adds members, never campaigns), or fix "
     "its name (policy `campaign:` or `push --campaign`)"
 )
-
-
-def soql_text(value: str) -> str:
-    """A string literal for SOQL: backslashes and quotes escaped."""
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 async def campaign_id(connector: Any, name: str) -> str:

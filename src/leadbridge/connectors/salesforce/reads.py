@@ -24,6 +24,11 @@ from leadbridge.connectors.salesforce.client import SalesforceClient
 IN_CHUNK = 200  # ids per `Id IN (…)`: well inside SOQL's 100,000-character limit
 
 
+def soql_text(value: str) -> str:
+    """A string literal for SOQL: backslashes and quotes escaped."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 def soql_datetime(value: datetime) -> str:
     """Second precision, rounded down: the overlap and the re-read cover the rest."""
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -108,7 +113,7 @@ async def read_ids(
     unique = list(dict.fromkeys(ids))
     out: list[RemoteRecord] = []
     for start in range(0, len(unique), IN_CHUNK):
-        chunk = ", ".join(f"'{i}'" for i in unique[start : start + IN_CHUNK])
+        chunk = ", ".join(soql_text(i) for i in unique[start : start + IN_CHUNK])
         soql = f"SELECT {', '.join(names)} FROM {sobject} WHERE Id IN ({chunk})"
         async for rows in client.query(soql):
             out.extend(record(sobject, row, _stamp(row.get("SystemModstamp"))) for row in rows)
