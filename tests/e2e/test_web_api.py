@@ -111,6 +111,10 @@ def test_people_and_companies_go_through_the_write_path(web: Web) -> None:
     tagged = web.api("PATCH", f"/api/v1/people/{pid}", json={"tags": "Webinar; q3"})
     assert tagged.json()["changed"] == ["tags"]
     assert web.api("GET", f"/api/v1/people/{pid}").json()["tags"] == ["q3", "webinar"]
+    other = web.api("POST", "/api/v1/people", json={"email": "bo@acme.io", "last_name": "Bo"})
+    listed = web.api("GET", "/api/v1/people", token="read", params={"company_id": company["id"]})
+    tags = {p["id"]: p["tags"] for p in listed.json()["items"]}
+    assert tags.get(pid) == ["q3", "webinar"] and tags.get(other.json()["id"], []) == []
     web.login()
     assert "tags q3; webinar" in web.client.get(f"/records/person/{pid}").text
 

@@ -20,7 +20,7 @@ from leadbridge.hub.people import company_changes, person_changes
 from leadbridge.hub.tables import Company, Person, User
 from leadbridge.normalize import email_key, normalize_domain
 from leadbridge.web.security import api_grant, web_state
-from leadbridge.web.serialize import company_json, person_json, stages_of
+from leadbridge.web.serialize import company_json, people_json, person_json, stages_of
 
 router = APIRouter(prefix="/api/v1", tags=["records"], dependencies=[Depends(api_grant)])
 
@@ -73,7 +73,7 @@ def _page(
     if offset + limit < total:
         following = str(request.url.include_query_params(offset=offset + limit, limit=limit))
     return {
-        "items": [render(s, r) for r in rows],
+        "items": render(s, rows),
         "total": total,
         "limit": limit,
         "offset": offset,
@@ -109,7 +109,7 @@ def list_people(
             )
         )
     with hub.session() as s:
-        return _page(s, query, limit, offset, person_json, request)
+        return _page(s, query, limit, offset, people_json, request)
 
 
 def _person(s: Any, workspace_id: int, person_id: int) -> Person:
@@ -186,7 +186,9 @@ def list_companies(
         like = f"%{q.strip().lower()}%"
         query = query.where(or_(Company.domain.like(like), func.lower(Company.name).like(like)))
     with hub.session() as s:
-        return _page(s, query, limit, offset, company_json, request)
+        return _page(
+            s, query, limit, offset, lambda s, rows: [company_json(s, c) for c in rows], request
+        )
 
 
 def _company(s: Any, workspace_id: int, company_id: int) -> Company:

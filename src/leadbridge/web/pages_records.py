@@ -23,7 +23,13 @@ from leadbridge.web.api_sync import run_import
 from leadbridge.web.pages_main import User
 from leadbridge.web.render import page
 from leadbridge.web.security import web_state
-from leadbridge.web.serialize import company_json, links_json, person_json, stages_of
+from leadbridge.web.serialize import (
+    company_json,
+    links_json,
+    people_json,
+    person_json,
+    stages_of,
+)
 
 router = APIRouter(include_in_schema=False)
 PERSON_FORM = ("first_name", "last_name", "email", "email_status", "title", "phone",
@@ -44,9 +50,9 @@ def lookup(
     if text:
         like = f"%{text}%"
         with state.hub.session() as s:
-            people = [
-                person_json(s, p)
-                for p in s.scalars(
+            people = people_json(
+                s,
+                s.scalars(
                     select(Person)
                     .where(
                         Person.workspace_id == ws,
@@ -59,8 +65,8 @@ def lookup(
                     )
                     .order_by(Person.id)
                     .limit(50)
-                )
-            ]
+                ),
+            )
             domain = normalize_domain(text)
             companies = [
                 company_json(s, c)
@@ -110,15 +116,15 @@ async def _record_page(
         links = links_json(s, state.hub.workspace_id, kind, record_id)
         people = []
         if kind == "company":
-            people = [
-                person_json(s, p)
-                for p in s.scalars(
+            people = people_json(
+                s,
+                s.scalars(
                     select(Person)
                     .where(Person.company_id == record_id, Person.deleted_at.is_(None))
                     .order_by(Person.id)
                     .limit(50)
-                )
-            ]
+                ),
+            )
     why: list[str] = []
     checks: list[dict[str, Any]] = []
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +18,7 @@ from leadbridge.hub.tables import (
     SyncRun,
     User,
 )
-from leadbridge.hub.tags import tags_of
+from leadbridge.hub.tags import tags_by_person, tags_of
 from leadbridge.policy.apollo_push import ApolloPushSettings
 from leadbridge.web.state import WebState
 
@@ -33,7 +34,14 @@ def _owner(s: Session, owner_id: int | None) -> str | None:
     return user.email if user else None
 
 
-def person_json(s: Session, p: Person) -> dict[str, Any]:
+def people_json(s: Session, people: Iterable[Person]) -> list[dict[str, Any]]:
+    """A list of people, their tags read in one query (not one a person)."""
+    rows = list(people)
+    tags = tags_by_person(s, [p.id for p in rows])
+    return [person_json(s, p, tags.get(p.id, [])) for p in rows]
+
+
+def person_json(s: Session, p: Person, tags: list[str] | None = None) -> dict[str, Any]:
     return {
         "id": p.id,
         "email": p.email,
@@ -49,7 +57,7 @@ def person_json(s: Session, p: Person) -> dict[str, Any]:
         "owner": _owner(s, p.owner_id),
         "source": p.source,
         "custom": p.custom or {},
-        "tags": tags_of(s, p.id),
+        "tags": tags_of(s, p.id) if tags is None else tags,
         "potential_duplicate": p.potential_duplicate,
         "created_at": iso(p.created_at),
         "updated_at": iso(p.updated_at),
